@@ -1,0 +1,45 @@
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  ValidateIf,
+} from 'class-validator';
+import { ContractLimits } from '../notifications.constants.js';
+import { ExactlyOneOf, MaxJsonBytes } from './validators.js';
+
+/** The job contract (DESIGN.md): the data of a `notify` job, from any producer. */
+export class NotifyJobDto {
+  @ExactlyOneOf('userIds')
+  @ValidateIf((job: NotifyJobDto) => job.userId !== undefined || job.userIds === undefined)
+  @IsString()
+  @Length(1, ContractLimits.userIdMaxLength)
+  userId?: string;
+
+  @ValidateIf((job: NotifyJobDto) => job.userIds !== undefined)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(ContractLimits.maxUserIds)
+  @IsString({ each: true })
+  @Length(1, ContractLimits.userIdMaxLength, { each: true })
+  userIds?: string[];
+
+  @IsString()
+  @Length(1, ContractLimits.typeMaxLength)
+  @Matches(ContractLimits.typePattern, { message: 'type must use only a-z, 0-9, ".", "_" and "-"' })
+  type!: string;
+
+  @IsOptional()
+  @IsObject()
+  @MaxJsonBytes(ContractLimits.payloadMaxBytes)
+  payload?: Record<string, unknown>;
+
+  @IsOptional()
+  @IsString()
+  @Length(1, ContractLimits.dedupeKeyMaxLength)
+  dedupeKey?: string;
+}

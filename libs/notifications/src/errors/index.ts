@@ -1,0 +1,2 @@
+export * from './invalid-notification.error.js';
+export * from './invalid-token.error.js';

@@ -1,0 +1,97 @@
+import type { WebSocket } from 'ws';
+import type { RegisteredConnection } from '../connection.registry.js';
+import type { ChannelMessage } from '../notification.broker.js';
+import { CloseCode } from '../notifications.constants.js';
+
+const OPEN = 1;
+
+/** One authenticated socket: its user, its place in the user's stream, and its budgets. */
+export class ClientConnection implements RegisteredConnection {
+  userId = '';
+  /** Messages that arrived while the replay ran; sent (or dropped) when the socket goes live. */
+  private pending: ChannelMessage[] | undefined = [];
+  /** The user's history epoch this socket is following ('' until known). */
+  private epoch = '';
+  private version = 0;
+  private windowStartedAt = 0;
+  private messagesInWindow = 0;
+  /** Answered since the last ping. */
+  alive = true;
+  /** Holds a subscription to the user's channel, to be released on close. */
+  subscribed = false;
+
+  constructor(
+    readonly socket: WebSocket,
+    private readonly maxBufferedBytes: number,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.socket.readyState === OPEN;
+  }
+
+  get isLive(): boolean {
+    return this.pending === undefined;
+  }
+
+  /** Sends a serialized frame, or closes a socket whose unsent buffer is over its budget. */
+  send(frame: string): void {
+    if (!this.isOpen) return;
+    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
+      this.close(CloseCode.SlowConsumer, 'slow consumer: resume with since');
+      return;
+    }
+    this.socket.send(frame);
+  }
+
+  sendEvent(event: string, data: object): void {
+    this.send(JSON.stringify({ event, data }));
+  }
+
+  close(code: number, reason: string): void {
+    if (this.socket.readyState > OPEN) return;
+    this.socket.close(code, reason);
+  }
+
+  /** Counts a client frame; false once the socket is over `perMinute` in the current minute. */
+  takeMessageBudget(perMinute: number, now = Date.now()): boolean {
+    if (now - this.windowStartedAt >= 60_000) {
+      this.windowStartedAt = now;
+      this.messagesInWindow = 0;
+    }
+    this.messagesInWindow += 1;
+    return this.messagesInWindow <= perMinute;
+  }
+
+  /**
+   * Hands over a message of the user's channel: buffered before the socket is live, sent after.
+   * Returns false when the user's history was reset under a live socket, which must then resume.
+   */
+  offer(message: ChannelMessage): boolean {
+    if (this.pending) {
+      this.pending.push(message);
+      return true;
+    }
+    return this.forward(message);
+  }
+
+  /** Marks the socket live at a snapshot of the user's stream and sends what came after it. */
+  goLive(head: { epoch: string; version: number }): boolean {
+    const pending = this.pending ?? [];
+    this.pending = undefined;
+    this.epoch = head.epoch;
+    this.version = head.version;
+    return pending.every((message) => this.forward(message));
+  }
+
+  private forward(message: ChannelMessage): boolean {
+    if (this.epoch === '') {
+      this.epoch = message.epoch;
+    } else if (message.epoch !== this.epoch) {
+      return false;
+    }
+    if (message.version <= this.version) return true;
+    this.version = message.version;
+    this.send(message.frame);
+    return true;
+  }
+}

@@ -1,0 +1,43 @@
+import type { IncomingMessage } from 'node:http';
+
+/** The subprotocol that announces a token in the next subprotocol entry: `["bearer", "<jwt>"]`. */
+export const BEARER_PROTOCOL = 'bearer';
+
+function headerList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
+
+function query(request: IncomingMessage): URLSearchParams {
+  return new URL(request.url ?? '/', 'ws://localhost').searchParams;
+}
+
+/** The token from the `bearer` subprotocol pair, else from the `token` query parameter. */
+export function tokenOf(request: IncomingMessage): string | undefined {
+  const protocols = headerList(request.headers['sec-websocket-protocol']);
+  const bearer = protocols.indexOf(BEARER_PROTOCOL);
+  if (bearer >= 0 && protocols[bearer + 1]) return protocols[bearer + 1];
+  return query(request).get('token') || undefined;
+}
+
+/** The `since` query parameter: the last notification id the client saw. */
+export function sinceOf(request: IncomingMessage): string | undefined {
+  return query(request).get('since') || undefined;
+}
+
+/**
+ * Browsers always send `Origin`; other clients may not, and the token is what authenticates them.
+ * With no allow-list, only the page's own origin (same host as the request) may connect.
+ */
+export function originAllowed(request: IncomingMessage, allowed: string[] | '*'): boolean {
+  const origin = request.headers.origin;
+  if (origin === undefined || allowed === '*') return true;
+  if (allowed.length > 0) return allowed.includes(origin);
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
+}

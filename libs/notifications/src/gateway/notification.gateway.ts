@@ -1,0 +1,200 @@
+import { Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import {
+  WebSocketGateway,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+  type OnGatewayInit,
+} from '@nestjs/websockets';
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { ConnectionRegistry } from '../connection.registry.js';
+import { InvalidTokenError } from '../errors/invalid-token.error.js';
+import { NotificationBroker, type ChannelMessage } from '../notification.broker.js';
+import { NotificationStore } from '../notification.store.js';
+import { CloseCode, WS_PATH } from '../notifications.constants.js';
+import { NotificationsSettings } from '../notifications.settings.js';
+import { TokenVerifier } from '../token.verifier.js';
+import { ClientConnection } from './client-connection.js';
+import { isFrameError, parseClientFrame, type ClientFrame } from './client-frames.js';
+import { BEARER_PROTOCOL, originAllowed, sinceOf, tokenOf } from './handshake.js';
+
+const connections = new WeakMap<WebSocket, ClientConnection>();
+
+/**
+ * The WebSocket endpoint of wire protocol v1: authenticates at connect, registers the socket, replays
+ * what the client missed, then forwards the user's channel; answers client frames.
+ */
+@WebSocketGateway({ path: WS_PATH })
+export class NotificationGateway
+  implements
+    OnGatewayInit<WebSocketServer>,
+    OnGatewayConnection<WebSocket>,
+    OnGatewayDisconnect<WebSocket>,
+    BeforeApplicationShutdown
+{
+  private readonly logger = new Logger(NotificationGateway.name);
+  private heartbeat: NodeJS.Timeout | undefined;
+  private draining = false;
+
+  constructor(
+    private readonly registry: ConnectionRegistry<ClientConnection>,
+    private readonly verifier: TokenVerifier,
+    private readonly store: NotificationStore,
+    private readonly broker: NotificationBroker,
+    private readonly settings: NotificationsSettings,
+  ) {
+    broker.onMessage((message) => this.deliver(message));
+  }
+
+  afterInit(server: WebSocketServer): void {
+    // NOTE: the limits come from module options, known only at runtime, so they are set on the ws
+    // server here rather than in the decorator; ws reads them on every upgrade.
+    server.options.maxPayload = this.settings.limits.maxFrameBytes;
+    server.options.perMessageDeflate = false;
+    server.options.handleProtocols = (protocols) =>
+      protocols.has(BEARER_PROTOCOL) ? BEARER_PROTOCOL : false;
+    this.heartbeat = setInterval(() => this.pingAll(), this.settings.limits.pingIntervalMs);
+    this.heartbeat.unref();
+  }
+
+  async handleConnection(socket: WebSocket, request: IncomingMessage): Promise<void> {
+    const connection = new ClientConnection(socket, this.settings.limits.maxBufferedBytes);
+    connections.set(socket, connection);
+    const authenticated = this.authenticate(connection, request);
+    socket.on('pong', () => (connection.alive = true));
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      connection.alive = true;
+      void authenticated.then((ok) => ok && this.onFrame(connection, data, isBinary));
+    });
+    if (!(await authenticated)) return;
+
+    const { userId } = connection;
+    try {
+      connection.subscribed = true;
+      await this.broker.acquire(userId);
+      const snapshot = await this.store.replay(userId, sinceOf(request));
+      if (!connection.isOpen) return;
+      for (const frame of snapshot.frames) connection.send(frame);
+      connection.sendEvent('ready', {
+        userId,
+        unread: snapshot.unread,
+        replayed: snapshot.frames.length,
+        truncated: snapshot.truncated,
+      });
+      if (!connection.goLive(snapshot.head)) this.resetStream(connection);
+    } catch (error) {
+      this.logger.error(`connect failed: ${(error as Error).message}`);
+      connection.close(CloseCode.InternalError, 'internal error');
+    }
+  }
+
+  handleDisconnect(socket: WebSocket): void {
+    const connection = connections.get(socket);
+    if (!connection) return;
+    connections.delete(socket);
+    this.registry.remove(connection);
+    if (connection.subscribed) {
+      connection.subscribed = false;
+      this.broker.release(connection.userId);
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.draining = true;
+    clearInterval(this.heartbeat);
+    const closed = [...this.registry.all()].map(
+      (connection) =>
+        new Promise<void>((resolve) => {
+          connection.socket.once('close', () => resolve());
+          connection.close(CloseCode.GoingAway, 'server shutting down: reconnect');
+        }),
+    );
+    await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, 2000).unref())]);
+  }
+
+  private async authenticate(
+    connection: ClientConnection,
+    request: IncomingMessage,
+  ): Promise<boolean> {
+    if (this.draining) {
+      connection.close(CloseCode.GoingAway, 'server shutting down: reconnect');
+      return false;
+    }
+    if (!originAllowed(request, this.settings.allowedOrigins)) {
+      connection.close(CloseCode.OriginNotAllowed, 'origin not allowed');
+      return false;
+    }
+    const token = tokenOf(request);
+    if (!token) {
+      connection.close(CloseCode.Unauthorized, 'missing token');
+      return false;
+    }
+    try {
+      connection.userId = (await this.verifier.verify(token)).userId;
+    } catch (error) {
+      const reason = error instanceof InvalidTokenError ? error.reason : 'token invalid';
+      connection.close(CloseCode.Unauthorized, reason);
+      return false;
+    }
+    if (!connection.isOpen) return false;
+    if (!this.registry.add(connection, this.settings.limits.maxSocketsPerUser)) {
+      connection.close(CloseCode.TooMany, 'too many connections for this user');
+      return false;
+    }
+    return true;
+  }
+
+  private onFrame(connection: ClientConnection, data: Buffer, isBinary: boolean): void {
+    if (!connection.takeMessageBudget(this.settings.limits.maxMessagesPerMinute)) {
+      connection.sendEvent('error', { code: 'rate_limited', message: 'too many messages' });
+      connection.close(CloseCode.TooMany, 'too many messages');
+      return;
+    }
+    const frame = parseClientFrame(data, isBinary);
+    if (isFrameError(frame)) {
+      connection.sendEvent('error', frame);
+      return;
+    }
+    void this.handleFrame(connection, frame);
+  }
+
+  private async handleFrame(connection: ClientConnection, frame: ClientFrame): Promise<void> {
+    if (frame.event === 'ping') {
+      connection.sendEvent('pong', frame.data);
+      return;
+    }
+    try {
+      const { unread, changed } = await this.store.markRead(connection.userId, frame.data);
+      // When it changed, every socket of the user (this one too) is told through the channel.
+      if (!changed) connection.sendEvent('unread', { unread });
+    } catch (error) {
+      this.logger.error(`read failed: ${(error as Error).message}`);
+      connection.sendEvent('error', { code: 'internal', message: 'could not mark read; retry' });
+    }
+  }
+
+  private deliver(message: ChannelMessage): void {
+    for (const connection of this.registry.connectionsOf(message.userId)) {
+      if (!connection.offer(message)) this.resetStream(connection);
+    }
+  }
+
+  /** The user's history was reset under a live socket: make the client resume (it is told `truncated`). */
+  private resetStream(connection: ClientConnection): void {
+    connection.close(CloseCode.InternalError, 'history reset: resume with since');
+  }
+
+  /** Pings every socket; one that has not answered within `pingTimeoutMs` is dropped. */
+  private pingAll(): void {
+    const pinged = [...this.registry.all()];
+    for (const connection of pinged) {
+      connection.alive = false;
+      connection.socket.ping();
+    }
+    setTimeout(() => {
+      for (const connection of pinged) {
+        if (!connection.alive) connection.socket.terminate();
+      }
+    }, this.settings.limits.pingTimeoutMs).unref();
+  }
+}

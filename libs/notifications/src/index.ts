@@ -1,0 +1,29 @@
+export { NotificationsModule } from './notifications.module.js';
+export { NOTIFICATIONS_MODULE_OPTIONS } from './notifications.module-definition.js';
+export type {
+  JwtVerificationOptions,
+  NotificationLimits,
+  NotificationsModuleExtras,
+  NotificationsModuleOptions,
+} from './interfaces/notifications-options.interface.js';
+export type {
+  NotificationInput,
+  NotifyJobData,
+  ReadSelection,
+  StoredNotification,
+} from './interfaces/notification.interface.js';
+export { NotificationService, type EnqueuedNotification } from './notification.service.js';
+export { NotificationStore, type InboxPage } from './notification.store.js';
+export { ConnectionRegistry } from './connection.registry.js';
+export { TokenVerifier, type VerifiedIdentity } from './token.verifier.js';
+export { NotificationsSettings } from './notifications.settings.js';
+export { NotifyJobDto } from './dto/notify-job.dto.js';
+export { InvalidNotificationError, InvalidTokenError } from './errors/index.js';
+export {
+  CloseCode,
+  ContractLimits,
+  DEFAULT_QUEUE_NAME,
+  NOTIFY_JOB_NAME,
+  WS_PATH,
+} from './notifications.constants.js';
+export { validatePlain, describeFieldErrors, type FieldError } from './utils/validation.util.js';

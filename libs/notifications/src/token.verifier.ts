@@ -1,0 +1,76 @@
+import { Injectable } from '@nestjs/common';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { errors as joseErrors, jwtVerify } from 'jose';
+import { InvalidTokenError } from './errors/invalid-token.error.js';
+import { ContractLimits } from './notifications.constants.js';
+import { NotificationsSettings } from './notifications.settings.js';
+
+export interface VerifiedIdentity {
+  userId: string;
+  /** Epoch milliseconds at which the token expires. */
+  expiresAt: number;
+}
+
+const HMAC = /^HS(256|384|512)$/;
+
+/** Verifies a user's JWT against an explicit algorithm list; `sub` is the user id. */
+@Injectable()
+export class TokenVerifier {
+  private readonly key: Uint8Array | KeyObject;
+  private readonly algorithms: string[];
+
+  constructor(private readonly settings: NotificationsSettings) {
+    const { secret, publicKey, algorithms } = settings.jwt;
+    if (publicKey) {
+      this.key = createPublicKey(publicKey);
+      this.algorithms = algorithms ?? ['RS256'];
+      if (this.algorithms.some((alg) => HMAC.test(alg))) {
+        throw new Error('jwt.algorithms: HMAC algorithms need jwt.secret, not a public key');
+      }
+    } else {
+      this.key = new TextEncoder().encode(secret);
+      this.algorithms = algorithms ?? ['HS256'];
+      if (!this.algorithms.every((alg) => HMAC.test(alg))) {
+        throw new Error('jwt.algorithms: with jwt.secret only HS256, HS384 or HS512 apply');
+      }
+    }
+  }
+
+  async verify(token: string): Promise<VerifiedIdentity> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: this.algorithms,
+        issuer: this.settings.jwt.issuer,
+        audience: this.settings.jwt.audience,
+        clockTolerance: this.settings.jwt.clockToleranceSeconds ?? 5,
+        requiredClaims: ['sub', 'exp'],
+      });
+      const sub = payload.sub;
+      if (
+        typeof sub !== 'string' ||
+        sub.length === 0 ||
+        sub.length > ContractLimits.userIdMaxLength
+      ) {
+        throw new InvalidTokenError(`token sub must be 1-${ContractLimits.userIdMaxLength} chars`);
+      }
+      return { userId: sub, expiresAt: (payload.exp ?? 0) * 1000 };
+    } catch (error) {
+      throw TokenVerifier.explain(error);
+    }
+  }
+
+  private static explain(error: unknown): InvalidTokenError {
+    if (error instanceof InvalidTokenError) return error;
+    if (error instanceof joseErrors.JWTExpired) return new InvalidTokenError('token expired');
+    if (error instanceof joseErrors.JOSEAlgNotAllowed) {
+      return new InvalidTokenError('token algorithm not allowed');
+    }
+    if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
+      return new InvalidTokenError('token signature invalid');
+    }
+    if (error instanceof joseErrors.JWTClaimValidationFailed) {
+      return new InvalidTokenError(`token claim ${error.claim} invalid`);
+    }
+    return new InvalidTokenError('token invalid');
+  }
+}

@@ -1,0 +1,53 @@
+import { validateSync, type ValidationError } from 'class-validator';
+
+export interface FieldError {
+  /** Dotted path of the offending field, e.g. `userIds.3`. */
+  field: string;
+  messages: string[];
+}
+
+export type ValidationOutcome<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
+
+function flatten(errors: ValidationError[], parent = ''): FieldError[] {
+  return errors.flatMap((error) => {
+    const field = parent ? `${parent}.${error.property}` : error.property;
+    const own = error.constraints ? [{ field, messages: Object.values(error.constraints) }] : [];
+    return [...own, ...flatten(error.children ?? [], field)];
+  });
+}
+
+/**
+ * Validates untrusted plain data (a parsed frame, a job, an HTTP body) against a class-validator DTO:
+ * unknown properties are errors. Keys are copied as own properties, so `__proto__` or `constructor`
+ * keys are reported as unknown instead of reaching a prototype.
+ */
+export function validatePlain<T extends object>(
+  dto: new () => T,
+  plain: unknown,
+): ValidationOutcome<T> {
+  if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
+    return { ok: false, errors: [{ field: '(root)', messages: ['must be a JSON object'] }] };
+  }
+  const instance = new dto();
+  for (const key of Object.keys(plain)) {
+    Object.defineProperty(instance, key, {
+      value: (plain as Record<string, unknown>)[key],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  const errors = validateSync(instance, {
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+    validationError: { target: false, value: false },
+  });
+  if (errors.length > 0) return { ok: false, errors: flatten(errors) };
+  return { ok: true, value: instance };
+}
+
+/** `userId must be a string; type must match …`: names every offending field. */
+export function describeFieldErrors(errors: FieldError[]): string {
+  return errors.map((error) => error.messages.join(', ')).join('; ');
+}

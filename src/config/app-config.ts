@@ -1,0 +1,67 @@
+import type { NotificationsModuleOptions } from '@app/notifications';
+import { parseEnvironment, type EnvironmentVariables } from './environment.js';
+
+/** Used outside production when no JWT key is configured; the service warns loudly about it. */
+export const DEVELOPMENT_JWT_SECRET = 'development-only-secret-do-not-use-in-production!';
+
+export type Role = EnvironmentVariables['ROLE'];
+
+export interface AppConfig {
+  production: boolean;
+  port: number;
+  /** Unset: outside production, the service looks for (or starts) a local Redis. */
+  redisUrl: string | undefined;
+  role: Role;
+  queueName: string;
+  /** True when no JWT key was configured and the development secret is in use. */
+  usingDevelopmentSecret: boolean;
+  shutdownTimeoutMs: number;
+  notifications: NotificationsModuleOptions;
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+}
+
+/** The service's configuration from the environment; throws ConfigError naming each bad value. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const e = parseEnvironment(env);
+  const production = e.NODE_ENV === 'production';
+  const usingDevelopmentSecret = !e.JWT_SECRET && !e.JWT_PUBLIC_KEY;
+  const origins = e.ALLOWED_ORIGINS?.trim();
+  return {
+    production,
+    port: e.PORT,
+    redisUrl: e.REDIS_URL,
+    role: e.ROLE,
+    queueName: e.NOTIFY_QUEUE,
+    usingDevelopmentSecret,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    notifications: {
+      jwt: {
+        secret: e.JWT_PUBLIC_KEY ? undefined : (e.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET),
+        publicKey: e.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
+        algorithms: e.JWT_ALGORITHMS ? list(e.JWT_ALGORITHMS) : undefined,
+        issuer: e.JWT_ISSUER,
+        audience: e.JWT_AUDIENCE,
+      },
+      // Outside production any origin may connect unless a list is given.
+      allowedOrigins: origins === '*' ? '*' : origins ? list(origins) : production ? [] : '*',
+      keyPrefix: e.KEY_PREFIX,
+      historyLimit: e.HISTORY_LIMIT,
+      historyMaxAgeSeconds: e.HISTORY_MAX_AGE_SECONDS,
+      workerConcurrency: e.WORKER_CONCURRENCY,
+      limits: {
+        maxFrameBytes: e.MAX_FRAME_BYTES,
+        maxSocketsPerUser: e.MAX_SOCKETS_PER_USER,
+        maxMessagesPerMinute: e.MAX_MESSAGES_PER_MINUTE,
+        pingIntervalMs: e.PING_INTERVAL_MS,
+        pingTimeoutMs: e.PING_TIMEOUT_MS,
+        maxBufferedBytes: e.MAX_BUFFERED_BYTES,
+      },
+    },
+  };
+}

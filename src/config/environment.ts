@@ -1,0 +1,167 @@
+import { plainToInstance } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+  ValidateIf,
+} from 'class-validator';
+
+/**
+ * The service's environment. Every variable is optional and has a documented default (README,
+ * "Configuration"); the values are checked at start and a bad one stops the service.
+ */
+export class EnvironmentVariables {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsOptional()
+  @Matches(/^rediss?:\/\/.+/, {
+    message: 'REDIS_URL must look like redis://[user:password@]host:port[/db]',
+  })
+  REDIS_URL?: string;
+
+  @ValidateIf((env: EnvironmentVariables) => env.NODE_ENV === 'production' && !env.JWT_PUBLIC_KEY)
+  @IsString({ message: 'JWT_SECRET or JWT_PUBLIC_KEY is required in production' })
+  @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
+  JWT_SECRET?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/-----BEGIN PUBLIC KEY-----/, { message: 'JWT_PUBLIC_KEY must be a PEM "PUBLIC KEY"' })
+  JWT_PUBLIC_KEY?: string;
+
+  @IsOptional()
+  @Matches(/^(HS|RS|PS|ES)(256|384|512)(,(HS|RS|PS|ES)(256|384|512))*$|^EdDSA$/, {
+    message: 'JWT_ALGORITHMS must be a comma-separated list such as HS256 or RS256,ES256',
+  })
+  JWT_ALGORITHMS?: string;
+
+  @IsOptional()
+  @IsString()
+  JWT_ISSUER?: string;
+
+  @IsOptional()
+  @IsString()
+  JWT_AUDIENCE?: string;
+
+  @IsOptional()
+  @IsString()
+  ALLOWED_ORIGINS?: string;
+
+  @IsIn(['all', 'gateway', 'worker'])
+  ROLE: 'all' | 'gateway' | 'worker' = 'all';
+
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'NOTIFY_QUEUE must be 1-64 of A-Z a-z 0-9 _ . -' })
+  NOTIFY_QUEUE = 'notifications';
+
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'KEY_PREFIX must be 1-64 of A-Z a-z 0-9 _ . -' })
+  KEY_PREFIX = 'notif';
+
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  WORKER_CONCURRENCY = 8;
+
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  HISTORY_LIMIT = 1000;
+
+  @IsInt()
+  @Min(0)
+  HISTORY_MAX_AGE_SECONDS = 0;
+
+  @IsInt()
+  @Min(1024)
+  @Max(16 * 1024 * 1024)
+  MAX_FRAME_BYTES = 64 * 1024;
+
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  MAX_SOCKETS_PER_USER = 10;
+
+  @IsInt()
+  @Min(1)
+  MAX_MESSAGES_PER_MINUTE = 100;
+
+  @IsInt()
+  @Min(100)
+  PING_INTERVAL_MS = 25_000;
+
+  @IsInt()
+  @Min(100)
+  PING_TIMEOUT_MS = 10_000;
+
+  @IsInt()
+  @Min(1024)
+  MAX_BUFFERED_BYTES = 1024 * 1024;
+
+  @IsInt()
+  @Min(0)
+  SHUTDOWN_TIMEOUT_MS = 30_000;
+}
+
+const NUMERIC: (keyof EnvironmentVariables)[] = [
+  'PORT',
+  'WORKER_CONCURRENCY',
+  'HISTORY_LIMIT',
+  'HISTORY_MAX_AGE_SECONDS',
+  'MAX_FRAME_BYTES',
+  'MAX_SOCKETS_PER_USER',
+  'MAX_MESSAGES_PER_MINUTE',
+  'PING_INTERVAL_MS',
+  'PING_TIMEOUT_MS',
+  'MAX_BUFFERED_BYTES',
+  'SHUTDOWN_TIMEOUT_MS',
+];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+/** Reads the known variables from `env` (blank counts as unset), applies defaults and validates. */
+export function parseEnvironment(env: NodeJS.ProcessEnv): EnvironmentVariables {
+  const defaults = new EnvironmentVariables();
+  const plain: Record<string, unknown> = {};
+  for (const key of Object.keys(defaults).concat(
+    'REDIS_URL',
+    'JWT_SECRET',
+    'JWT_PUBLIC_KEY',
+    'JWT_ALGORITHMS',
+    'JWT_ISSUER',
+    'JWT_AUDIENCE',
+    'ALLOWED_ORIGINS',
+  )) {
+    const raw = env[key]?.trim();
+    if (raw === undefined || raw === '') continue;
+    // Numbers must be plain decimal integers: "1e3", "0x10" or "10ms" are mistakes, not numbers.
+    plain[key] = NUMERIC.includes(key as keyof EnvironmentVariables)
+      ? /^-?\d+$/.test(raw)
+        ? Number(raw)
+        : raw
+      : raw;
+  }
+  const parsed = plainToInstance(EnvironmentVariables, plain);
+  const errors = validateSync(parsed, { forbidUnknownValues: true });
+  if (errors.length > 0) {
+    throw new ConfigError(
+      errors.flatMap((error) => Object.values(error.constraints ?? {}).map((m) => `${m}`)),
+    );
+  }
+  return parsed;
+}

@@ -1,0 +1,2 @@
+export * from './app-config.js';
+export { ConfigError, EnvironmentVariables, parseEnvironment } from './environment.js';

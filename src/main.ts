@@ -1,0 +1,46 @@
+import { Logger } from '@nestjs/common';
+import { createApp } from './bootstrap.js';
+import { ConfigError, loadConfig } from './config/index.js';
+import { resolveRedis } from './redis/resolve-redis.js';
+import { redactRedisUrl } from './redis/redis-url.js';
+
+/** EX_CONFIG from sysexits.h: the configuration is wrong. */
+const EXIT_CONFIG = 78;
+const EXIT_UNAVAILABLE = 69;
+
+async function bootstrap(): Promise<void> {
+  const logger = new Logger('Bootstrap');
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(EXIT_CONFIG);
+  }
+  if (config.usingDevelopmentSecret) {
+    logger.warn(
+      '!!! JWT_SECRET is unset: using the built-in DEVELOPMENT secret. Anyone can forge tokens. ' +
+        'Set JWT_SECRET (or JWT_PUBLIC_KEY) before exposing this service. !!!',
+    );
+  }
+  let redis;
+  try {
+    redis = await resolveRedis(config, logger);
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(EXIT_UNAVAILABLE);
+  }
+  const app = await createApp({ ...config, redisUrl: redis.url });
+  if (redis.local) {
+    const local = redis.local;
+    process.once('exit', () => local.process.kill('SIGTERM'));
+  }
+  await app.listen(config.port);
+  logger.log(
+    `role=${config.role} listening on http://localhost:${config.port} ` +
+      `(WebSocket ws://localhost:${config.port}/ws), Redis ${redactRedisUrl(redis.url)}`,
+  );
+}
+
+await bootstrap();

@@ -1,0 +1,185 @@
+import { TestClient } from './support/ws-client.js';
+import { startTestApp, type TestApp } from './support/test-app.js';
+import { signToken } from './support/tokens.js';
+
+describe('delivery (e2e)', () => {
+  let t: TestApp;
+  const open: TestClient[] = [];
+
+  async function tab(userId: string, options: { viaProtocol?: boolean; since?: string } = {}) {
+    const client = await TestClient.ready(t.wsUrl, { token: await signToken(userId), ...options });
+    open.push(client);
+    return client;
+  }
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((client) => client.close()));
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('sends ready with the user id and unread count', async () => {
+    const client = TestClient.connect(t.wsUrl, { token: await signToken('ready-user') });
+    open.push(client);
+    expect(await client.next('ready')).toEqual({
+      userId: 'ready-user',
+      unread: 0,
+      replayed: 0,
+      truncated: false,
+    });
+  });
+
+  it('delivers a job from a plain BullMQ producer to every tab of the user and to no one else', async () => {
+    const [tab1, tab2, other] = [
+      await tab('alice'),
+      await tab('alice', { viaProtocol: true }),
+      await tab('bob'),
+    ];
+    await t.producer.add('notify', {
+      userId: 'alice',
+      type: 'comment.created',
+      payload: { postId: 7 },
+    });
+    const [got1, got2] = [await tab1.next('notification'), await tab2.next('notification')];
+    expect(got1).toEqual(got2);
+    expect(got1.unread).toBe(1);
+    expect(got1.notification).toMatchObject({
+      type: 'comment.created',
+      payload: { postId: 7 },
+      read: false,
+    });
+    expect(typeof got1.notification.id).toBe('string');
+    expect(Number.isNaN(Date.parse(got1.notification.createdAt))).toBe(false);
+
+    await t.producer.add('notify', { userId: 'bob', type: 'ping.test' });
+    const bobs = await other.next('notification');
+    expect(bobs.notification.type).toBe('ping.test');
+    expect(other.all('notification')).toHaveLength(1);
+    expect(tab1.all('notification')).toHaveLength(1);
+  });
+
+  it('accepts the token as the subprotocol pair and answers with the bearer protocol', async () => {
+    const client = await tab('proto-user', { viaProtocol: true });
+    expect(client.socket.protocol).toBe('bearer');
+  });
+
+  it('delivers one notification to each user of userIds', async () => {
+    const users = ['u-1', 'u-2', 'u-3'];
+    const tabs = await Promise.all(users.map((user) => tab(user)));
+    const job = await t.producer.add('notify', { userIds: users, type: 'digest.ready' });
+    const received = await Promise.all(tabs.map((client) => client.next('notification')));
+    expect(received.map((data) => data.notification.type)).toEqual(Array(3).fill('digest.ready'));
+    await job.waitUntilFinished(t.queueEvents, 5000);
+    expect(tabs.map((client) => client.all('notification').length)).toEqual([1, 1, 1]);
+  });
+
+  it('stores and delivers a dedupeKey once per user', async () => {
+    const client = await tab('dedupe-user');
+    const first = await t.producer.add('notify', {
+      userId: 'dedupe-user',
+      type: 'order.paid',
+      dedupeKey: 'order-1',
+    });
+    await first.waitUntilFinished(t.queueEvents, 5000);
+    const second = await t.producer.add('notify', {
+      userId: 'dedupe-user',
+      type: 'order.paid',
+      dedupeKey: 'order-1',
+    });
+    const result = await second.waitUntilFinished(t.queueEvents, 5000);
+    expect(result.stored).toBe(0);
+    const third = await t.producer.add('notify', {
+      userId: 'dedupe-user',
+      type: 'order.paid',
+      dedupeKey: 'order-2',
+    });
+    await third.waitUntilFinished(t.queueEvents, 5000);
+    await client.next('notification');
+    const last = await client.next('notification');
+    expect(last.unread).toBe(2);
+    expect(client.all('notification')).toHaveLength(2);
+  });
+
+  it('fails an invalid job at once, without retries, naming the fields, delivering nothing', async () => {
+    const client = await tab('strict-user');
+    const job = await t.producer.add(
+      'notify',
+      { userId: 'strict-user', type: 'Bad Type!', payload: [1, 2], extra: true },
+      { attempts: 5, backoff: { type: 'fixed', delay: 10 } },
+    );
+    await expect(job.waitUntilFinished(t.queueEvents, 5000)).rejects.toThrow(/type/);
+    const failed = await t.producer.getJob(job.id!);
+    expect(failed?.attemptsMade).toBe(1);
+    expect(failed?.failedReason).toMatch(/type must/);
+    expect(failed?.failedReason).toMatch(/payload must be an object/);
+    expect(failed?.failedReason).toMatch(/property extra should not exist/);
+    expect(await failed?.getState()).toBe('failed');
+
+    await t.producer.add('notify', { userId: 'strict-user', type: 'after.bad' });
+    expect((await client.next('notification')).notification.type).toBe('after.bad');
+    expect(client.all('notification')).toHaveLength(1);
+  });
+
+  it('fails a job with both userId and userIds, and one with a payload over 16 KiB', async () => {
+    const both = await t.producer.add('notify', { userId: 'a', userIds: ['b'], type: 'x' });
+    await expect(both.waitUntilFinished(t.queueEvents, 5000)).rejects.toThrow(
+      /exactly one of userId or userIds/,
+    );
+    const big = await t.producer.add('notify', {
+      userId: 'a',
+      type: 'x',
+      payload: { blob: 'x'.repeat(16 * 1024) },
+    });
+    await expect(big.waitUntilFinished(t.queueEvents, 5000)).rejects.toThrow(
+      /payload must be at most 16384 bytes/,
+    );
+    const wrongName = await t.producer.add('send', { userId: 'a', type: 'x' });
+    await expect(wrongName.waitUntilFinished(t.queueEvents, 5000)).rejects.toThrow(
+      /unknown job name/,
+    );
+  });
+
+  it('counts unread up and down across tabs; reading twice counts once; never below zero', async () => {
+    const [tab1, tab2] = [await tab('reader'), await tab('reader')];
+    for (const n of [1, 2, 3]) {
+      await t.producer.add('notify', { userId: 'reader', type: 'n.new', payload: { n } });
+    }
+    const ids: string[] = [];
+    for (const n of [1, 2, 3]) {
+      const data = await tab1.next('notification');
+      expect(data.unread).toBe(n);
+      ids.push(data.notification.id);
+      expect((await tab2.next('notification')).unread).toBe(n);
+    }
+    tab1.send('read', { ids: [ids[0]] });
+    expect(await tab1.next('unread')).toEqual({ unread: 2 });
+    expect(await tab2.next('unread')).toEqual({ unread: 2 });
+
+    tab2.send('read', { ids: [ids[0], 'someone-elses-1', 'not-an-id'] });
+    expect(await tab2.next('unread')).toEqual({ unread: 2 });
+
+    tab2.send('read', { all: true });
+    expect(await tab1.next('unread')).toEqual({ unread: 0 });
+    expect(await tab2.next('unread')).toEqual({ unread: 0 });
+    tab1.send('read', { all: true });
+    expect(await tab1.next('unread')).toEqual({ unread: 0 });
+    // Only the sender is told when nothing changed.
+    tab2.send('ping');
+    await tab2.next('pong');
+    expect(tab2.all('unread')).toHaveLength(3);
+  });
+
+  it("does not let one user read another user's notifications", async () => {
+    const [owner, intruder] = [await tab('owner'), await tab('intruder')];
+    await t.producer.add('notify', { userId: 'owner', type: 'secret.thing' });
+    const { notification } = await owner.next('notification');
+    intruder.send('read', { ids: [notification.id] });
+    expect(await intruder.next('unread')).toEqual({ unread: 0 });
+    owner.send('read', { ids: [notification.id] });
+    expect(await owner.next('unread')).toEqual({ unread: 0 });
+  });
+});
