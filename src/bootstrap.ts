@@ -13,6 +13,5 @@ export async function createApp(
     logger: options.logger ?? ['log', 'warn', 'error'],
   });
   app.useWebSocketAdapter(new WsAdapter(app));
-  app.enableShutdownHooks();
   return app;
 }

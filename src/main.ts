@@ -32,10 +32,34 @@ async function bootstrap(): Promise<void> {
     process.exit(EXIT_UNAVAILABLE);
   }
   const app = await createApp({ ...config, redisUrl: redis.url });
-  if (redis.local) {
-    const local = redis.local;
-    process.once('exit', () => local.process.kill('SIGTERM'));
-  }
+  const local = redis.local;
+  if (local) process.once('exit', () => local.process.kill('SIGTERM'));
+
+  // Shutdown: stop taking sockets and jobs, let in-flight jobs finish, close sockets with 1001,
+  // all within SHUTDOWN_TIMEOUT_MS; then exit 0 (1 when it had to be cut short).
+  let closing = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    logger.log(`${signal} received: shutting down`);
+    setTimeout(() => {
+      logger.error(`shutdown did not finish within ${config.shutdownTimeoutMs} ms: exiting`);
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
+    app
+      .close()
+      .then(() => local?.stop())
+      .then(
+        () => process.exit(0),
+        (error: Error) => {
+          logger.error(`shutdown failed: ${error.message}`);
+          process.exit(1);
+        },
+      );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+
   await app.listen(config.port);
   logger.log(
     `role=${config.role} listening on http://localhost:${config.port} ` +

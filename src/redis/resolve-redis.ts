@@ -9,20 +9,22 @@ export interface ResolvedRedis {
 }
 
 /**
- * The Redis to use: REDIS_URL when set; else, outside production, one answering on 127.0.0.1:6379;
- * else a throwaway `redis-server` started on a free port.
+ * The Redis to use: REDIS_URL when set; else, outside production, one answering at the usual address
+ * (127.0.0.1:6379); else a throwaway `redis-server` started on a free port.
  */
 export async function resolveRedis(
-  config: AppConfig,
-  logger: LoggerService,
+  config: Pick<AppConfig, 'redisUrl' | 'production'>,
+  logger: Pick<LoggerService, 'warn'>,
+  usual = { host: '127.0.0.1', port: 6379 },
 ): Promise<ResolvedRedis> {
+  const usualUrl = `redis://${usual.host}:${usual.port}`;
   if (config.redisUrl) return { url: config.redisUrl };
-  if (config.production) return { url: 'redis://127.0.0.1:6379' };
-  if (await redisAnswers('127.0.0.1', 6379)) return { url: 'redis://127.0.0.1:6379' };
+  if (config.production) return { url: usualUrl };
+  if (await redisAnswers(usual.host, usual.port)) return { url: usualUrl };
   const local = await startLocalRedis();
   logger.warn(
-    `No Redis on 127.0.0.1:6379 and REDIS_URL is unset: started a throwaway redis-server on ` +
-      `${local.url} (pid ${local.process.pid}); its data is lost when the service stops.`,
+    `No Redis on ${usual.host}:${usual.port} and REDIS_URL is unset: started a throwaway ` +
+      `redis-server on ${local.url} (pid ${local.process.pid}); its data is lost when the service stops.`,
     'Redis',
   );
   return { url: local.url, local };
