@@ -1,9 +1,22 @@
 import { NotificationsModule } from '@app/notifications';
 import { BullModule } from '@nestjs/bullmq';
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, ValidationPipe, type DynamicModule, type Provider } from '@nestjs/common';
+import { APP_PIPE } from '@nestjs/core';
 import { APP_CONFIG } from './app.constants.js';
 import type { AppConfig } from './config/app-config.js';
+import { InboxController } from './inbox/inbox.controller.js';
 import { redisOptionsFromUrl } from './redis/redis-url.js';
+
+/** Every HTTP body and query is validated: unknown fields are errors, named in the 400. */
+const validation: Provider = {
+  provide: APP_PIPE,
+  useValue: new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+    transform: true,
+  }),
+};
 
 /** The runnable service: the notifications library on the host's Redis, by role. */
 @Module({})
@@ -20,7 +33,8 @@ export class AppModule {
           worker: config.role !== 'gateway',
         }),
       ],
-      providers: [{ provide: APP_CONFIG, useValue: config }],
+      controllers: config.role === 'worker' ? [] : [InboxController],
+      providers: [{ provide: APP_CONFIG, useValue: config }, validation],
     };
   }
 }

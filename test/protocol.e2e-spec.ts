@@ -27,7 +27,11 @@ describe('wire protocol v1 (e2e)', () => {
   });
 
   describe('close codes', () => {
-    async function expectRejected(options: Parameters<typeof connect>[0], code: number, reason: RegExp) {
+    async function expectRejected(
+      options: Parameters<typeof connect>[0],
+      code: number,
+      reason: RegExp,
+    ) {
       const client = connect(options);
       const closed = await client.waitClosed();
       expect(closed.code).toBe(code);
@@ -40,33 +44,57 @@ describe('wire protocol v1 (e2e)', () => {
     it('4401 for a malformed token', () => expectRejected({ token: 'not.a.jwt' }, 4401, /token/));
 
     it('4401 for an expired token', async () =>
-      expectRejected({ token: await signToken('u', { expiresIn: Math.floor(Date.now() / 1000) - 60 }) }, 4401, /expired/));
+      expectRejected(
+        { token: await signToken('u', { expiresIn: Math.floor(Date.now() / 1000) - 60 }) },
+        4401,
+        /expired/,
+      ));
 
     it('4401 for alg none', () => expectRejected({ token: unsignedToken('u') }, 4401, /token/));
 
     it('4401 for a token signed with another secret', async () =>
-      expectRejected({ token: await signToken('u', { secret: 'some-other-secret-of-enough-length!!' }) }, 4401, /signature/));
+      expectRejected(
+        { token: await signToken('u', { secret: 'some-other-secret-of-enough-length!!' }) },
+        4401,
+        /signature/,
+      ));
 
     it('4401 for an algorithm outside the allowed list', async () =>
       expectRejected({ token: await signToken('u', { alg: 'HS512' }) }, 4401, /algorithm/));
 
     it('4401 for an RS256 token, even one signed with the HS secret as key material', async () => {
       const { privateKey, publicKey } = await generateKeyPair('RS256');
-      const rs = await new SignJWT({}).setProtectedHeader({ alg: 'RS256' }).setSubject('u').setExpirationTime('1h').sign(privateKey);
+      const rs = await new SignJWT({})
+        .setProtectedHeader({ alg: 'RS256' })
+        .setSubject('u')
+        .setExpirationTime('1h')
+        .sign(privateKey);
       await expectRejected({ token: rs }, 4401, /algorithm/);
       // The classic confusion: the attacker signs HS256 with the public key text; our key is the secret.
       const pem = await exportSPKI(publicKey);
-      const confused = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('u').setExpirationTime('1h').sign(new TextEncoder().encode(pem));
+      const confused = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('u')
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode(pem));
       await expectRejected({ token: confused }, 4401, /signature/);
     });
 
     it('4401 for an empty sub', async () => {
-      const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('').setExpirationTime('1h').sign(new TextEncoder().encode(TEST_JWT_SECRET));
+      const token = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('')
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode(TEST_JWT_SECRET));
       await expectRejected({ token }, 4401, /sub/);
     });
 
     it('4403 for an origin not in ALLOWED_ORIGINS, before looking at the token', async () => {
-      await expectRejected({ token: await signToken('u'), origin: 'https://evil.example' }, 4403, /origin/);
+      await expectRejected(
+        { token: await signToken('u'), origin: 'https://evil.example' },
+        4403,
+        /origin/,
+      );
       const allowed = connect({ token: await signToken('u'), origin: 'https://app.example' });
       await allowed.next('ready');
     });
@@ -80,10 +108,15 @@ describe('wire protocol v1 (e2e)', () => {
 
     it('4429 for an 11th socket of one user, while the first ten and other users stay', async () => {
       const token = await signToken('many-tabs');
-      const tabs = await Promise.all(Array.from({ length: 10 }, () => connect({ token }).next('ready')));
+      const tabs = await Promise.all(
+        Array.from({ length: 10 }, () => connect({ token }).next('ready')),
+      );
       expect(tabs).toHaveLength(10);
       const eleventh = connect({ token });
-      expect(await eleventh.waitClosed()).toMatchObject({ code: 4429, reason: /too many connections/ });
+      expect(await eleventh.waitClosed()).toMatchObject({
+        code: 4429,
+        reason: /too many connections/,
+      });
       await connect({ token: await signToken('someone-else') }).next('ready');
       const first = open[0];
       first.send('ping', { ts: 2 });

@@ -14,7 +14,10 @@ describe('the built service as a process (e2e)', () => {
   });
 
   it('refuses to start in production without a JWT key', async () => {
-    const { code, output } = await runToExit({ NODE_ENV: 'production', REDIS_URL: inject('redisUrl') });
+    const { code, output } = await runToExit({
+      NODE_ENV: 'production',
+      REDIS_URL: inject('redisUrl'),
+    });
     expect(code).toBe(78);
     expect(output).toMatch(/JWT_SECRET or JWT_PUBLIC_KEY is required in production/);
   });
@@ -42,8 +45,15 @@ describe('the built service as a process (e2e)', () => {
 
     it('delivers, never logs the token, and closes sockets with 1001 on SIGTERM', async () => {
       const token = await signToken('prod-user');
-      const client = await TestClient.ready(service.wsUrl, { token, origin: 'https://app.example' });
-      await producer.add('notify', { userId: 'prod-user', type: 'prod.check', payload: { secret: 'payload-secret' } });
+      const client = await TestClient.ready(service.wsUrl, {
+        token,
+        origin: 'https://app.example',
+      });
+      await producer.add('notify', {
+        userId: 'prod-user',
+        type: 'prod.check',
+        payload: { secret: 'payload-secret' },
+      });
       expect((await client.next('notification')).notification.type).toBe('prod.check');
 
       const foreign = TestClient.connect(service.wsUrl, { token, origin: 'https://evil.example' });

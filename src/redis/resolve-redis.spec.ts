@@ -13,19 +13,28 @@ describe('resolveRedis', () => {
 
   it('never starts a Redis in production', async () => {
     const port = await freePort();
-    const sut = await resolveRedis({ redisUrl: undefined, production: true }, logger, { host: '127.0.0.1', port });
+    const sut = await resolveRedis({ redisUrl: undefined, production: true }, logger, {
+      host: '127.0.0.1',
+      port,
+    });
     expect(sut).toEqual({ url: `redis://127.0.0.1:${port}` });
     expect(sut.local).toBeUndefined();
   });
 
   it('starts a throwaway redis-server when nothing answers, and says so', async () => {
     const port = await freePort();
-    const sut = await resolveRedis({ redisUrl: undefined, production: false }, logger, { host: '127.0.0.1', port });
+    const sut = await resolveRedis({ redisUrl: undefined, production: false }, logger, {
+      host: '127.0.0.1',
+      port,
+    });
     try {
       expect(sut.local).toBeDefined();
       expect(sut.url).not.toBe(`redis://127.0.0.1:${port}`);
       expect(await redisAnswers('127.0.0.1', sut.local!.port)).toBe(true);
-      expect(logger.warn).toHaveBeenCalledWith(expect.stringMatching(/started a throwaway redis-server/), 'Redis');
+      expect(logger.warn).toHaveBeenCalledWith(
+        expect.stringMatching(/started a throwaway redis-server/),
+        'Redis',
+      );
     } finally {
       await sut.local?.stop();
     }
@@ -37,7 +46,10 @@ describe('resolveRedis', () => {
     process.env.PATH = '/nonexistent';
     try {
       await expect(
-        resolveRedis({ redisUrl: undefined, production: false }, logger, { host: '127.0.0.1', port }),
+        resolveRedis({ redisUrl: undefined, production: false }, logger, {
+          host: '127.0.0.1',
+          port,
+        }),
       ).rejects.toThrow(REDIS_HELP);
     } finally {
       process.env.PATH = path;

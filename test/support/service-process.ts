@@ -16,11 +16,15 @@ export interface ServiceProcess {
 }
 
 function ensureBuilt(): void {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first (npm test does)`);
+  if (!existsSync(MAIN))
+    throw new Error(`${MAIN} is missing: run "npm run build" first (npm test does)`);
 }
 
 /** Runs the built service (`node dist/src/main.js`) as its own process. */
-export function runService(env: Record<string, string>): { process: ChildProcess; output: () => string } {
+export function runService(env: Record<string, string>): {
+  process: ChildProcess;
+  output: () => string;
+} {
   ensureBuilt();
   const child = spawn(process.execPath, [MAIN], {
     env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env },
@@ -33,11 +37,17 @@ export function runService(env: Record<string, string>): { process: ChildProcess
 }
 
 /** Starts the built service on a free port and waits until it logs that it listens. */
-export async function startService(env: Record<string, string>, timeoutMs = 15_000): Promise<ServiceProcess> {
+export async function startService(
+  env: Record<string, string>,
+  timeoutMs = 15_000,
+): Promise<ServiceProcess> {
   const port = Number(env.PORT ?? (await freePort()));
   const { process: child, output } = runService({ ...env, PORT: String(port) });
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start:\n${output()}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`service did not start:\n${output()}`)),
+      timeoutMs,
+    );
     const check = () => {
       if (output().includes('listening on')) {
         clearTimeout(timer);
@@ -67,7 +77,9 @@ export async function startService(env: Record<string, string>, timeoutMs = 15_0
 }
 
 /** Runs the built service expecting it to exit by itself; resolves with its code and output. */
-export async function runToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+export async function runToExit(
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
   const { process: child, output } = runService(env);
   const [code] = (await once(child, 'exit')) as [number | null];
   return { code, output: output() };

@@ -15,6 +15,8 @@ export type {
 export { NotificationService, type EnqueuedNotification } from './notification.service.js';
 export { NotificationStore, type InboxPage } from './notification.store.js';
 export { ConnectionRegistry } from './connection.registry.js';
+export { InboxService } from './inbox.service.js';
+export { ReadFrameDto } from './dto/client-frames.dto.js';
 export { TokenVerifier, type VerifiedIdentity } from './token.verifier.js';
 export { NotificationsSettings } from './notifications.settings.js';
 export { NotifyJobDto } from './dto/notify-job.dto.js';

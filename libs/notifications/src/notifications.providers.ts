@@ -2,6 +2,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Provider } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { ConnectionRegistry } from './connection.registry.js';
+import { InboxService } from './inbox.service.js';
 import { NotificationGateway } from './gateway/notification.gateway.js';
 import type {
   NotificationsModuleExtras,
@@ -58,6 +59,7 @@ export function createNotificationsProviders(
     ConnectionRegistry,
     TokenVerifier,
     NotificationService,
+    InboxService,
   ];
   if (extras.gateway) providers.push(NotificationGateway);
   if (extras.worker) providers.push(processorForQueue(extras.queueName));
@@ -67,6 +69,7 @@ export function createNotificationsProviders(
 /** What host modules may inject. */
 export const NOTIFICATIONS_EXPORTS = [
   NotificationService,
+  InboxService,
   NotificationStore,
   ConnectionRegistry,
   TokenVerifier,

@@ -53,8 +53,7 @@ describe(sinceOf.name, () => {
 });
 
 describe(originAllowed.name, () => {
-  const fromOrigin = (origin: string, host = 'app.example') =>
-    request('/ws', { origin, host });
+  const fromOrigin = (origin: string, host = 'app.example') => request('/ws', { origin, host });
 
   it('allows a request without an Origin header', () => {
     const req = request('/ws', { host: 'app.example' });

@@ -11,6 +11,7 @@ import { ConnectionRegistry } from '../connection.registry.js';
 import { InvalidTokenError } from '../errors/invalid-token.error.js';
 import { NotificationBroker, type ChannelMessage } from '../notification.broker.js';
 import { NotificationStore } from '../notification.store.js';
+import { InboxService } from '../inbox.service.js';
 import { CloseCode, WS_PATH } from '../notifications.constants.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import { TokenVerifier } from '../token.verifier.js';
@@ -40,6 +41,7 @@ export class NotificationGateway
     private readonly registry: ConnectionRegistry<ClientConnection>,
     private readonly verifier: TokenVerifier,
     private readonly store: NotificationStore,
+    private readonly inbox: InboxService,
     private readonly broker: NotificationBroker,
     private readonly settings: NotificationsSettings,
   ) {
@@ -164,7 +166,7 @@ export class NotificationGateway
       return;
     }
     try {
-      const { unread, changed } = await this.store.markRead(connection.userId, frame.data);
+      const { unread, changed } = await this.inbox.markRead(connection.userId, frame.data);
       // When it changed, every socket of the user (this one too) is told through the channel.
       if (!changed) connection.sendEvent('unread', { unread });
     } catch (error) {

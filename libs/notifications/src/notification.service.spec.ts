@@ -1,0 +1,158 @@
+import { InvalidNotificationError } from './errors/invalid-notification.error.js';
+import { NotificationService } from './notification.service.js';
+import { DEFAULT_JOB_OPTIONS, NotificationsSettings } from './notifications.settings.js';
+
+describe(NotificationService.name, () => {
+  let sut: NotificationService;
+  let queue: { add: ReturnType<typeof vi.fn> };
+  let settings: NotificationsSettings;
+
+  beforeEach(() => {
+    queue = { add: vi.fn().mockResolvedValue({ id: '42' }) };
+    settings = new NotificationsSettings({ jwt: { secret: 's' } });
+    sut = new NotificationService(queue as any, settings);
+  });
+
+  /** The InvalidNotificationError a call rejects with. */
+  const invalidOf = async (call: Promise<unknown>): Promise<InvalidNotificationError> => {
+    const error: unknown = await call.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(error).toBeInstanceOf(InvalidNotificationError);
+    return error as InvalidNotificationError;
+  };
+
+  describe('notify', () => {
+    it('enqueues one notify job and resolves with its id', async () => {
+      const result = await sut.notify('u1', { type: 'comment.created', payload: { postId: 7 } });
+
+      expect(result).toEqual({ jobId: '42' });
+      expect(queue.add).toHaveBeenCalledTimes(1);
+      expect(queue.add).toHaveBeenCalledWith(
+        'notify',
+        { userId: 'u1', type: 'comment.created', payload: { postId: 7 } },
+        settings.jobOptions,
+      );
+    });
+
+    it('uses the default job options', async () => {
+      await sut.notify('u1', { type: 't' });
+
+      expect(queue.add.mock.calls[0][2]).toEqual(DEFAULT_JOB_OPTIONS);
+    });
+
+    it('sends the dedupe key', async () => {
+      await sut.notify('u1', { type: 't', dedupeKey: 'k1' });
+
+      expect(queue.add.mock.calls[0][1]).toEqual({ userId: 'u1', type: 't', dedupeKey: 'k1' });
+    });
+
+    it('does not send undefined optional fields', async () => {
+      await sut.notify('u1', { type: 't', payload: undefined, dedupeKey: undefined });
+
+      const data = queue.add.mock.calls[0][1] as object;
+      expect(data).toEqual({ userId: 'u1', type: 't' });
+      expect(Object.keys(data).sort()).toEqual(['type', 'userId']);
+    });
+
+    it('lets the userId argument win over one smuggled into the input', async () => {
+      await sut.notify('u1', { type: 't', userId: 'someone-else' } as any);
+
+      expect(queue.add.mock.calls[0][1]).toMatchObject({ userId: 'u1' });
+    });
+
+    it('resolves an empty job id when the queue gives none', async () => {
+      queue.add.mockResolvedValue({ id: undefined });
+
+      await expect(sut.notify('u1', { type: 't' })).resolves.toEqual({ jobId: '' });
+    });
+
+    it('rejects an invalid type without enqueueing', async () => {
+      const error = await invalidOf(sut.notify('u1', { type: 'Not Valid' }));
+
+      expect(error.fields).toContain('type');
+      expect(error.message).toContain('type');
+      expect(queue.add).not.toHaveBeenCalled();
+    });
+
+    it('rejects a payload over 16 KiB without enqueueing', async () => {
+      const payload = { d: 'x'.repeat(16 * 1024) };
+
+      const error = await invalidOf(sut.notify('u1', { type: 't', payload }));
+
+      expect(error.fields).toEqual(['payload']);
+      expect(queue.add).not.toHaveBeenCalled();
+    });
+
+    it('rejects an empty userId', async () => {
+      const error = await invalidOf(sut.notify('', { type: 't' }));
+
+      expect(error.fields).toContain('userId');
+      expect(queue.add).not.toHaveBeenCalled();
+    });
+
+    it('names every offending field', async () => {
+      const error = await invalidOf(sut.notify('u1', { type: '', payload: [] as any }));
+
+      expect(error.fields.sort()).toEqual(['payload', 'type']);
+    });
+
+    it('propagates a queue failure (Redis down)', async () => {
+      const failure = new Error('connect ECONNREFUSED 127.0.0.1:6379');
+      queue.add.mockRejectedValue(failure);
+
+      await expect(sut.notify('u1', { type: 't' })).rejects.toBe(failure);
+    });
+  });
+
+  describe('notifyMany', () => {
+    it('enqueues one job with userIds', async () => {
+      const result = await sut.notifyMany(['u1', 'u2'], { type: 't', payload: { a: 1 } });
+
+      expect(result).toEqual({ jobId: '42' });
+      expect(queue.add).toHaveBeenCalledWith(
+        'notify',
+        { userIds: ['u1', 'u2'], type: 't', payload: { a: 1 } },
+        settings.jobOptions,
+      );
+    });
+
+    it('rejects 1001 userIds without enqueueing', async () => {
+      const userIds = Array.from({ length: 1001 }, (_, i) => `u${i}`);
+
+      const error = await invalidOf(sut.notifyMany(userIds, { type: 't' }));
+
+      expect(error.fields).toEqual(['userIds']);
+      expect(queue.add).not.toHaveBeenCalled();
+    });
+
+    it('rejects no userIds without enqueueing', async () => {
+      const error = await invalidOf(sut.notifyMany([], { type: 't' }));
+
+      expect(error.fields).toEqual(['userIds']);
+      expect(queue.add).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('enqueue', () => {
+    it('rejects a job with both userId and userIds', async () => {
+      const error = await invalidOf(sut.enqueue({ userId: 'u1', userIds: ['u2'], type: 't' }));
+
+      expect(error.fields).toEqual(['userId']);
+      expect(queue.add).not.toHaveBeenCalled();
+    });
+
+    it('uses configured job options', async () => {
+      settings = new NotificationsSettings({ jwt: { secret: 's' }, jobOptions: { attempts: 1 } });
+      sut = new NotificationService(queue as any, settings);
+
+      await sut.enqueue({ userId: 'u1', type: 't' });
+
+      expect(queue.add.mock.calls[0][2]).toMatchObject({
+        attempts: 1,
+        backoff: expect.any(Object),
+      });
+    });
+  });
+});

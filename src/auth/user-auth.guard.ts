@@ -1,0 +1,34 @@
+import { InvalidTokenError, TokenVerifier } from '@app/notifications';
+import {
+  Injectable,
+  UnauthorizedException,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import type { Request } from 'express';
+
+export interface AuthenticatedRequest extends Request {
+  userId: string;
+}
+
+/** Authenticates a user's HTTP request by the same JWT as the WebSocket, as `Bearer <jwt>`. */
+@Injectable()
+export class UserAuthGuard implements CanActivate {
+  constructor(private readonly verifier: TokenVerifier) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const [scheme, token] = (request.headers.authorization ?? '').split(' ');
+    if (scheme?.toLowerCase() !== 'bearer' || !token) {
+      throw new UnauthorizedException('missing bearer token');
+    }
+    try {
+      request.userId = (await this.verifier.verify(token)).userId;
+      return true;
+    } catch (error) {
+      throw new UnauthorizedException(
+        error instanceof InvalidTokenError ? error.reason : 'token invalid',
+      );
+    }
+  }
+}
