@@ -30,6 +30,7 @@ describe('delivery (e2e)', () => {
       unread: 0,
       replayed: 0,
       truncated: false,
+      cursor: expect.stringMatching(/^[a-z0-9]+-0$/),
     });
   });
 

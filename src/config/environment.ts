@@ -80,6 +80,7 @@ export class EnvironmentVariables {
 
   @IsInt()
   @Min(0)
+  @Max(10 * 365 * 24 * 3600)
   HISTORY_MAX_AGE_SECONDS = 0;
 
   @IsInt()
@@ -94,22 +95,27 @@ export class EnvironmentVariables {
 
   @IsInt()
   @Min(1)
+  @Max(1_000_000)
   MAX_MESSAGES_PER_MINUTE = 100;
 
   @IsInt()
   @Min(100)
+  @Max(3_600_000)
   PING_INTERVAL_MS = 25_000;
 
   @IsInt()
   @Min(100)
+  @Max(3_600_000)
   PING_TIMEOUT_MS = 10_000;
 
   @IsInt()
   @Min(1024)
+  @Max(1024 * 1024 * 1024)
   MAX_BUFFERED_BYTES = 1024 * 1024;
 
   @IsInt()
   @Min(0)
+  @Max(600_000)
   SHUTDOWN_TIMEOUT_MS = 30_000;
 }
 
@@ -150,6 +156,10 @@ export function parseEnvironment(env: NodeJS.ProcessEnv): EnvironmentVariables {
     const raw = env[key]?.trim();
     if (raw === undefined || raw === '') continue;
     // Numbers must be plain decimal integers: "1e3", "0x10" or "10ms" are mistakes, not numbers.
+    if (key === 'JWT_ALGORITHMS') {
+      plain[key] = raw.replace(/\s+/g, '');
+      continue;
+    }
     plain[key] = NUMERIC.includes(key as keyof EnvironmentVariables)
       ? /^-?\d+$/.test(raw)
         ? Number(raw)

@@ -22,6 +22,11 @@ export interface ReplayResult {
   frames: string[];
   unread: number;
   /**
+   * Where the snapshot stands: the id to resume from (`since`) for a client that has seen nothing
+   * newer. Also for an empty history (its sequence is then 0).
+   */
+  cursor: string;
+  /**
    * The user's history epoch ('' when there is none yet) and the version of its channel at the time
    * of the snapshot: channel messages up to that version are already covered by it.
    */

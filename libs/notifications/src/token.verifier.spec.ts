@@ -26,11 +26,13 @@ const sign = ({
   sub = 'user-1',
   exp = nowSeconds() + 3600,
   claims = {},
-}: SignOptions = {}): Promise<string> => {
-  const jwt = new SignJWT(claims).setProtectedHeader({ alg }).setIssuedAt().setExpirationTime(exp);
-  if (sub !== undefined) jwt.setSubject(sub);
-  return jwt.sign(key);
-};
+}: SignOptions = {}): Promise<string> =>
+  new SignJWT(claims)
+    .setProtectedHeader({ alg })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime(exp)
+    .sign(key);
 
 const b64url = (value: object | string) =>
   Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');

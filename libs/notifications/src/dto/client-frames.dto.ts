@@ -4,7 +4,6 @@ import {
   Equals,
   IsArray,
   IsNumber,
-  IsOptional,
   IsString,
   MaxLength,
   ValidateIf,
@@ -29,7 +28,7 @@ export class ReadFrameDto {
 
 /** `ping`: no data, or a client timestamp that `pong` echoes (to measure round trips). */
 export class PingFrameDto {
-  @IsOptional()
+  @ValidateIf((frame: PingFrameDto) => frame.ts !== undefined)
   @IsNumber({ allowNaN: false, allowInfinity: false })
   ts?: number;
 }

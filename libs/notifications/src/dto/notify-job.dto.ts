@@ -3,7 +3,6 @@ import {
   ArrayMinSize,
   IsArray,
   IsObject,
-  IsOptional,
   IsString,
   Length,
   Matches,
@@ -33,12 +32,12 @@ export class NotifyJobDto {
   @Matches(ContractLimits.typePattern, { message: 'type must use only a-z, 0-9, ".", "_" and "-"' })
   type!: string;
 
-  @IsOptional()
+  @ValidateIf((job: NotifyJobDto) => job.payload !== undefined)
   @IsObject()
   @MaxJsonBytes(ContractLimits.payloadMaxBytes)
   payload?: Record<string, unknown>;
 
-  @IsOptional()
+  @ValidateIf((job: NotifyJobDto) => job.dedupeKey !== undefined)
   @IsString()
   @Length(1, ContractLimits.dedupeKeyMaxLength)
   dedupeKey?: string;

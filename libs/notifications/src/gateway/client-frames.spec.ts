@@ -92,6 +92,17 @@ describe(parseClientFrame.name, () => {
       });
     });
 
+    it('rejects a null ts as invalid_data', () => {
+      expect(parse({ event: 'ping', data: { ts: null } })).toMatchObject({ code: 'invalid_data' });
+    });
+
+    it('rejects an own __proto__ key in data as invalid_data', () => {
+      expect(parseClientFrame('{"event":"ping","data":{"__proto__":{}}}', false)).toEqual({
+        code: 'invalid_data',
+        message: 'property __proto__ should not exist',
+      });
+    });
+
     it('rejects data that is not an object', () => {
       expect(parse({ event: 'ping', data: [] })).toEqual({
         code: 'invalid_data',

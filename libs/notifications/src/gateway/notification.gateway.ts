@@ -82,6 +82,7 @@ export class NotificationGateway
         unread: snapshot.unread,
         replayed: snapshot.frames.length,
         truncated: snapshot.truncated,
+        cursor: snapshot.cursor,
       });
       if (!connection.goLive(snapshot.head)) this.resetStream(connection);
     } catch (error) {

@@ -72,22 +72,31 @@ return {1, id, unread}
 `;
 
 /**
- * KEYS: history, unread, meta. ARGV: sinceEpoch ('' = no resume), sinceSeq.
- * Returns {epoch, version, unread, truncated (1|0), members, readFlags}. `version` counts every
- * message published on the user's channel, so a socket can drop what the snapshot already covers.
+ * KEYS: history, unread, meta. ARGV: sinceEpoch ('' = no resume), sinceSeq, epochCandidate,
+ * ttlSeconds (0 for none).
+ * Returns {epoch, seq, version, unread, truncated (1|0), members, readFlags}. The epoch is created
+ * here when the user has none yet, so that even an empty history has a position to resume from.
+ * `version` counts every message published on the user's channel, so a socket can drop what the
+ * snapshot already covers.
  */
 export const REPLAY_SCRIPT = `
 local meta = redis.call('HMGET', KEYS[3], 'epoch', 'seq', 'v')
-local epoch = meta[1] or ''
+local epoch = meta[1]
+if not epoch then
+  epoch = ARGV[3]
+  redis.call('HSET', KEYS[3], 'epoch', epoch)
+  local ttl = tonumber(ARGV[4])
+  if ttl > 0 then redis.call('EXPIRE', KEYS[3], ttl) end
+end
 local seq = tonumber(meta[2] or '0')
 local version = tonumber(meta[3] or '0')
 local unread = redis.call('ZCARD', KEYS[2])
 if ARGV[1] == '' then
-  return {epoch, version, unread, 0, {}, {}}
+  return {epoch, seq, version, unread, 0, {}, {}}
 end
 local sinceSeq = tonumber(ARGV[2])
 if ARGV[1] ~= epoch or sinceSeq > seq then
-  return {epoch, version, unread, 1, {}, {}}
+  return {epoch, seq, version, unread, 1, {}, {}}
 end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 local truncated
@@ -97,7 +106,7 @@ else
   truncated = sinceSeq + 1 < tonumber(first[2])
 end
 if truncated then
-  return {epoch, version, unread, 1, {}, {}}
+  return {epoch, seq, version, unread, 1, {}, {}}
 end
 local found = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. sinceSeq, '+inf', 'WITHSCORES')
 local members, flags = {}, {}
@@ -105,7 +114,7 @@ for i = 1, #found, 2 do
   members[#members + 1] = found[i]
   flags[#flags + 1] = redis.call('ZSCORE', KEYS[2], epoch .. '-' .. found[i + 1]) and 0 or 1
 end
-return {epoch, version, unread, 0, members, flags}
+return {epoch, seq, version, unread, 0, members, flags}
 `;
 
 /**

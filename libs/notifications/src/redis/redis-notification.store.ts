@@ -21,7 +21,7 @@ declare module 'ioredis' {
     notifAppend(...args: Arg[]): Result<[number, string, number], Context>;
     notifReplay(
       ...args: Arg[]
-    ): Result<[string, number, number, number, string[], number[]], Context>;
+    ): Result<[string, number, number, number, number, string[], number[]], Context>;
     notifList(...args: Arg[]): Result<[number, string[], number[], number], Context>;
     notifMarkRead(...args: Arg[]): Result<[number, number], Context>;
   }
@@ -91,12 +91,14 @@ export class RedisNotificationStore extends NotificationStore implements OnAppli
       sinceEpoch = parsed?.epoch ?? '?';
       sinceSeq = parsed?.seq ?? 0;
     }
-    const [epoch, version, unread, truncated, members, flags] = await this.redis.notifReplay(
+    const [epoch, seq, version, unread, truncated, members, flags] = await this.redis.notifReplay(
       k.history,
       k.unread,
       k.meta,
       sinceEpoch,
       sinceSeq,
+      newEpoch(),
+      this.settings.historyMaxAgeSeconds,
     );
     return {
       frames: members.map(
@@ -104,6 +106,7 @@ export class RedisNotificationStore extends NotificationStore implements OnAppli
           `{"event":"notification","data":{"notification":${withReadFlag(member, flags[i])},"unread":${unread}}}`,
       ),
       unread,
+      cursor: `${epoch}-${seq}`,
       head: { epoch, version: Number(version) },
       truncated: truncated === 1,
     };

@@ -13,8 +13,11 @@ describe(parseNotificationId.name, () => {
     });
   });
 
+  it('parses sequence 0, the position of an empty history', () => {
+    expect(parseNotificationId('abc-0')).toEqual({ epoch: 'abc', seq: 0 });
+  });
+
   it.each([
-    ['a zero sequence', 'abc-0'],
     ['an uppercase epoch', 'ABC-1'],
     ['a missing epoch', '-1'],
     ['a missing sequence', 'abc-'],

@@ -10,7 +10,8 @@ export interface ParsedNotificationId {
   seq: number;
 }
 
-const ID_PATTERN = /^([a-z0-9]{1,16})-([1-9][0-9]{0,14})$/;
+// Sequence 0 is no notification: it is the position of an empty history, as `ready.cursor` gives it.
+const ID_PATTERN = /^([a-z0-9]{1,16})-(0|[1-9][0-9]{0,14})$/;
 
 export function parseNotificationId(id: string): ParsedNotificationId | undefined {
   const match = ID_PATTERN.exec(id);

@@ -28,6 +28,18 @@ export function validatePlain<T extends object>(
   if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
     return { ok: false, errors: [{ field: '(root)', messages: ['must be a JSON object'] }] };
   }
+  // NOTE: class-validator looks unknown keys up in a plain object, where `__proto__`, `constructor`
+  // or `hasOwnProperty` are found on Object.prototype and slip through; report them here instead.
+  const inherited = Object.keys(plain).filter((key) => key in Object.prototype);
+  if (inherited.length > 0) {
+    return {
+      ok: false,
+      errors: inherited.map((key) => ({
+        field: key,
+        messages: [`property ${key} should not exist`],
+      })),
+    };
+  }
   const instance = new dto();
   for (const key of Object.keys(plain)) {
     Object.defineProperty(instance, key, {

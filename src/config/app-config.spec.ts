@@ -1,0 +1,225 @@
+import { DEVELOPMENT_JWT_SECRET, loadConfig } from './app-config.js';
+import { ConfigError } from './environment.js';
+
+const GOOD_SECRET = 'a-production-secret-of-at-least-32-chars';
+
+/** The ConfigError that loading `env` throws. */
+const configErrorOf = (env: NodeJS.ProcessEnv): ConfigError => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`expected a ConfigError for ${JSON.stringify(env)}`);
+};
+
+describe(loadConfig.name, () => {
+  describe('defaults', () => {
+    it('applies every default with an empty environment', () => {
+      const sut = loadConfig({});
+
+      expect(sut).toMatchObject({
+        production: false,
+        port: 3000,
+        redisUrl: undefined,
+        role: 'all',
+        queueName: 'notifications',
+        usingDevelopmentSecret: true,
+        shutdownTimeoutMs: 30_000,
+      });
+      expect(sut.notifications).toMatchObject({
+        allowedOrigins: '*',
+        keyPrefix: 'notif',
+        historyLimit: 1000,
+        historyMaxAgeSeconds: 0,
+        workerConcurrency: 8,
+      });
+      expect(sut.notifications.jwt).toMatchObject({
+        secret: DEVELOPMENT_JWT_SECRET,
+        publicKey: undefined,
+        algorithms: undefined,
+      });
+      expect(sut.notifications.limits).toEqual({
+        maxFrameBytes: 65_536,
+        maxSocketsPerUser: 10,
+        maxMessagesPerMinute: 100,
+        pingIntervalMs: 25_000,
+        pingTimeoutMs: 10_000,
+        maxBufferedBytes: 1_048_576,
+      });
+    });
+
+    it('treats blank values as unset', () => {
+      const sut = loadConfig({
+        PORT: '',
+        ROLE: '   ',
+        REDIS_URL: '',
+        JWT_SECRET: ' ',
+        ALLOWED_ORIGINS: '',
+        NOTIFY_QUEUE: '\t',
+      });
+
+      expect(sut).toMatchObject({
+        port: 3000,
+        role: 'all',
+        redisUrl: undefined,
+        queueName: 'notifications',
+        usingDevelopmentSecret: true,
+      });
+      expect(sut.notifications.allowedOrigins).toBe('*');
+    });
+
+    it('ignores unrelated variables', () => {
+      expect(loadConfig({ PATH: '/usr/bin', HOME: '/root' }).port).toBe(3000);
+    });
+  });
+
+  describe('PORT', () => {
+    it('reads a decimal port', () => {
+      expect(loadConfig({ PORT: ' 8080 ' }).port).toBe(8080);
+    });
+
+    it.each(['abc', '1e3', '0x10', '10ms', '70000', '-1', '3000.5'])(
+      'rejects %j, naming PORT',
+      (PORT) => {
+        const error = configErrorOf({ PORT });
+
+        expect(error.message).toContain('PORT');
+        expect(error.problems.every((problem) => problem.includes('PORT'))).toBe(true);
+      },
+    );
+  });
+
+  describe('ROLE', () => {
+    it.each(['all', 'gateway', 'worker'] as const)('accepts %s', (ROLE) => {
+      expect(loadConfig({ ROLE }).role).toBe(ROLE);
+    });
+
+    it('rejects an unknown role, naming ROLE', () => {
+      expect(configErrorOf({ ROLE: 'boss' }).message).toContain('ROLE');
+    });
+  });
+
+  describe('NODE_ENV', () => {
+    it('rejects an unknown NODE_ENV', () => {
+      expect(configErrorOf({ NODE_ENV: 'prod' }).message).toContain('NODE_ENV');
+    });
+  });
+
+  describe('production', () => {
+    it('requires JWT_SECRET', () => {
+      const error = configErrorOf({ NODE_ENV: 'production' });
+
+      expect(error.message).toContain('JWT_SECRET');
+    });
+
+    it('requires a secret of at least 32 characters', () => {
+      const error = configErrorOf({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(16) });
+
+      expect(error.problems).toEqual(['JWT_SECRET must be at least 32 characters']);
+    });
+
+    it('accepts a good secret, allowing same-origin sockets only', () => {
+      const sut = loadConfig({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET });
+
+      expect(sut.production).toBe(true);
+      expect(sut.usingDevelopmentSecret).toBe(false);
+      expect(sut.notifications.jwt.secret).toBe(GOOD_SECRET);
+      expect(sut.notifications.allowedOrigins).toEqual([]);
+    });
+
+    it("keeps an explicit '*' in production", () => {
+      const sut = loadConfig({
+        NODE_ENV: 'production',
+        JWT_SECRET: GOOD_SECRET,
+        ALLOWED_ORIGINS: '*',
+      });
+
+      expect(sut.notifications.allowedOrigins).toBe('*');
+    });
+
+    it('accepts a public key instead of a secret', () => {
+      const JWT_PUBLIC_KEY = '-----BEGIN PUBLIC KEY-----\\nMIIB\\n-----END PUBLIC KEY-----';
+
+      const sut = loadConfig({ NODE_ENV: 'production', JWT_PUBLIC_KEY });
+
+      expect(sut.usingDevelopmentSecret).toBe(false);
+      expect(sut.notifications.jwt.secret).toBeUndefined();
+      expect(sut.notifications.jwt.publicKey).toBe(
+        '-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----',
+      );
+    });
+  });
+
+  describe('ALLOWED_ORIGINS', () => {
+    it('splits and trims a comma-separated list', () => {
+      const sut = loadConfig({ ALLOWED_ORIGINS: 'https://a.example, https://b.example' });
+
+      expect(sut.notifications.allowedOrigins).toEqual(['https://a.example', 'https://b.example']);
+    });
+
+    it('drops empty entries', () => {
+      const sut = loadConfig({ ALLOWED_ORIGINS: 'https://a.example,, ,' });
+
+      expect(sut.notifications.allowedOrigins).toEqual(['https://a.example']);
+    });
+  });
+
+  describe('REDIS_URL', () => {
+    it.each(['redis://localhost:6379', 'rediss://user:pw@redis.example:6380/2'])(
+      'accepts %s',
+      (REDIS_URL) => {
+        expect(loadConfig({ REDIS_URL }).redisUrl).toBe(REDIS_URL);
+      },
+    );
+
+    it.each(['http://x', 'localhost:6379', 'redis://'])('rejects %j, naming REDIS_URL', (url) => {
+      expect(configErrorOf({ REDIS_URL: url }).message).toContain('REDIS_URL');
+    });
+  });
+
+  describe('JWT_ALGORITHMS', () => {
+    it('reads a list', () => {
+      expect(loadConfig({ JWT_ALGORITHMS: 'HS256,HS512' }).notifications.jwt.algorithms).toEqual([
+        'HS256',
+        'HS512',
+      ]);
+    });
+
+    it.each(['HS256,none', 'none', 'HS128', 'hs256'])('rejects %j', (JWT_ALGORITHMS) => {
+      expect(configErrorOf({ JWT_ALGORITHMS }).message).toContain('JWT_ALGORITHMS');
+    });
+  });
+
+  describe('numbers', () => {
+    it('reads numeric limits', () => {
+      const sut = loadConfig({ HISTORY_LIMIT: '50', MAX_SOCKETS_PER_USER: '3' });
+
+      expect(sut.notifications.historyLimit).toBe(50);
+      expect(sut.notifications.limits?.maxSocketsPerUser).toBe(3);
+    });
+
+    it('names every bad value at once', () => {
+      const error = configErrorOf({ PORT: 'x', ROLE: 'boss', HISTORY_LIMIT: '0' });
+
+      expect(error.message).toContain('PORT');
+      expect(error.message).toContain('ROLE');
+      expect(error.message).toContain('HISTORY_LIMIT');
+    });
+
+    it.each(['SHUTDOWN_TIMEOUT_MS', 'PING_INTERVAL_MS', 'PING_TIMEOUT_MS'])(
+      'rejects %s above what a timer can hold',
+      (name) => {
+        expect(configErrorOf({ [name]: '3000000000' }).message).toContain(name);
+      },
+    );
+
+    it('accepts spaces in JWT_ALGORITHMS', () => {
+      expect(loadConfig({ JWT_ALGORITHMS: 'HS256, HS384' }).notifications.jwt.algorithms).toEqual([
+        'HS256',
+        'HS384',
+      ]);
+    });
+  });
+});
