@@ -4,7 +4,11 @@ import { Module, ValidationPipe, type DynamicModule, type Provider } from '@nest
 import { APP_PIPE } from '@nestjs/core';
 import { APP_CONFIG } from './app.constants.js';
 import type { AppConfig } from './config/app-config.js';
+import { TerminusModule } from '@nestjs/terminus';
+import { HealthController } from './health/health.controller.js';
 import { InboxController } from './inbox/inbox.controller.js';
+import { MetricsController } from './metrics/metrics.controller.js';
+import { PublishController } from './publish/publish.controller.js';
 import { redisOptionsFromUrl } from './redis/redis-url.js';
 
 /** Every HTTP body and query is validated: unknown fields are errors, named in the 400. */
@@ -32,8 +36,14 @@ export class AppModule {
           gateway: config.role !== 'worker',
           worker: config.role !== 'gateway',
         }),
+        TerminusModule.forRoot({ logger: false }),
       ],
-      controllers: config.role === 'worker' ? [] : [InboxController],
+      controllers: [
+        HealthController,
+        MetricsController,
+        PublishController,
+        ...(config.role === 'worker' ? [] : [InboxController]),
+      ],
       providers: [{ provide: APP_CONFIG, useValue: config }, validation],
     };
   }

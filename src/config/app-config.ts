@@ -16,6 +16,10 @@ export interface AppConfig {
   /** True when no JWT key was configured and the development secret is in use. */
   usingDevelopmentSecret: boolean;
   shutdownTimeoutMs: number;
+  /** Serve the demo page at `/` (DEMO=1, or outside production unless DEMO=0). */
+  demo: boolean;
+  /** Keys that producers present to `POST /v1/notifications`; empty: HTTP publish refuses all. */
+  apiKeys: string[];
   notifications: NotificationsModuleOptions;
 }
 
@@ -40,6 +44,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     queueName: e.NOTIFY_QUEUE,
     usingDevelopmentSecret,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    demo: e.DEMO === undefined ? !production : e.DEMO === '1',
+    apiKeys: list(e.API_KEYS),
     notifications: {
       jwt: {
         secret: e.JWT_PUBLIC_KEY ? undefined : (e.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET),

@@ -59,6 +59,16 @@ export class EnvironmentVariables {
   @IsString()
   ALLOWED_ORIGINS?: string;
 
+  @IsOptional()
+  @IsIn(['0', '1'], { message: 'DEMO must be 0 or 1' })
+  DEMO?: '0' | '1';
+
+  @IsOptional()
+  @Matches(/^[\x21-\x7e]{16,256}(,[\x21-\x7e]{16,256})*$/, {
+    message: 'API_KEYS must be a comma-separated list of keys of 16-256 printable characters',
+  })
+  API_KEYS?: string;
+
   @IsIn(['all', 'gateway', 'worker'])
   ROLE: 'all' | 'gateway' | 'worker' = 'all';
 
@@ -152,11 +162,13 @@ export function parseEnvironment(env: NodeJS.ProcessEnv): EnvironmentVariables {
     'JWT_ISSUER',
     'JWT_AUDIENCE',
     'ALLOWED_ORIGINS',
+    'DEMO',
+    'API_KEYS',
   )) {
     const raw = env[key]?.trim();
     if (raw === undefined || raw === '') continue;
     // Numbers must be plain decimal integers: "1e3", "0x10" or "10ms" are mistakes, not numbers.
-    if (key === 'JWT_ALGORITHMS') {
+    if (key === 'JWT_ALGORITHMS' || key === 'API_KEYS') {
       plain[key] = raw.replace(/\s+/g, '');
       continue;
     }

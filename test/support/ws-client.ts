@@ -16,6 +16,8 @@ export interface ConnectOptions {
   viaProtocol?: boolean;
   since?: string;
   origin?: string;
+  /** Answer server pings (default true); false plays a client whose network died silently. */
+  autoPong?: boolean;
 }
 
 /** A real `ws` client that records every frame, for tests to wait on with timeouts. */
@@ -47,6 +49,7 @@ export class TestClient {
     const socket = new WebSocket(url, protocols, {
       headers: options.origin ? { origin: options.origin } : {},
       perMessageDeflate: false,
+      autoPong: options.autoPong ?? true,
     });
     return new TestClient(socket);
   }

@@ -19,12 +19,18 @@ export { InboxService } from './inbox.service.js';
 export { ReadFrameDto } from './dto/client-frames.dto.js';
 export { TokenVerifier, type VerifiedIdentity } from './token.verifier.js';
 export { NotificationsSettings } from './notifications.settings.js';
+export { NotificationsMetrics } from './notifications.metrics.js';
 export { NotifyJobDto } from './dto/notify-job.dto.js';
-export { InvalidNotificationError, InvalidTokenError } from './errors/index.js';
+export {
+  InvalidNotificationError,
+  InvalidTokenError,
+  NotificationsUnavailableError,
+} from './errors/index.js';
 export {
   CloseCode,
   ContractLimits,
   DEFAULT_QUEUE_NAME,
+  NOTIFICATIONS_METRICS_REGISTRY,
   NOTIFY_JOB_NAME,
   WS_PATH,
 } from './notifications.constants.js';

@@ -7,6 +7,8 @@ export interface ChannelMessage {
   version: number;
   /** The notification id, for `notification` frames. */
   id?: string;
+  /** When its job was enqueued (epoch ms; 0 when unknown). */
+  enqueuedAt: number;
   frame: string;
 }
 
@@ -21,6 +23,13 @@ export abstract class NotificationBroker {
   abstract acquire(userId: string): Promise<void>;
   abstract release(userId: string): void;
   abstract onMessage(listener: ChannelListener): void;
+  /**
+   * Called after the connection to the channels was lost and every channel subscribed again:
+   * messages may have been missed in between by sockets that were live before `generation` grew.
+   */
+  abstract onResubscribed(listener: () => void): void;
+  /** Grows each time the connection to the channels is lost. */
+  abstract get generation(): number;
   /** Users this instance is subscribed for. */
   abstract get subscribedUsers(): number;
 }

@@ -9,6 +9,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { NotifyJobDto } from './dto/notify-job.dto.js';
 import { NotificationStore, type AppendRequest } from './notification.store.js';
 import { NOTIFY_JOB_NAME } from './notifications.constants.js';
+import { NotificationsMetrics } from './notifications.metrics.js';
 import { NotificationsSettings } from './notifications.settings.js';
 import { describeFieldErrors, validatePlain } from './utils/validation.util.js';
 
@@ -33,6 +34,7 @@ export class NotificationProcessor
   constructor(
     private readonly store: NotificationStore,
     private readonly settings: NotificationsSettings,
+    private readonly metrics: NotificationsMetrics,
   ) {
     super();
   }
@@ -47,6 +49,19 @@ export class NotificationProcessor
   }
 
   async process(job: Job<unknown, NotifyJobResult>): Promise<NotifyJobResult> {
+    try {
+      const result = await this.handle(job);
+      this.metrics.stored.inc(result.stored);
+      return result;
+    } catch (error) {
+      this.metrics.failed.inc({
+        reason: error instanceof UnrecoverableError ? 'invalid' : 'error',
+      });
+      throw error;
+    }
+  }
+
+  private async handle(job: Job<unknown, NotifyJobResult>): Promise<NotifyJobResult> {
     if (job.name !== NOTIFY_JOB_NAME) {
       throw new UnrecoverableError(`unknown job name "${job.name}": expected "${NOTIFY_JOB_NAME}"`);
     }
@@ -68,6 +83,7 @@ export class NotificationProcessor
       type: data.type,
       payloadJson,
       dedupeKey: baseKey,
+      enqueuedAt: job.timestamp,
     }));
     const results = await this.store.append(requests);
     return { ids: results.map((r) => r.id), stored: results.filter((r) => r.stored).length };

@@ -1,15 +1,19 @@
 import { InvalidNotificationError } from './errors/invalid-notification.error.js';
+import { NotificationsUnavailableError } from './errors/notifications-unavailable.error.js';
 import { NotificationService } from './notification.service.js';
 import { DEFAULT_JOB_OPTIONS, NotificationsSettings } from './notifications.settings.js';
 
 describe(NotificationService.name, () => {
   let sut: NotificationService;
-  let queue: { add: ReturnType<typeof vi.fn> };
+  let queue: { add: ReturnType<typeof vi.fn>; client: Promise<{ status: string }> };
   let settings: NotificationsSettings;
 
   beforeEach(() => {
-    queue = { add: vi.fn().mockResolvedValue({ id: '42' }) };
-    settings = new NotificationsSettings({ jwt: { secret: 's' } });
+    queue = {
+      add: vi.fn().mockResolvedValue({ id: '42' }),
+      client: Promise.resolve({ status: 'ready' }),
+    };
+    settings = new NotificationsSettings({ jwt: { secret: 's' }, enqueueTimeoutMs: 50 });
     sut = new NotificationService(queue as any, settings);
   });
 
@@ -103,6 +107,25 @@ describe(NotificationService.name, () => {
       queue.add.mockRejectedValue(failure);
 
       await expect(sut.notify('u1', { type: 't' })).rejects.toBe(failure);
+    });
+
+    it('throws NotificationsUnavailableError at once while Redis is unreachable', async () => {
+      queue.client = Promise.resolve({ status: 'reconnecting' });
+
+      const error: unknown = await sut.notify('u1', { type: 't' }).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(NotificationsUnavailableError);
+      expect((error as NotificationsUnavailableError).mayBeStored).toBe(false);
+      expect(queue.add).not.toHaveBeenCalled();
+    });
+
+    it('throws NotificationsUnavailableError (may be stored) when the enqueue hangs', async () => {
+      queue.add.mockReturnValue(new Promise(() => undefined));
+
+      const error: unknown = await sut.notify('u1', { type: 't' }).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(NotificationsUnavailableError);
+      expect((error as NotificationsUnavailableError).mayBeStored).toBe(true);
     });
   });
 

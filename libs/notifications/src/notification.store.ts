@@ -7,6 +7,8 @@ export interface AppendRequest {
   payloadJson: string;
   /** Stored once per user: a second append with the same key returns the first id. */
   dedupeKey: string;
+  /** When the producer enqueued it (epoch ms), for the enqueue-to-push latency. */
+  enqueuedAt?: number;
 }
 
 export interface AppendResult {
@@ -56,4 +58,6 @@ export abstract class NotificationStore {
     selection: ReadSelection,
   ): Promise<{ unread: number; changed: boolean }>;
   abstract unreadCount(userId: string): Promise<number>;
+  /** Resolves when the backend answers; rejects while it is unreachable. */
+  abstract ping(): Promise<void>;
 }

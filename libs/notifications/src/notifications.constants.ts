@@ -10,6 +10,8 @@ export const DEFAULT_KEY_PREFIX = 'notif';
 export const NOTIFICATIONS_QUEUE_NAME = Symbol('NOTIFICATIONS_QUEUE_NAME');
 export const NOTIFICATIONS_REDIS = Symbol('NOTIFICATIONS_REDIS');
 export const NOTIFICATIONS_QUEUE = Symbol('NOTIFICATIONS_QUEUE');
+/** Optional: a prom-client `Registry` for the library's metrics (default: a registry of its own). */
+export const NOTIFICATIONS_METRICS_REGISTRY = Symbol('NOTIFICATIONS_METRICS_REGISTRY');
 
 /** WebSocket close codes of wire protocol v1. */
 export const CloseCode = {

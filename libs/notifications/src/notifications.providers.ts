@@ -11,6 +11,7 @@ import type {
 import { NotificationBroker } from './notification.broker.js';
 import { processorForQueue } from './notification.processor.js';
 import { NotificationService } from './notification.service.js';
+import { NotificationsMetrics } from './notifications.metrics.js';
 import { NotificationStore } from './notification.store.js';
 import {
   NOTIFICATIONS_QUEUE,
@@ -60,6 +61,7 @@ export function createNotificationsProviders(
     TokenVerifier,
     NotificationService,
     InboxService,
+    NotificationsMetrics,
   ];
   if (extras.gateway) providers.push(NotificationGateway);
   if (extras.worker) providers.push(processorForQueue(extras.queueName));
@@ -70,6 +72,7 @@ export function createNotificationsProviders(
 export const NOTIFICATIONS_EXPORTS = [
   NotificationService,
   InboxService,
+  NotificationsMetrics,
   NotificationStore,
   ConnectionRegistry,
   TokenVerifier,

@@ -32,6 +32,7 @@ export class NotificationsSettings {
   readonly workerConcurrency: number;
   readonly limits: NotificationLimits;
   readonly jobOptions: JobsOptions;
+  readonly enqueueTimeoutMs: number;
 
   constructor(options: NotificationsModuleOptions) {
     if (!options.jwt?.secret && !options.jwt?.publicKey) {
@@ -45,5 +46,6 @@ export class NotificationsSettings {
     this.workerConcurrency = options.workerConcurrency ?? 8;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.jobOptions = { ...DEFAULT_JOB_OPTIONS, ...options.jobOptions };
+    this.enqueueTimeoutMs = options.enqueueTimeoutMs ?? 5000;
   }
 }

@@ -1,2 +1,3 @@
 export * from './invalid-notification.error.js';
 export * from './invalid-token.error.js';
+export * from './notifications-unavailable.error.js';

@@ -4,6 +4,15 @@ import type { ChannelMessage } from '../notification.broker.js';
 import { CloseCode } from '../notifications.constants.js';
 
 const OPEN = 1;
+/** How long a socket closed for being slow may take to drain before it is cut. */
+const SLOW_CONSUMER_GRACE_MS = 5000;
+
+export interface ConnectionHooks {
+  /** Called for every close the server initiates, with its code. */
+  closedByServer(code: number): void;
+  /** Called for every notification frame written to the socket. */
+  delivered(message: ChannelMessage): void;
+}
 
 /** One authenticated socket: its user, its place in the user's stream, and its budgets. */
 export class ClientConnection implements RegisteredConnection {
@@ -19,10 +28,13 @@ export class ClientConnection implements RegisteredConnection {
   alive = true;
   /** Holds a subscription to the user's channel, to be released on close. */
   subscribed = false;
+  /** The broker generation its subscription dates from (see NotificationBroker.generation). */
+  generation = 0;
 
   constructor(
     readonly socket: WebSocket,
     private readonly maxBufferedBytes: number,
+    private readonly hooks: ConnectionHooks,
   ) {}
 
   get isOpen(): boolean {
@@ -38,6 +50,8 @@ export class ClientConnection implements RegisteredConnection {
     if (!this.isOpen) return;
     if (this.socket.bufferedAmount > this.maxBufferedBytes) {
       this.close(CloseCode.SlowConsumer, 'slow consumer: resume with since');
+      // Its buffer is full: the close frame may never get through, so memory is bounded by a cut.
+      setTimeout(() => this.socket.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
       return;
     }
     this.socket.send(frame);
@@ -49,6 +63,7 @@ export class ClientConnection implements RegisteredConnection {
 
   close(code: number, reason: string): void {
     if (this.socket.readyState > OPEN) return;
+    this.hooks.closedByServer(code);
     this.socket.close(code, reason);
   }
 
@@ -92,6 +107,7 @@ export class ClientConnection implements RegisteredConnection {
     if (message.version <= this.version) return true;
     this.version = message.version;
     this.send(message.frame);
+    if (message.id !== undefined) this.hooks.delivered(message);
     return true;
   }
 }

@@ -13,9 +13,10 @@ import { NotificationBroker, type ChannelMessage } from '../notification.broker.
 import { NotificationStore } from '../notification.store.js';
 import { InboxService } from '../inbox.service.js';
 import { CloseCode, WS_PATH } from '../notifications.constants.js';
+import { NotificationsMetrics } from '../notifications.metrics.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import { TokenVerifier } from '../token.verifier.js';
-import { ClientConnection } from './client-connection.js';
+import { ClientConnection, type ConnectionHooks } from './client-connection.js';
 import { isFrameError, parseClientFrame, type ClientFrame } from './client-frames.js';
 import { BEARER_PROTOCOL, originAllowed, sinceOf, tokenOf } from './handshake.js';
 
@@ -36,6 +37,7 @@ export class NotificationGateway
   private readonly logger = new Logger(NotificationGateway.name);
   private heartbeat: NodeJS.Timeout | undefined;
   private draining = false;
+  private readonly hooks: ConnectionHooks;
 
   constructor(
     private readonly registry: ConnectionRegistry<ClientConnection>,
@@ -44,8 +46,14 @@ export class NotificationGateway
     private readonly inbox: InboxService,
     private readonly broker: NotificationBroker,
     private readonly settings: NotificationsSettings,
+    private readonly metrics: NotificationsMetrics,
   ) {
     broker.onMessage((message) => this.deliver(message));
+    broker.onResubscribed(() => this.resumeInterrupted());
+    this.hooks = {
+      closedByServer: (code) => metrics.rejected.inc({ code: String(code) }),
+      delivered: () => metrics.delivered.inc(),
+    };
   }
 
   afterInit(server: WebSocketServer): void {
@@ -60,8 +68,16 @@ export class NotificationGateway
   }
 
   async handleConnection(socket: WebSocket, request: IncomingMessage): Promise<void> {
-    const connection = new ClientConnection(socket, this.settings.limits.maxBufferedBytes);
+    const connection = new ClientConnection(
+      socket,
+      this.settings.limits.maxBufferedBytes,
+      this.hooks,
+    );
     connections.set(socket, connection);
+    socket.on('error', (error: Error & { code?: string }) => {
+      // ws closes a socket whose frame is over maxPayload with 1009; count it with the others.
+      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.hooks.closedByServer(1009);
+    });
     const authenticated = this.authenticate(connection, request);
     socket.on('pong', () => (connection.alive = true));
     socket.on('message', (data: Buffer, isBinary: boolean) => {
@@ -73,6 +89,7 @@ export class NotificationGateway
     const { userId } = connection;
     try {
       connection.subscribed = true;
+      connection.generation = this.broker.generation;
       await this.broker.acquire(userId);
       const snapshot = await this.store.replay(userId, sinceOf(request));
       if (!connection.isOpen) return;
@@ -179,6 +196,19 @@ export class NotificationGateway
   private deliver(message: ChannelMessage): void {
     for (const connection of this.registry.connectionsOf(message.userId)) {
       if (!connection.offer(message)) this.resetStream(connection);
+    }
+    if (message.id !== undefined && message.enqueuedAt > 0) {
+      this.metrics.pushLatency.observe((Date.now() - message.enqueuedAt) / 1000);
+    }
+  }
+
+  /** The channels were lost for a while: sockets live before that may have missed messages. */
+  private resumeInterrupted(): void {
+    const generation = this.broker.generation;
+    for (const connection of this.registry.all()) {
+      if (connection.generation < generation) {
+        connection.close(CloseCode.InternalError, 'stream interrupted: resume with since');
+      }
     }
   }
 

@@ -74,6 +74,12 @@ export interface NotificationsModuleOptions {
    * @default { attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 3600, count: 10000 }, removeOnFail: { age: 604800 } }
    */
   jobOptions?: JobsOptions;
+  /**
+   * Milliseconds `NotificationService` waits for Redis to take a job before it throws
+   * `NotificationsUnavailableError` (while Redis is known to be down it throws at once).
+   * @default 5000
+   */
+  enqueueTimeoutMs?: number;
 }
 
 /** Options fixed when the module is declared (also with `forRootAsync`). */

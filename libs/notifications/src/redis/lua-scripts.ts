@@ -21,7 +21,8 @@ end
 /**
  * KEYS: history, unread, meta, dedupe, dedupeBySeq.
  * ARGV: channel, type, payloadJson, dedupeKey, createdAt (ISO), historyLimit, cutoff (ISO or ''),
- *       epochCandidate, ttlSeconds (0 for none).
+ *       epochCandidate, ttlSeconds (0 for none), enqueuedAt (epoch ms, carried to the gateways for the
+ *       enqueue-to-push latency).
  * Returns {stored (1|0), id, unread}.
  */
 export const APPEND_SCRIPT = `${TRIM_UP_TO}
@@ -50,13 +51,20 @@ if excess > 0 then
   trimTo = tonumber(last[2])
 end
 if ARGV[7] ~= '' then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 99, 'WITHSCORES')
-  for i = 1, #oldest, 2 do
-    if string.sub(oldest[i], 15, 38) < ARGV[7] then
-      trimTo = math.max(trimTo, tonumber(oldest[i + 1]))
-    else
-      break
+  -- Oldest first, in chunks, up to the first entry that is young enough.
+  local offset, young = 0, false
+  while not young do
+    local chunk = redis.call('ZRANGE', KEYS[1], offset, offset + 99, 'WITHSCORES')
+    if #chunk == 0 then break end
+    for i = 1, #chunk, 2 do
+      if string.sub(chunk[i], 15, 38) < ARGV[7] then
+        trimTo = math.max(trimTo, tonumber(chunk[i + 1]))
+      else
+        young = true
+        break
+      end
     end
+    offset = offset + 100
   end
 end
 trimUpTo(trimTo)
@@ -67,7 +75,7 @@ if ttl > 0 then
 end
 local unread = redis.call('ZCARD', KEYS[2])
 local version = redis.call('HINCRBY', KEYS[3], 'v', 1)
-redis.call('PUBLISH', ARGV[1], epoch .. ' ' .. version .. ' ' .. id .. '\\n{"event":"notification","data":{"notification":' .. body .. ',"read":false},"unread":' .. unread .. '}}')
+redis.call('PUBLISH', ARGV[1], epoch .. ' ' .. version .. ' ' .. id .. ' ' .. ARGV[10] .. '\\n{"event":"notification","data":{"notification":' .. body .. ',"read":false},"unread":' .. unread .. '}}')
 return {1, id, unread}
 `;
 
@@ -155,7 +163,7 @@ local unread = redis.call('ZCARD', KEYS[1])
 if removed > 0 then
   local epoch = redis.call('HGET', KEYS[2], 'epoch') or ''
   local version = redis.call('HINCRBY', KEYS[2], 'v', 1)
-  redis.call('PUBLISH', ARGV[1], epoch .. ' ' .. version .. ' -\\n{"event":"unread","data":{"unread":' .. unread .. '}}')
+  redis.call('PUBLISH', ARGV[1], epoch .. ' ' .. version .. ' - 0\\n{"event":"unread","data":{"unread":' .. unread .. '}}')
 end
 return {removed, unread}
 `;

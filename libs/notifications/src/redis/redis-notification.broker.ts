@@ -14,10 +14,17 @@ interface Subscription {
   ready: Promise<unknown>;
 }
 
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
 /**
  * Subscribes this instance to a user's channel while it holds at least one socket of that user.
  * SUBSCRIBE and UNSUBSCRIBE go out in call order on one connection, so a release racing an acquire
- * always ends subscribed.
+ * always ends subscribed. After a lost connection it subscribes every channel again by itself, and
+ * until then new sockets wait.
  */
 @Injectable()
 export class RedisNotificationBroker extends NotificationBroker implements OnApplicationShutdown {
@@ -26,25 +33,43 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
   private readonly keys: RedisKeys;
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly listeners: ChannelListener[] = [];
+  private readonly resubscribedListeners: (() => void)[] = [];
+  private outage: ReturnType<typeof deferred> | undefined;
+  private connectedOnce = false;
+  private lostConnections = 0;
 
   constructor(@Inject(NOTIFICATIONS_REDIS) redis: Redis, settings: NotificationsSettings) {
     super();
     this.keys = new RedisKeys(settings.keyPrefix);
-    this.subscriber = redis.duplicate({ connectionName: 'notifications-subscriber' });
+    this.subscriber = redis.duplicate({
+      connectionName: 'notifications-subscriber',
+      autoResubscribe: false,
+      maxRetriesPerRequest: null,
+    });
     this.subscriber.on('error', (error: Error) =>
       this.logger.warn(`subscriber connection: ${error.message}`),
     );
     this.subscriber.on('message', (channel: string, message: string) =>
       this.dispatch(channel, message),
     );
+    this.subscriber.on('close', () => this.onConnectionLost());
+    this.subscriber.on('ready', () => this.onConnectionReady());
   }
 
   get subscribedUsers(): number {
     return this.subscriptions.size;
   }
 
+  get generation(): number {
+    return this.lostConnections;
+  }
+
   onMessage(listener: ChannelListener): void {
     this.listeners.push(listener);
+  }
+
+  onResubscribed(listener: () => void): void {
+    this.resubscribedListeners.push(listener);
   }
 
   async acquire(userId: string): Promise<void> {
@@ -58,6 +83,7 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
     }
     subscription.sockets += 1;
     await subscription.ready;
+    await this.outage?.promise;
   }
 
   release(userId: string): void {
@@ -71,16 +97,45 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
       .catch((error: Error) => this.logger.warn(`unsubscribe failed: ${error.message}`));
   }
 
+  private onConnectionLost(): void {
+    if (!this.connectedOnce || this.outage) return;
+    this.lostConnections += 1;
+    this.outage = deferred();
+    this.logger.warn(`lost the channel connection (${this.subscriptions.size} users subscribed)`);
+  }
+
+  private onConnectionReady(): void {
+    this.connectedOnce = true;
+    const outage = this.outage;
+    if (!outage) return;
+    this.outage = undefined;
+    const channels = [...this.subscriptions.keys()].map(
+      (userId) => this.keys.forUser(userId).channel,
+    );
+    const resubscribed =
+      channels.length > 0 ? this.subscriber.subscribe(...channels) : Promise.resolve();
+    resubscribed
+      .then(
+        () => this.logger.log(`subscribed ${channels.length} user channels again`),
+        (error: Error) => this.logger.error(`subscribing again failed: ${error.message}`),
+      )
+      .finally(() => {
+        outage.resolve();
+        for (const listener of this.resubscribedListeners) listener();
+      });
+  }
+
   private dispatch(channel: string, raw: string): void {
     const userId = this.keys.userOfChannel(channel);
     const newline = raw.indexOf('\n');
     if (userId === undefined || newline < 0) return;
-    // Header written by the store's scripts: `<epoch> <version> <id | ->`.
-    const [epoch, version, id] = raw.slice(0, newline).split(' ');
+    // Header written by the store's scripts: `<epoch> <version> <id | -> <enqueuedAt>`.
+    const [epoch, version, id, enqueuedAt] = raw.slice(0, newline).split(' ');
     const message: ChannelMessage = {
       userId,
       epoch,
       version: Number(version),
+      enqueuedAt: Number(enqueuedAt) || 0,
       frame: raw.slice(newline + 1),
     };
     if (id !== '-') message.id = id;
@@ -88,6 +143,7 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.connectedOnce = false;
     await this.subscriber.quit().catch(() => this.subscriber.disconnect());
   }
 }

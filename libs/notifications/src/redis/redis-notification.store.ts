@@ -71,6 +71,7 @@ export class RedisNotificationStore extends NotificationStore implements OnAppli
         cutoff,
         newEpoch(),
         maxAge,
+        request.enqueuedAt ?? 0,
       );
     }
     const replies = (await pipeline.exec()) ?? [];
@@ -148,6 +149,11 @@ export class RedisNotificationStore extends NotificationStore implements OnAppli
 
   unreadCount(userId: string): Promise<number> {
     return this.redis.zcard(this.keys.forUser(userId).unread);
+  }
+
+  async ping(): Promise<void> {
+    if (this.redis.status !== 'ready') throw new Error(`redis ${this.redis.status}`);
+    await this.redis.ping();
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,0 +1,97 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ConnectionRegistry } from './connection.registry.js';
+import { NotificationBroker } from './notification.broker.js';
+import { NOTIFICATIONS_METRICS_REGISTRY, NOTIFICATIONS_QUEUE } from './notifications.constants.js';
+
+/**
+ * Prometheus metrics of this instance, on a registry of their own (the host exposes it, e.g. at
+ * `GET /metrics`, and may add its own metrics to it).
+ */
+@Injectable()
+export class NotificationsMetrics {
+  readonly registry: Registry;
+  /** Notifications newly stored by this instance's worker. */
+  readonly stored: Counter;
+  /** Notification frames written to sockets of this instance. */
+  readonly delivered: Counter;
+  /** Jobs that failed on this instance's worker, by reason (`invalid` or `error`). */
+  readonly failed: Counter<'reason'>;
+  /** Seconds from enqueue to the write to a socket, once per notification and instance. */
+  readonly pushLatency: Histogram;
+  /** Sockets closed by the server, by close code (4401, 4403, 4429, 1009, 4008, 1011). */
+  readonly rejected: Counter<'code'>;
+
+  constructor(
+    connections: ConnectionRegistry,
+    broker: NotificationBroker,
+    @Inject(NOTIFICATIONS_QUEUE) queue: Queue,
+    @Optional() @Inject(NOTIFICATIONS_METRICS_REGISTRY) registry?: Registry,
+  ) {
+    this.registry = registry ?? new Registry();
+    const registers = [this.registry];
+    this.stored = new Counter({
+      name: 'notifications_stored_total',
+      help: 'Notifications newly stored (duplicates excluded)',
+      registers,
+    });
+    this.delivered = new Counter({
+      name: 'notifications_delivered_total',
+      help: 'Notification frames written to sockets',
+      registers,
+    });
+    this.failed = new Counter({
+      name: 'notifications_failed_jobs_total',
+      help: 'Notify jobs that failed, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.pushLatency = new Histogram({
+      name: 'notifications_enqueue_to_push_seconds',
+      help: 'Time from enqueue to the write to a socket',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.rejected = new Counter({
+      name: 'notifications_closed_connections_total',
+      help: 'Sockets closed by the server, by close code',
+      labelNames: ['code'],
+      registers,
+    });
+    new Gauge({
+      name: 'notifications_open_sockets',
+      help: 'Open authenticated sockets on this instance',
+      registers,
+      collect() {
+        this.set(connections.connectionCount);
+      },
+    });
+    new Gauge({
+      name: 'notifications_connected_users',
+      help: 'Users with at least one socket on this instance',
+      registers,
+      collect() {
+        this.set(connections.userCount);
+      },
+    });
+    new Gauge({
+      name: 'notifications_subscribed_channels',
+      help: 'User channels this instance is subscribed to',
+      registers,
+      collect() {
+        this.set(broker.subscribedUsers);
+      },
+    });
+    new Gauge({
+      name: 'notifications_queue_jobs',
+      help: 'Jobs in the notify queue, by state',
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+        for (const [state, count] of Object.entries(counts)) this.set({ state }, count);
+      },
+    });
+  }
+}

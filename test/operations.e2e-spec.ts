@@ -1,0 +1,221 @@
+import { startLocalRedis, type LocalRedis } from '../src/redis/local-redis.js';
+import { eventually } from './support/eventually.js';
+import { http } from './support/http.js';
+import { startTestApp, type TestApp } from './support/test-app.js';
+import { signToken } from './support/tokens.js';
+import { TestClient } from './support/ws-client.js';
+
+const API_KEY = 'producer-key-0123456789';
+
+function metric(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line ? Number(line.split(' ').at(-1)) : NaN;
+}
+
+describe('operations (e2e)', () => {
+  describe('health, metrics and HTTP publish', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await startTestApp({ API_KEYS: `${API_KEY},another-key-0123456789` });
+    });
+    afterAll(async () => {
+      await t.close();
+    });
+
+    it('answers liveness and readiness', async () => {
+      expect(await http('GET', `${t.httpUrl}/health/live`)).toMatchObject({
+        status: 200,
+        body: { status: 'ok' },
+      });
+      expect(await http('GET', `${t.httpUrl}/health/ready`)).toMatchObject({
+        status: 200,
+        body: { status: 'ok', info: { redis: { status: 'up' } } },
+      });
+    });
+
+    it('publishes over HTTP with an API key: 202, then delivered', async () => {
+      const client = await TestClient.ready(t.wsUrl, { token: await signToken('http-target') });
+      const { status, body } = await http('POST', `${t.httpUrl}/v1/notifications`, {
+        token: API_KEY,
+        body: { userId: 'http-target', type: 'http.published', payload: { from: 'curl' } },
+      });
+      expect(status).toBe(202);
+      expect(body.jobId).toEqual(expect.any(String));
+      expect((await client.next('notification')).notification).toMatchObject({
+        type: 'http.published',
+        payload: { from: 'curl' },
+      });
+      await client.close();
+    });
+
+    it('answers 401 for a missing or unknown key, 400 naming the fields', async () => {
+      const url = `${t.httpUrl}/v1/notifications`;
+      const body = { userId: 'x', type: 'ok.type' };
+      expect((await http('POST', url, { body })).status).toBe(401);
+      expect(await http('POST', url, { body, token: 'not-a-key-of-ours-at-all' })).toMatchObject({
+        status: 401,
+        body: { message: 'unknown API key' },
+      });
+      const bad = await http('POST', url, {
+        token: API_KEY,
+        body: {
+          userIds: Array.from({ length: 1001 }, (_, i) => `u${i}`),
+          type: 'BAD TYPE',
+          extra: 1,
+        },
+      });
+      expect(bad.status).toBe(400);
+      expect(bad.body.fields).toEqual(expect.arrayContaining(['userIds', 'type', 'extra']));
+      const proto = await http('POST', url, {
+        token: API_KEY,
+        body: JSON.parse('{"__proto__":{"x":1},"userId":"a","type":"t"}'),
+      });
+      expect(proto).toMatchObject({ status: 400, body: { fields: ['__proto__'] } });
+      const big = await http('POST', url, {
+        token: API_KEY,
+        body: { userId: 'a', type: 't', payload: { b: 'x'.repeat(16 * 1024) } },
+      });
+      expect(big).toMatchObject({ status: 400, body: { fields: ['payload'] } });
+    });
+
+    it('exposes Prometheus metrics', async () => {
+      const client = await TestClient.ready(t.wsUrl, { token: await signToken('metered') });
+      await t.producer.add('notify', { userId: 'metered', type: 'metric.check' });
+      await client.next('notification');
+      const rejected = TestClient.connect(t.wsUrl, {});
+      await rejected.waitClosed();
+      const { status, body } = await http('GET', `${t.httpUrl}/metrics`);
+      expect(status).toBe(200);
+      expect(metric(body, 'notifications_open_sockets')).toBe(1);
+      expect(metric(body, 'notifications_connected_users')).toBe(1);
+      expect(metric(body, 'notifications_stored_total')).toBeGreaterThanOrEqual(1);
+      expect(metric(body, 'notifications_delivered_total')).toBeGreaterThanOrEqual(1);
+      expect(metric(body, 'notifications_enqueue_to_push_seconds_count')).toBeGreaterThanOrEqual(1);
+      expect(body).toContain('notifications_closed_connections_total{code="4401"} 1');
+      expect(body).toMatch(/notifications_queue_jobs\{state="waiting"\} \d+/);
+      expect(body).toMatch(/notifications_failed_jobs_total/);
+      await client.close();
+    });
+  });
+
+  describe('heartbeat', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await startTestApp({ PING_INTERVAL_MS: '200', PING_TIMEOUT_MS: '200' });
+    });
+    afterAll(async () => {
+      await t.close();
+    });
+
+    it('drops a socket that stops answering pings and keeps one that answers', async () => {
+      const healthy = await TestClient.ready(t.wsUrl, { token: await signToken('alive') });
+      const silent = await TestClient.ready(t.wsUrl, {
+        token: await signToken('silent'),
+        autoPong: false,
+      });
+      expect((await silent.waitClosed(5000)).code).toBe(1006);
+      healthy.send('ping', { ts: 7 });
+      expect(await healthy.next('pong')).toEqual({ ts: 7 });
+      const { body } = await http('GET', `${t.httpUrl}/metrics`);
+      expect(metric(body, 'notifications_open_sockets')).toBe(1);
+      await healthy.close();
+    });
+  });
+
+  describe('a slow consumer', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await startTestApp({ MAX_BUFFERED_BYTES: String(256 * 1024) });
+    });
+    afterAll(async () => {
+      await t.close();
+    });
+
+    it('is closed with 4008 while a normal socket keeps receiving', async () => {
+      const slow = await TestClient.ready(t.wsUrl, { token: await signToken('slow') });
+      const normal = await TestClient.ready(t.wsUrl, { token: await signToken('normal') });
+      // The slow client stops reading: the server's buffer for it grows past the limit.
+      (slow.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+      const blob = 'x'.repeat(15 * 1024);
+      for (let i = 0; i < 40; i++) {
+        await t.producer.addBulk(
+          Array.from({ length: 25 }, (_, k) => ({
+            name: 'notify',
+            data: { userId: 'slow', type: 'big.one', payload: { i: i * 25 + k, blob } },
+          })),
+        );
+        await t.producer.add('notify', { userId: 'normal', type: 'small.one', payload: { i } });
+        await normal.next('notification');
+      }
+      await eventually(
+        async () => {
+          const { body } = await http('GET', `${t.httpUrl}/metrics`);
+          return body.includes('notifications_closed_connections_total{code="4008"} 1');
+        },
+        15_000,
+        '4008 close',
+      );
+      (slow.socket as unknown as { _socket: { resume(): void } })._socket.resume();
+      expect((await slow.waitClosed(10_000)).code).toBe(4008);
+      expect(slow.all('notification').length).toBeLessThan(1000);
+      expect(normal.all('notification')).toHaveLength(40);
+      await normal.close();
+    });
+  });
+
+  describe('Redis stopped and restarted under a live gateway', () => {
+    let redis: LocalRedis;
+    let t: TestApp;
+    const dir = `/tmp/notif-restart-${process.pid}`;
+
+    beforeAll(async () => {
+      redis = await startLocalRedis({ appendonly: true, dir });
+      t = await startTestApp({ REDIS_URL: redis.url, API_KEYS: API_KEY });
+    });
+    afterAll(async () => {
+      await t.close();
+      await redis.stop();
+    });
+
+    it('turns not ready (503), answers publish with 503 fast, and recovers by itself', async () => {
+      const token = await signToken('through-restart');
+      const client = await TestClient.ready(t.wsUrl, { token });
+      await t.producer.add('notify', { userId: 'through-restart', type: 'before.restart' });
+      const before = await client.next('notification');
+
+      await redis.stop();
+      expect(
+        (
+          await eventually(
+            async () => {
+              const ready = await http('GET', `${t.httpUrl}/health/ready`);
+              return ready.status === 503 && ready;
+            },
+            10_000,
+            'readiness 503',
+          )
+        ).body,
+      ).toMatchObject({ status: 'error', error: { redis: { status: 'down' } } });
+      const started = Date.now();
+      const publish = await http('POST', `${t.httpUrl}/v1/notifications`, {
+        token: API_KEY,
+        body: { userId: 'through-restart', type: 'during.outage' },
+      });
+      expect(publish.status).toBe(503);
+      expect(Date.now() - started).toBeLessThan(6000);
+
+      redis = await startLocalRedis({ appendonly: true, dir, port: redis.port });
+      await eventually(
+        async () => (await http('GET', `${t.httpUrl}/health/ready`)).status === 200,
+        15_000,
+        'readiness 200',
+      );
+      // The socket was live before the outage: it is made to resume so that any gap is replayed.
+      expect(await client.waitClosed(10_000)).toMatchObject({ code: 1011, reason: /interrupted/ });
+      const resumed = await TestClient.ready(t.wsUrl, { token, since: before.notification.id });
+      await t.producer.add('notify', { userId: 'through-restart', type: 'after.restart' });
+      expect((await resumed.next('notification', 10_000)).notification.type).toBe('after.restart');
+      await resumed.close();
+    });
+  });
+});
