@@ -4,6 +4,7 @@ import { Module, ValidationPipe, type DynamicModule, type Provider } from '@nest
 import { APP_PIPE } from '@nestjs/core';
 import { APP_CONFIG } from './app.constants.js';
 import type { AppConfig } from './config/app-config.js';
+import { DemoModule } from './demo/demo.module.js';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health/health.controller.js';
 import { InboxController } from './inbox/inbox.controller.js';
@@ -32,11 +33,14 @@ export class AppModule {
         BullModule.forRoot({ connection: redisOptionsFromUrl(config.redisUrl) }),
         NotificationsModule.forRoot({
           ...config.notifications,
+          isGlobal: true,
           queueName: config.queueName,
           gateway: config.role !== 'worker',
           worker: config.role !== 'gateway',
+          workerOptions: { lockDuration: config.jobLockMs, stalledInterval: config.jobLockMs },
         }),
         TerminusModule.forRoot({ logger: false }),
+        ...(config.demo && config.role !== 'worker' ? [DemoModule.forRoot(config)] : []),
       ],
       controllers: [
         HealthController,

@@ -20,6 +20,8 @@ export interface AppConfig {
   demo: boolean;
   /** Keys that producers present to `POST /v1/notifications`; empty: HTTP publish refuses all. */
   apiKeys: string[];
+  /** How long a job stays locked to its worker: a crashed worker's jobs are retried after it. */
+  jobLockMs: number;
   notifications: NotificationsModuleOptions;
 }
 
@@ -46,6 +48,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     demo: e.DEMO === undefined ? !production : e.DEMO === '1',
     apiKeys: list(e.API_KEYS),
+    jobLockMs: e.JOB_LOCK_MS,
     notifications: {
       jwt: {
         secret: e.JWT_PUBLIC_KEY ? undefined : (e.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET),

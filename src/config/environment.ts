@@ -127,6 +127,11 @@ export class EnvironmentVariables {
   @Min(0)
   @Max(600_000)
   SHUTDOWN_TIMEOUT_MS = 30_000;
+
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  JOB_LOCK_MS = 30_000;
 }
 
 const NUMERIC: (keyof EnvironmentVariables)[] = [
@@ -141,6 +146,7 @@ const NUMERIC: (keyof EnvironmentVariables)[] = [
   'PING_TIMEOUT_MS',
   'MAX_BUFFERED_BYTES',
   'SHUTDOWN_TIMEOUT_MS',
+  'JOB_LOCK_MS',
 ];
 
 export class ConfigError extends Error {

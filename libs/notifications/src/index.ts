@@ -5,6 +5,7 @@ export type {
   NotificationLimits,
   NotificationsModuleExtras,
   NotificationsModuleOptions,
+  NotificationsWorkerOptions,
 } from './interfaces/notifications-options.interface.js';
 export type {
   NotificationInput,

@@ -6,6 +6,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
+import type { NotificationsWorkerOptions } from './interfaces/notifications-options.interface.js';
 import { NotifyJobDto } from './dto/notify-job.dto.js';
 import { NotificationStore, type AppendRequest } from './notification.store.js';
 import { NOTIFY_JOB_NAME } from './notifications.constants.js';
@@ -90,16 +91,15 @@ export class NotificationProcessor
   }
 }
 
-const processorsByQueue = new Map<string, typeof NotificationProcessor>();
-
-/** The processor bound to a queue name (`@Processor` needs it at declaration time). */
-export function processorForQueue(queueName: string): typeof NotificationProcessor {
-  let processor = processorsByQueue.get(queueName);
-  if (!processor) {
-    @Processor(queueName)
-    class QueueNotificationProcessor extends NotificationProcessor {}
-    processor = QueueNotificationProcessor;
-    processorsByQueue.set(queueName, processor);
-  }
-  return processor;
+/**
+ * The processor bound to a queue (`@Processor` needs the name at declaration time), with the
+ * worker's static options.
+ */
+export function processorForQueue(
+  queueName: string,
+  workerOptions: NotificationsWorkerOptions = {},
+): typeof NotificationProcessor {
+  @Processor(queueName, workerOptions)
+  class QueueNotificationProcessor extends NotificationProcessor {}
+  return QueueNotificationProcessor;
 }

@@ -13,7 +13,13 @@ export const {
 } = new ConfigurableModuleBuilder<NotificationsModuleOptions>({ moduleName: 'Notifications' })
   .setClassMethodName('forRoot')
   .setExtras<Required<NotificationsModuleExtras>>(
-    { isGlobal: false, queueName: DEFAULT_QUEUE_NAME, gateway: true, worker: true },
+    {
+      isGlobal: false,
+      queueName: DEFAULT_QUEUE_NAME,
+      gateway: true,
+      worker: true,
+      workerOptions: {},
+    },
     (definition, extras) => ({ ...definition, global: extras.isGlobal }),
   )
   .build();

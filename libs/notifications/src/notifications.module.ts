@@ -15,6 +15,7 @@ function extrasOf(options: NotificationsModuleExtras): Required<NotificationsMod
     queueName: options.queueName ?? DEFAULT_QUEUE_NAME,
     gateway: options.gateway ?? true,
     worker: options.worker ?? true,
+    workerOptions: options.workerOptions ?? {},
   };
 }
 

@@ -64,7 +64,7 @@ export function createNotificationsProviders(
     NotificationsMetrics,
   ];
   if (extras.gateway) providers.push(NotificationGateway);
-  if (extras.worker) providers.push(processorForQueue(extras.queueName));
+  if (extras.worker) providers.push(processorForQueue(extras.queueName, extras.workerOptions));
   return providers;
 }
 

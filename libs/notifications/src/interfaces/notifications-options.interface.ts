@@ -1,4 +1,4 @@
-import type { JobsOptions } from 'bullmq';
+import type { JobsOptions, WorkerOptions } from 'bullmq';
 
 /** How the gateway and the HTTP inbox verify a user's JWT. */
 export interface JwtVerificationOptions {
@@ -82,6 +82,12 @@ export interface NotificationsModuleOptions {
   enqueueTimeoutMs?: number;
 }
 
+/** Static options of the BullMQ worker (its connection comes from the host's `BullModule`). */
+export type NotificationsWorkerOptions = Pick<
+  WorkerOptions,
+  'lockDuration' | 'stalledInterval' | 'maxStalledCount' | 'drainDelay'
+>;
+
 /** Options fixed when the module is declared (also with `forRootAsync`). */
 export interface NotificationsModuleExtras {
   /** Register the module globally. @default false */
@@ -92,4 +98,10 @@ export interface NotificationsModuleExtras {
   gateway?: boolean;
   /** Consume `notify` jobs on this instance. @default true */
   worker?: boolean;
+  /**
+   * BullMQ worker options. `lockDuration` (with `stalledInterval`) bounds how long the jobs of a
+   * crashed worker wait before another worker retries them.
+   * @default BullMQ's (lockDuration 30000, stalledInterval 30000)
+   */
+  workerOptions?: NotificationsWorkerOptions;
 }

@@ -1,0 +1,19 @@
+import { IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+
+export class DevTokenBody {
+  /** Becomes the user id (`sub`) of the token. */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(64)
+  @Matches(/^[\p{L}\p{N}._@-]+$/u, {
+    message: 'name may only contain letters, digits, ".", "_", "@" and "-"',
+  })
+  name: string;
+}
+
+export class DevNotifyBody {
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  message?: string;
+}

@@ -1,0 +1,29 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config.js';
+import { DemoController } from './demo.controller.js';
+import { DEMO_OPTIONS, type DemoOptions } from './demo.constants.js';
+import { DevController } from './dev.controller.js';
+import { DevTokenIssuer } from './dev-token.issuer.js';
+
+/**
+ * The demo page at `/` and the browser SDK under `/sdk/`; outside production also the development
+ * endpoints `POST /dev/token` and `POST /dev/notify`. Needs `NotificationService` and
+ * `TokenVerifier` from a global `NotificationsModule`.
+ */
+@Module({})
+export class DemoModule {
+  static forRoot(config: Pick<AppConfig, 'production' | 'notifications'>): DynamicModule {
+    const options: DemoOptions = {
+      devEndpoints: !config.production && Boolean(config.notifications.jwt.secret),
+      jwt: config.notifications.jwt,
+    };
+    return {
+      module: DemoModule,
+      controllers: options.devEndpoints ? [DemoController, DevController] : [DemoController],
+      providers: [
+        { provide: DEMO_OPTIONS, useValue: options },
+        ...(options.devEndpoints ? [DevTokenIssuer] : []),
+      ],
+    };
+  }
+}
