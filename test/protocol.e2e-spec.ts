@@ -169,3 +169,25 @@ describe('wire protocol v1 (e2e)', () => {
     });
   });
 });
+
+describe('token expiry during a connection (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ TOKEN_EXPIRY_GRACE_MS: '0' });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('closes the socket with 4401 when its token expires, and a fresh token reconnects', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const client = await TestClient.ready(t.wsUrl, {
+      token: await signToken('short-lived', { expiresIn: exp }),
+    });
+    const closed = await client.waitClosed(6000);
+    expect(closed).toMatchObject({ code: 4401, reason: /token expired/ });
+    expect(Date.now()).toBeGreaterThanOrEqual(exp * 1000);
+    const again = await TestClient.ready(t.wsUrl, { token: await signToken('short-lived') });
+    await again.close();
+  });
+});

@@ -70,6 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         pingIntervalMs: e.PING_INTERVAL_MS,
         pingTimeoutMs: e.PING_TIMEOUT_MS,
         maxBufferedBytes: e.MAX_BUFFERED_BYTES,
+        tokenExpiryGraceMs: e.TOKEN_EXPIRY_GRACE_MS,
       },
     },
   };

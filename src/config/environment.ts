@@ -132,6 +132,11 @@ export class EnvironmentVariables {
   @Min(1000)
   @Max(600_000)
   JOB_LOCK_MS = 30_000;
+
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  TOKEN_EXPIRY_GRACE_MS = 5000;
 }
 
 const NUMERIC: (keyof EnvironmentVariables)[] = [
@@ -147,6 +152,7 @@ const NUMERIC: (keyof EnvironmentVariables)[] = [
   'MAX_BUFFERED_BYTES',
   'SHUTDOWN_TIMEOUT_MS',
   'JOB_LOCK_MS',
+  'TOKEN_EXPIRY_GRACE_MS',
 ];
 
 export class ConfigError extends Error {

@@ -13,6 +13,7 @@ export const DEFAULT_LIMITS: NotificationLimits = {
   pingIntervalMs: 25_000,
   pingTimeoutMs: 10_000,
   maxBufferedBytes: 1024 * 1024,
+  tokenExpiryGraceMs: 5000,
 };
 
 export const DEFAULT_JOB_OPTIONS: JobsOptions = {

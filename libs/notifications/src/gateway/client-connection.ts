@@ -30,6 +30,8 @@ export class ClientConnection implements RegisteredConnection {
   subscribed = false;
   /** The broker generation its subscription dates from (see NotificationBroker.generation). */
   generation = 0;
+  /** Closes the socket when its token expires. */
+  expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly socket: WebSocket,

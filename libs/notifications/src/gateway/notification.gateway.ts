@@ -112,6 +112,7 @@ export class NotificationGateway
     const connection = connections.get(socket);
     if (!connection) return;
     connections.delete(socket);
+    clearTimeout(connection.expiryTimer);
     this.registry.remove(connection);
     if (connection.subscribed) {
       connection.subscribed = false;
@@ -150,7 +151,9 @@ export class NotificationGateway
       return false;
     }
     try {
-      connection.userId = (await this.verifier.verify(token)).userId;
+      const identity = await this.verifier.verify(token);
+      connection.userId = identity.userId;
+      this.closeAtExpiry(connection, identity.expiresAt);
     } catch (error) {
       const reason = error instanceof InvalidTokenError ? error.reason : 'token invalid';
       connection.close(CloseCode.Unauthorized, reason);
@@ -215,6 +218,23 @@ export class NotificationGateway
   /** The user's history was reset under a live socket: make the client resume (it is told `truncated`). */
   private resetStream(connection: ClientConnection): void {
     connection.close(CloseCode.InternalError, 'history reset: resume with since');
+  }
+
+  /** A token is valid for a connection's lifetime only until it expires (plus a grace). */
+  private closeAtExpiry(connection: ClientConnection, expiresAt: number): void {
+    const due = expiresAt + this.settings.limits.tokenExpiryGraceMs - Date.now();
+    // setTimeout holds at most ~24.8 days: a longer wait is taken in steps.
+    connection.expiryTimer = setTimeout(
+      () => {
+        if (Date.now() >= expiresAt + this.settings.limits.tokenExpiryGraceMs) {
+          connection.close(CloseCode.Unauthorized, 'token expired: reconnect with a fresh token');
+        } else {
+          this.closeAtExpiry(connection, expiresAt);
+        }
+      },
+      Math.min(Math.max(due, 0), 2 ** 31 - 1),
+    );
+    connection.expiryTimer.unref();
   }
 
   /** Pings every socket; one that has not answered within `pingTimeoutMs` is dropped. */

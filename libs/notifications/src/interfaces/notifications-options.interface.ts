@@ -36,6 +36,11 @@ export interface NotificationLimits {
   pingTimeoutMs: number;
   /** Unsent bytes a socket may queue before it is closed with 4008. @default 1048576 */
   maxBufferedBytes: number;
+  /**
+   * Milliseconds a socket may stay open past its token's `exp` before it is closed with 4401
+   * (the client reconnects with a fresh token). @default 5000
+   */
+  tokenExpiryGraceMs: number;
 }
 
 export interface NotificationsModuleOptions {
