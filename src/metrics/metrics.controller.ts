@@ -1,10 +1,14 @@
 import { NotificationsMetrics } from '@app/notifications';
 import { Controller, Get, Header } from '@nestjs/common';
+import { collectDefaultMetrics } from 'prom-client';
 
 /** Prometheus metrics of this instance, in the text exposition format. */
 @Controller('metrics')
 export class MetricsController {
-  constructor(private readonly metrics: NotificationsMetrics) {}
+  constructor(private readonly metrics: NotificationsMetrics) {
+    // Process metrics too: CPU, memory, event-loop delay (nodejs_eventloop_lag_p99_seconds, …).
+    collectDefaultMetrics({ register: metrics.registry });
+  }
 
   @Get()
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
