@@ -183,4 +183,35 @@ describe('delivery (e2e)', () => {
     owner.send('read', { ids: [notification.id] });
     expect(await owner.next('unread')).toEqual({ unread: 0 });
   });
+
+  it('takes the batch form: notify-batch with items, in one job, in order', async () => {
+    const [a, b] = [await tab('batch-a'), await tab('batch-b')];
+    const job = await t.producer.add('notify-batch', {
+      items: [
+        { userId: 'batch-a', type: 'b.one' },
+        { userIds: ['batch-a', 'batch-b'], type: 'b.two', payload: { k: 1 } },
+        { userId: 'batch-a', type: 'b.three', dedupeKey: 'same' },
+        { userId: 'batch-a', type: 'b.four', dedupeKey: 'same' },
+      ],
+    });
+    const result = await job.waitUntilFinished(t.queueEvents, 5000);
+    expect(result.stored).toBe(4);
+    for (const type of ['b.one', 'b.two', 'b.three']) {
+      expect((await a.next('notification')).notification.type).toBe(type);
+    }
+    expect((await b.next('notification')).notification.type).toBe('b.two');
+    const bad = await t.producer.add('notify-batch', {
+      items: [
+        { userId: 'batch-a', type: 'ok' },
+        { userId: 'batch-a', type: 'NOT OK' },
+      ],
+    });
+    await expect(bad.waitUntilFinished(t.queueEvents, 5000)).rejects.toThrow(/type must/);
+    expect((await t.producer.getJob(bad.id!))?.failedReason).toMatch(
+      /^invalid notification job: items\.1: type must/,
+    );
+    a.send('ping');
+    await a.next('pong');
+    expect(a.all('notification')).toHaveLength(3);
+  });
 });

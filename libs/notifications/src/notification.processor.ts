@@ -7,12 +7,16 @@ import {
 } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { NotificationsWorkerOptions } from './interfaces/notifications-options.interface.js';
-import { NotifyJobDto } from './dto/notify-job.dto.js';
+import { NotifyBatchJobDto, NotifyJobDto } from './dto/notify-job.dto.js';
 import { NotificationStore, type AppendRequest } from './notification.store.js';
-import { NOTIFY_JOB_NAME } from './notifications.constants.js';
+import {
+  ContractLimits,
+  NOTIFY_BATCH_JOB_NAME,
+  NOTIFY_JOB_NAME,
+} from './notifications.constants.js';
 import { NotificationsMetrics } from './notifications.metrics.js';
 import { NotificationsSettings } from './notifications.settings.js';
-import { describeFieldErrors, validatePlain } from './utils/validation.util.js';
+import { describeFieldErrors, validatePlain, type FieldError } from './utils/validation.util.js';
 
 export interface NotifyJobResult {
   /** Notification ids, in the order of the job's users. */
@@ -63,31 +67,70 @@ export class NotificationProcessor
   }
 
   private async handle(job: Job<unknown, NotifyJobResult>): Promise<NotifyJobResult> {
-    if (job.name !== NOTIFY_JOB_NAME) {
-      throw new UnrecoverableError(`unknown job name "${job.name}": expected "${NOTIFY_JOB_NAME}"`);
-    }
-    const result = validatePlain(NotifyJobDto, job.data);
-    if (!result.ok) {
-      this.logger.warn(`job ${job.id} rejected: ${result.errors.map((e) => e.field).join(', ')}`);
-      throw new UnrecoverableError(
-        `invalid notification job: ${describeFieldErrors(result.errors)}`,
-      );
-    }
-    const data = result.value;
-    const userIds = data.userIds ?? [data.userId as string];
-    const payloadJson = JSON.stringify(data.payload ?? {});
-    // Without a dedupe key, the job itself is the key: a retried attempt stores nothing twice.
-    const baseKey =
-      data.dedupeKey === undefined ? `j:${job.id}:${job.timestamp}` : `k:${data.dedupeKey}`;
-    const requests: AppendRequest[] = [...new Set(userIds)].map((userId) => ({
-      userId,
-      type: data.type,
-      payloadJson,
-      dedupeKey: baseKey,
-      enqueuedAt: job.timestamp,
-    }));
+    const items = this.validate(job);
+    const requests: AppendRequest[] = [];
+    const userCounts: number[] = [];
+    items.forEach((item, index) => {
+      const userIds = [...new Set(item.userIds ?? [item.userId as string])];
+      const payloadJson = JSON.stringify(item.payload ?? {});
+      // Without a dedupe key, the job itself is the key: a retried attempt stores nothing twice.
+      const dedupeKey =
+        item.dedupeKey === undefined
+          ? `j:${job.id}:${job.timestamp}${items.length > 1 ? `:${index}` : ''}`
+          : `k:${item.dedupeKey}`;
+      userCounts.push(userIds.length);
+      for (const userId of userIds) {
+        requests.push({
+          userId,
+          type: item.type,
+          payloadJson,
+          dedupeKey,
+          enqueuedAt: job.timestamp,
+        });
+      }
+    });
+    // One pipeline for the whole job: every user's store is one script, all in one round trip.
     const results = await this.store.append(requests);
     return { ids: results.map((r) => r.id), stored: results.filter((r) => r.stored).length };
+  }
+
+  /** The job's notifications by the contract: one for `notify`, many for `notify-batch`. */
+  private validate(job: Job): NotifyJobDto[] {
+    const reject = (errors: FieldError[]): never => {
+      this.logger.warn(`job ${job.id} rejected: ${errors.map((e) => e.field).join(', ')}`);
+      throw new UnrecoverableError(`invalid notification job: ${describeFieldErrors(errors)}`);
+    };
+    if (job.name === NOTIFY_JOB_NAME) {
+      const result = validatePlain(NotifyJobDto, job.data);
+      return result.ok ? [result.value] : reject(result.errors);
+    }
+    if (job.name !== NOTIFY_BATCH_JOB_NAME) {
+      throw new UnrecoverableError(
+        `unknown job name "${job.name}": expected "${NOTIFY_JOB_NAME}" or "${NOTIFY_BATCH_JOB_NAME}"`,
+      );
+    }
+    const batch = validatePlain(NotifyBatchJobDto, job.data);
+    if (!batch.ok) return reject(batch.errors);
+    const items: NotifyJobDto[] = [];
+    const errors: FieldError[] = [];
+    batch.value.items.forEach((item, index) => {
+      const result = validatePlain(NotifyJobDto, item);
+      if (result.ok) items.push(result.value);
+      else errors.push(...result.errors.map((e) => ({ ...e, field: `items.${index}.${e.field}` })));
+    });
+    if (errors.length > 0) return reject(errors);
+    const recipients = items.reduce((sum, item) => sum + (item.userIds?.length ?? 1), 0);
+    if (recipients > ContractLimits.maxBatchRecipients) {
+      return reject([
+        {
+          field: 'items',
+          messages: [
+            `items must name at most ${ContractLimits.maxBatchRecipients} recipients in all`,
+          ],
+        },
+      ]);
+    }
+    return items;
   }
 }
 

@@ -179,3 +179,49 @@ describe(NotificationService.name, () => {
     });
   });
 });
+
+describe('NotificationService coalescing', () => {
+  it('sends concurrent calls as one notify-batch job, resolving each, and splits by recipients', async () => {
+    const queue = {
+      add: vi.fn().mockImplementation((name: string) => Promise.resolve({ id: name })),
+      client: Promise.resolve({ status: 'ready' }),
+    };
+    const sut = new NotificationService(
+      queue as any,
+      new NotificationsSettings({ jwt: { secret: 's' } }),
+    );
+    const many = Array.from({ length: 11 }, (_, i) => `u${i}`);
+
+    const results = await Promise.all([
+      sut.notify('a', { type: 't' }),
+      sut.notify('b', { type: 't', payload: { x: 1 } }),
+      ...Array.from({ length: 10 }, () => sut.notifyMany(many.slice(0, 1000), { type: 'big' })),
+    ]);
+
+    expect(results.every((r) => r.jobId === 'notify-batch')).toBe(true);
+    expect(queue.add).toHaveBeenCalledTimes(1);
+    const [, data] = queue.add.mock.calls[0] as [string, { items: unknown[] }];
+    expect(data.items).toHaveLength(12);
+    expect(data.items[1]).toEqual({ type: 't', payload: { x: 1 }, userId: 'b' });
+  });
+
+  it('keeps a batch under 10,000 recipients', async () => {
+    const queue = {
+      add: vi.fn().mockResolvedValue({ id: '1' }),
+      client: Promise.resolve({ status: 'ready' }),
+    };
+    const sut = new NotificationService(
+      queue as any,
+      new NotificationsSettings({ jwt: { secret: 's' } }),
+    );
+    const thousand = Array.from({ length: 1000 }, (_, i) => `u${i}`);
+
+    await Promise.all(Array.from({ length: 25 }, () => sut.notifyMany(thousand, { type: 'big' })));
+
+    const sizes = queue.add.mock.calls.map(
+      ([, data]) => (data as { items: unknown[] }).items.length,
+    );
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(25);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(10);
+  });
+});

@@ -1,13 +1,27 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Queue } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import { NotifyJobDto } from './dto/notify-job.dto.js';
 import { InvalidNotificationError } from './errors/invalid-notification.error.js';
 import { NotificationsUnavailableError } from './errors/notifications-unavailable.error.js';
 import type { NotificationInput, NotifyJobData } from './interfaces/notification.interface.js';
-import { NOTIFICATIONS_QUEUE, NOTIFY_JOB_NAME } from './notifications.constants.js';
+import {
+  ContractLimits,
+  NOTIFICATIONS_QUEUE,
+  NOTIFY_BATCH_JOB_NAME,
+  NOTIFY_JOB_NAME,
+} from './notifications.constants.js';
 import { NotificationsSettings } from './notifications.settings.js';
 import { validatePlain } from './utils/validation.util.js';
 import { withTimeout } from './utils/with-timeout.util.js';
+
+/** Enqueues under way at once; calls made meanwhile wait and go out together in the next batch. */
+const MAX_CONCURRENT_ENQUEUES = 4;
+
+interface PendingNotification {
+  data: Record<string, unknown>;
+  resolve(value: EnqueuedNotification): void;
+  reject(error: Error): void;
+}
 
 export interface EnqueuedNotification {
   /** The BullMQ job that carries it. */
@@ -42,15 +56,66 @@ export class NotificationService {
   }
 
   /**
-   * Validates job data by the contract and enqueues it as one `notify` job.
+   * Validates job data by the contract and enqueues it. Calls made while an enqueue is under way are
+   * coalesced into one `notify-batch` job (group commit): one Redis round trip for many notifications
+   * under load, none added at low load. Each call resolves once its own notification is in Redis.
    * @throws InvalidNotificationError when the data breaks the job contract
    * @throws NotificationsUnavailableError at once while Redis is unreachable, or when the enqueue
    * takes longer than `enqueueTimeoutMs`
    */
-  async enqueue(data: NotifyJobData): Promise<EnqueuedNotification> {
+  enqueue(data: NotifyJobData): Promise<EnqueuedNotification> {
     const clean = Object.fromEntries(Object.entries(data).filter(([, v]) => v !== undefined));
     const result = validatePlain(NotifyJobDto, clean);
-    if (!result.ok) throw new InvalidNotificationError(result.errors);
+    if (!result.ok) return Promise.reject(new InvalidNotificationError(result.errors));
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ data: clean, resolve, reject });
+      this.flushSoon();
+    });
+  }
+
+  private readonly waiting: PendingNotification[] = [];
+  private inFlight = 0;
+  private flushScheduled = false;
+
+  private flushSoon(): void {
+    if (this.flushScheduled || this.inFlight >= MAX_CONCURRENT_ENQUEUES) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.takeBatch();
+    if (batch.length === 0) return;
+    this.inFlight += 1;
+    try {
+      const job = await this.add(batch);
+      for (const pending of batch) pending.resolve({ jobId: job.id ?? '' });
+    } catch (error) {
+      for (const pending of batch) pending.reject(error as Error);
+    } finally {
+      this.inFlight -= 1;
+      if (this.waiting.length > 0) this.flushSoon();
+    }
+  }
+
+  /** The next waiting notifications that fit one batch job (items and recipients). */
+  private takeBatch(): PendingNotification[] {
+    let count = 0;
+    let recipients = 0;
+    for (const pending of this.waiting) {
+      const users = Array.isArray(pending.data.userIds) ? pending.data.userIds.length : 1;
+      if (count === ContractLimits.maxBatchItems) break;
+      if (count > 0 && recipients + users > ContractLimits.maxBatchRecipients) break;
+      count += 1;
+      recipients += users;
+    }
+    return this.waiting.splice(0, count);
+  }
+
+  private async add(batch: PendingNotification[]): Promise<Job> {
     const timeoutMs = this.settings.enqueueTimeoutMs;
     const client = await withTimeout(
       this.queue.client,
@@ -58,11 +123,14 @@ export class NotificationService {
       () => new NotificationsUnavailableError(),
     );
     if (client.status !== 'ready') throw new NotificationsUnavailableError();
-    const job = await withTimeout(
-      this.queue.add(NOTIFY_JOB_NAME, clean, this.settings.jobOptions),
-      timeoutMs,
-      () => new NotificationsUnavailableError(true),
-    );
-    return { jobId: job.id ?? '' };
+    const adding =
+      batch.length === 1
+        ? this.queue.add(NOTIFY_JOB_NAME, batch[0].data, this.settings.jobOptions)
+        : this.queue.add(
+            NOTIFY_BATCH_JOB_NAME,
+            { items: batch.map((pending) => pending.data) },
+            this.settings.jobOptions,
+          );
+    return withTimeout(adding, timeoutMs, () => new NotificationsUnavailableError(true));
   }
 }

@@ -2,6 +2,8 @@
 export const DEFAULT_QUEUE_NAME = 'notifications';
 /** The job name of the job contract. */
 export const NOTIFY_JOB_NAME = 'notify';
+/** The batch form: `{items: [<notify job data>, …]}`, stored in one round trip. */
+export const NOTIFY_BATCH_JOB_NAME = 'notify-batch';
 /** Path of the WebSocket endpoint, on the HTTP port. */
 export const WS_PATH = '/ws';
 /** Prefix of every Redis key the store writes, unless configured otherwise. */
@@ -34,4 +36,6 @@ export const ContractLimits = {
   typePattern: /^[a-z0-9._-]+$/,
   payloadMaxBytes: 16 * 1024,
   dedupeKeyMaxLength: 128,
+  maxBatchItems: 1000,
+  maxBatchRecipients: 10_000,
 } as const;

@@ -42,3 +42,12 @@ export class NotifyJobDto {
   @Length(1, ContractLimits.dedupeKeyMaxLength)
   dedupeKey?: string;
 }
+
+/** The batch form of the job contract (job name `notify-batch`); each item is validated as above. */
+export class NotifyBatchJobDto {
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(ContractLimits.maxBatchItems)
+  @IsObject({ each: true })
+  items!: unknown[];
+}

@@ -59,7 +59,16 @@ export function validatePlain<T extends object>(
   return { ok: true, value: instance };
 }
 
-/** `userId must be a string; type must match …`: names every offending field. */
+/**
+ * `userId must be a string; type must match …`: names every offending field. Messages of nested
+ * fields say where they are: `items.3: type must …`.
+ */
 export function describeFieldErrors(errors: FieldError[]): string {
-  return errors.map((error) => error.messages.join(', ')).join('; ');
+  return errors
+    .map((error) => {
+      const dot = error.field.lastIndexOf('.');
+      const where = dot > 0 ? `${error.field.slice(0, dot)}: ` : '';
+      return where + error.messages.join(', ');
+    })
+    .join('; ');
 }
