@@ -34,7 +34,7 @@ export class ResumingTab {
       try {
         await client.next('ready', 10_000);
       } catch {
-        // Refused or closed before ready (a gateway going down): try again shortly.
+        // Refused, dropped or closed before ready (a gateway going down): try again shortly.
         await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 1000)));
         continue;
       }
@@ -62,6 +62,11 @@ export class ResumingTab {
     if (last && parseNotificationId(id)!.seq < parseNotificationId(last)!.seq) this.reordered++;
     this.received.push(id);
     this.lastId = id;
+  }
+
+  /** Drops the socket, as a flaky network or a refresh would; the tab resumes by itself. */
+  drop(): void {
+    this.client?.socket.terminate();
   }
 
   /** Waits until it has received `count` notifications (or the timeout passes). */
