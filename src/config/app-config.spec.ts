@@ -47,6 +47,7 @@ describe(loadConfig.name, () => {
         pingIntervalMs: 25_000,
         pingTimeoutMs: 10_000,
         maxBufferedBytes: 1_048_576,
+        tokenExpiryGraceMs: 5000,
       });
     });
 
@@ -189,6 +190,24 @@ describe(loadConfig.name, () => {
 
     it.each(['HS256,none', 'none', 'HS128', 'hs256'])('rejects %j', (JWT_ALGORITHMS) => {
       expect(configErrorOf({ JWT_ALGORITHMS }).message).toContain('JWT_ALGORITHMS');
+    });
+  });
+
+  describe('DEMO', () => {
+    it('serves the demo outside production by default, not in production', () => {
+      expect(loadConfig({}).demo).toBe(true);
+      expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET }).demo).toBe(false);
+    });
+
+    it('lets DEMO=1 turn it on in production and DEMO=0 turn it off anywhere', () => {
+      expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, DEMO: '1' }).demo).toBe(
+        true,
+      );
+      expect(loadConfig({ DEMO: '0' }).demo).toBe(false);
+    });
+
+    it.each(['yes', 'true', '2'])('rejects DEMO=%j, naming DEMO', (DEMO) => {
+      expect(configErrorOf({ DEMO }).message).toContain('DEMO must be 0 or 1');
     });
   });
 

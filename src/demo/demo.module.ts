@@ -1,4 +1,10 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import {
+  Inject,
+  Logger,
+  Module,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { DemoController } from './demo.controller.js';
 import { DEMO_OPTIONS, type DemoOptions } from './demo.constants.js';
@@ -11,7 +17,11 @@ import { DevTokenIssuer } from './dev-token.issuer.js';
  * `TokenVerifier` from a global `NotificationsModule`.
  */
 @Module({})
-export class DemoModule {
+export class DemoModule implements OnApplicationBootstrap {
+  private readonly logger = new Logger(DemoModule.name);
+
+  constructor(@Inject(DEMO_OPTIONS) private readonly options: DemoOptions) {}
+
   static forRoot(config: Pick<AppConfig, 'production' | 'notifications'>): DynamicModule {
     const options: DemoOptions = {
       devEndpoints: !config.production && Boolean(config.notifications.jwt.secret),
@@ -25,5 +35,13 @@ export class DemoModule {
         ...(options.devEndpoints ? [DevTokenIssuer] : []),
       ],
     };
+  }
+
+  onApplicationBootstrap(): void {
+    this.logger.log(
+      this.options.devEndpoints
+        ? 'demo page at / (development sign-in: POST /dev/token)'
+        : 'demo page at / (sign in with a pasted token)',
+    );
   }
 }

@@ -95,7 +95,7 @@ async function loadInbox({ reset }) {
   const startedAt = arrivals;
   const page = await api('GET', `/v1/me/notifications?limit=${PAGE_SIZE}`);
   if (reset) {
-    for (const id of [...items.keys()]) {
+    for (const id of items.keys()) {
       if ((arrivedAt.get(id) ?? -1) <= startedAt) items.delete(id);
     }
     nextCursor = page.nextCursor;
@@ -286,7 +286,11 @@ function start() {
     if (!replayed) fresh.add(notification.id);
     setBadge(unread);
     render();
-    log('notification', `notification ${notification.id}${replayed ? ' (replayed)' : ''}`, notification.id);
+    log(
+      'notification',
+      `notification ${notification.id}${replayed ? ' (replayed)' : ''}`,
+      notification.id,
+    );
   });
   client.on('unread', ({ unread }) => {
     setBadge(unread);

@@ -1,0 +1,360 @@
+import { backoffDelay, checkBackoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { SeenIds } from './seen-ids.js';
+import { TypedEmitter } from './typed-emitter.js';
+import type {
+  ClientNotification,
+  ConnectionState,
+  ConnectOptions,
+  NotificationsClientEvents,
+  ReadyEvent,
+  StateEvent,
+  TokenSource,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './types.js';
+
+const BEARER_PROTOCOL = 'bearer';
+const CLOSE_NORMAL = 1000;
+const CLOSE_UNAUTHORIZED = 4401;
+const CLOSE_ORIGIN_NOT_ALLOWED = 4403;
+const OPEN = 1;
+/** The server accepts at most this many ids in one `read` frame. */
+const MAX_IDS_PER_READ = 1000;
+
+/** What a page offers for network hints; absent in Node. */
+interface NetworkHints {
+  navigator?: { onLine?: boolean };
+  addEventListener?: (type: string, listener: () => void) => void;
+  removeEventListener?: (type: string, listener: () => void) => void;
+  location?: { href: string };
+  WebSocket?: WebSocketConstructor;
+}
+
+const env = (): NetworkHints => globalThis as unknown as NetworkHints;
+
+type Timer = ReturnType<typeof setTimeout>;
+
+/**
+ * A connection to the notifications gateway that stays connected: it reconnects with exponential
+ * backoff and full jitter, resumes after the last notification it saw (nothing missed, nothing twice),
+ * and reports what happens as typed events. Create it with `connect()`.
+ */
+export class NotificationsClient extends TypedEmitter<NotificationsClientEvents> {
+  private readonly WebSocketClass: WebSocketConstructor;
+  private readonly backoff: BackoffOptions;
+  private readonly seen = new SeenIds(1000);
+  private socket: WebSocketLike | undefined;
+  private timer: Timer | undefined;
+  /** Failed attempts since the last `ready`. */
+  private attempt = 0;
+  /** A 4401 was answered by asking the token function once more. */
+  private retriedAuth = false;
+  /** Bumped by every attempt and by `close()`, so stale sockets and tokens are ignored. */
+  private generation = 0;
+  private stopped = false;
+  private currentState: ConnectionState = 'connecting';
+  private readySeen = false;
+  private pendingRead: { all: boolean; ids: Set<string> } | undefined;
+  private lastSeenId: string | undefined;
+  private unreadCount: number | undefined;
+  private currentUserId: string | undefined;
+  private readonly onOnline = () => this.networkBack();
+
+  constructor(private readonly options: ConnectOptions) {
+    super();
+    const WebSocketClass = options.WebSocket ?? env().WebSocket;
+    if (typeof WebSocketClass !== 'function') {
+      throw new TypeError(
+        'connect: no WebSocket class; from Node pass one: connect({ ..., WebSocket }) with ' +
+          "import WebSocket from 'ws'",
+      );
+    }
+    if (!isUsableUrl(options.url)) {
+      throw new TypeError(
+        'connect: url must be a ws(s) or http(s) URL, or a path relative to the page',
+      );
+    }
+    if (typeof options.token !== 'string' && typeof options.token !== 'function') {
+      throw new TypeError('connect: token must be a string or a function returning one');
+    }
+    this.WebSocketClass = WebSocketClass;
+    this.backoff = checkBackoff({ ...DEFAULT_BACKOFF, ...options.backoff });
+    this.lastSeenId = options.since || undefined;
+    env().addEventListener?.('online', this.onOnline);
+    // Started in a microtask, so that listeners added right after `connect()` see every event.
+    queueMicrotask(() => void this.open());
+  }
+
+  /** `connecting`, `open` (live) or `closed`. */
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  /** The user's unread count as last reported by the server (undefined before the first `ready`). */
+  get unread(): number | undefined {
+    return this.unreadCount;
+  }
+
+  /** The signed-in user, from the last `ready`. */
+  get userId(): string | undefined {
+    return this.currentUserId;
+  }
+
+  /** The id the next connection resumes after. */
+  get lastId(): string | undefined {
+    return this.lastSeenId;
+  }
+
+  /**
+   * Marks notifications read; every tab of the user is sent the new count (`unread`). Sent at once
+   * when connected, else when the connection is back.
+   */
+  markRead(ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    this.pendingRead ??= { all: false, ids: new Set() };
+    for (const id of ids) this.pendingRead.ids.add(id);
+    this.flushReads();
+  }
+
+  /** Marks every notification of the user read. Sent at once when connected, else when back. */
+  markAllRead(): void {
+    this.pendingRead = { all: true, ids: new Set() };
+    this.flushReads();
+  }
+
+  /** Closes the connection for good: no reconnect; the last `state` event is `closed`, `final`. */
+  close(): void {
+    if (this.stopped) return;
+    this.stop({ state: 'closed', code: CLOSE_NORMAL, reason: 'closed by the client', final: true });
+  }
+
+  private async open(): Promise<void> {
+    if (this.stopped) return;
+    this.clearTimer();
+    const generation = ++this.generation;
+    this.readySeen = false;
+    this.setState({ state: 'connecting' });
+    let token: string;
+    try {
+      token = await this.resolveToken();
+    } catch (error) {
+      if (generation !== this.generation) return;
+      this.emit('error', {
+        code: 'token_unavailable',
+        message: `the token function failed: ${messageOf(error)}`,
+        fatal: false,
+      });
+      this.retryLater(undefined, 'no token');
+      return;
+    }
+    if (generation !== this.generation) return;
+    let socket: WebSocketLike;
+    try {
+      socket = this.options.tokenInUrl
+        ? new this.WebSocketClass(this.urlFor(token))
+        : new this.WebSocketClass(this.urlFor(), [BEARER_PROTOCOL, token]);
+    } catch (error) {
+      this.emit('error', { code: 'connect_failed', message: messageOf(error), fatal: false });
+      this.retryLater(undefined, 'could not open a socket');
+      return;
+    }
+    this.socket = socket;
+    socket.onmessage = (event: { data?: unknown }) => {
+      if (this.socket === socket && typeof event.data === 'string') this.onFrame(event.data);
+    };
+    socket.onclose = (event: { code?: number; reason?: string }) =>
+      this.onClose(socket, event.code ?? 1006, event.reason ?? '');
+    // Every failure is followed by `close`, which decides what to do.
+    socket.onerror = () => undefined;
+  }
+
+  private async resolveToken(): Promise<string> {
+    const source: TokenSource = this.options.token;
+    const token = typeof source === 'function' ? await source() : source;
+    if (typeof token !== 'string' || token === '') throw new Error('it returned no token');
+    return token;
+  }
+
+  private urlFor(token?: string): string {
+    const base = env().location?.href;
+    const url = new URL(this.options.url, base);
+    if (url.protocol === 'http:') url.protocol = 'ws:';
+    if (url.protocol === 'https:') url.protocol = 'wss:';
+    if (this.lastSeenId) url.searchParams.set('since', this.lastSeenId);
+    else url.searchParams.delete('since');
+    if (token !== undefined) url.searchParams.set('token', token);
+    return url.toString();
+  }
+
+  private onFrame(raw: string): void {
+    let frame: { event?: unknown; data?: any };
+    try {
+      frame = JSON.parse(raw) as typeof frame;
+    } catch {
+      return;
+    }
+    const data = frame.data;
+    if (typeof data !== 'object' || data === null) return;
+    switch (frame.event) {
+      case 'notification':
+        this.onNotification(data.notification as ClientNotification, data.unread as number);
+        break;
+      case 'ready':
+        this.onReady(data as ReadyEvent);
+        break;
+      case 'unread':
+        this.unreadCount = data.unread as number;
+        this.emit('unread', { unread: this.unreadCount });
+        break;
+      case 'error':
+        this.emit('error', {
+          code: String(data.code),
+          message: String(data.message),
+          fatal: false,
+        });
+        break;
+      default:
+        // `pong` and events of later protocol versions.
+        break;
+    }
+  }
+
+  private onNotification(notification: ClientNotification, unread: number): void {
+    if (typeof notification?.id !== 'string') return;
+    if (!this.seen.add(notification.id)) return;
+    this.lastSeenId = notification.id;
+    this.unreadCount = unread;
+    this.emit('notification', { notification, unread, replayed: !this.readySeen });
+  }
+
+  private onReady(ready: ReadyEvent): void {
+    this.readySeen = true;
+    this.attempt = 0;
+    this.retriedAuth = false;
+    if (typeof ready.cursor === 'string' && ready.cursor !== '') this.lastSeenId = ready.cursor;
+    this.unreadCount = ready.unread;
+    this.currentUserId = ready.userId;
+    this.setState({ state: 'open' });
+    this.flushReads();
+    this.emit('ready', ready);
+    if (ready.truncated) this.emit('truncated', ready);
+  }
+
+  private onClose(socket: WebSocketLike, code: number, reason: string): void {
+    if (socket !== this.socket) return;
+    this.socket = undefined;
+    if (this.stopped) return;
+    if (code === CLOSE_ORIGIN_NOT_ALLOWED) {
+      this.fail(code, reason, 'origin_not_allowed', `this page's origin is not allowed (${code})`);
+      return;
+    }
+    if (code === CLOSE_UNAUTHORIZED) {
+      if (typeof this.options.token === 'function' && !this.retriedAuth) {
+        // The token may just have expired: ask for a fresh one, once, right away.
+        this.retriedAuth = true;
+        this.setState({ state: 'closed', code, reason, reconnectInMs: 0 });
+        void this.open();
+        return;
+      }
+      this.fail(code, reason, 'unauthorized', `the token was refused: ${reason || code}`);
+      return;
+    }
+    this.retryLater(code, reason);
+  }
+
+  private retryLater(code: number | undefined, reason: string): void {
+    if (this.stopped) return;
+    const delay = backoffDelay(this.attempt, this.backoff);
+    this.attempt += 1;
+    this.socket = undefined;
+    this.setState({ state: 'closed', code, reason, reconnectInMs: delay });
+    this.clearTimer();
+    this.timer = setTimeout(() => this.retryDue(), delay);
+  }
+
+  private retryDue(): void {
+    this.timer = undefined;
+    if (this.stopped) return;
+    if (env().navigator?.onLine === false && typeof env().addEventListener === 'function') {
+      // Offline: an attempt would fail. The `online` event reconnects at once; the cap is a fallback
+      // in case the browser's idea of the network is wrong.
+      this.timer = setTimeout(() => void this.open(), this.backoff.capMs);
+      return;
+    }
+    void this.open();
+  }
+
+  /** The network is back: a pending wait is cut short. */
+  private networkBack(): void {
+    if (this.stopped || this.timer === undefined) return;
+    void this.open();
+  }
+
+  private flushReads(): void {
+    const pending = this.pendingRead;
+    const socket = this.socket;
+    if (!pending || !socket || !this.readySeen || socket.readyState !== OPEN) return;
+    this.pendingRead = undefined;
+    if (pending.all) {
+      socket.send(JSON.stringify({ event: 'read', data: { all: true } }));
+      return;
+    }
+    const ids = [...pending.ids];
+    for (let start = 0; start < ids.length; start += MAX_IDS_PER_READ) {
+      const chunk = ids.slice(start, start + MAX_IDS_PER_READ);
+      socket.send(JSON.stringify({ event: 'read', data: { ids: chunk } }));
+    }
+  }
+
+  private fail(code: number, reason: string, errorCode: string, message: string): void {
+    this.emit('error', { code: errorCode, message, fatal: true });
+    this.stop({ state: 'closed', code, reason, final: true });
+  }
+
+  private stop(event: StateEvent): void {
+    this.stopped = true;
+    this.generation += 1;
+    this.clearTimer();
+    env().removeEventListener?.('online', this.onOnline);
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket && socket.readyState <= OPEN) socket.close(CLOSE_NORMAL, 'client closed');
+    this.pendingRead = undefined;
+    this.setState(event);
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private setState(event: StateEvent): void {
+    this.currentState = event.state;
+    this.emit('state', event);
+  }
+}
+
+function isUsableUrl(url: unknown): boolean {
+  if (typeof url !== 'string' || url === '') return false;
+  try {
+    const { protocol } = new URL(url, env().location?.href);
+    return ['ws:', 'wss:', 'http:', 'https:'].includes(protocol);
+  } catch {
+    return false;
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Connects to the notifications gateway and stays connected until `close()`.
+ *
+ * @example
+ * const client = connect({ url: '/ws', token: () => fetchToken() });
+ * client.on('notification', ({ notification, unread }) => show(notification, unread));
+ */
+export function connect(options: ConnectOptions): NotificationsClient {
+  return new NotificationsClient(options);
+}

@@ -1,0 +1,119 @@
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+/** Debian's Chromium (`apt-get install -y chromium`); `.ci/run` installs it when missing. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Launches headless Chromium, or fails with what to install: browser tests never skip silently. */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(
+      `The browser tests need Chromium at ${CHROMIUM_PATH}.\n` +
+        `Install it with: apt-get install -y chromium   (or set CHROMIUM_PATH)`,
+    );
+  }
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+}
+
+/** The demo page in one browser context (its own session storage: a separate tab or device). */
+export class DemoPage {
+  /** Uncaught errors of the page's scripts; a test expects none. */
+  readonly errors: string[] = [];
+
+  private constructor(
+    readonly context: BrowserContext,
+    readonly page: Page,
+  ) {
+    page.on('pageerror', (error) => this.errors.push(error.message));
+  }
+
+  static async open(browser: Browser, url: string): Promise<DemoPage> {
+    const context = await browser.newContext({
+      viewport: { width: 760, height: 600 },
+      reducedMotion: 'reduce',
+    });
+    const page = await context.newPage();
+    const demo = new DemoPage(context, page);
+    await page.goto(url);
+    await page.waitForSelector('body[data-page="ready"]');
+    return demo;
+  }
+
+  /** Development sign-in by name; resolves once the socket is live. */
+  async signIn(name: string): Promise<void> {
+    await this.page.fill('#name', name);
+    await this.page.click('#signin-button');
+    await this.waitForState('open');
+  }
+
+  /** Production sign-in: pastes a token. */
+  async pasteToken(token: string): Promise<void> {
+    await this.page.fill('#token', token);
+    await this.page.click('#signin-button');
+    await this.waitForState('open');
+  }
+
+  async waitForState(state: 'open' | 'connecting' | 'closed' | 'not open'): Promise<void> {
+    await this.page.waitForFunction(
+      (wanted) => {
+        const current = document.body.dataset.state;
+        return wanted === 'not open' ? current !== 'open' : current === wanted;
+      },
+      state,
+      { timeout: 15_000 },
+    );
+  }
+
+  async waitForBadge(count: number): Promise<void> {
+    await this.page
+      .locator(`#badge[data-count="${count}"]`)
+      .waitFor({ state: 'visible', timeout: 10_000 });
+  }
+
+  async badge(): Promise<string> {
+    return (await this.page.locator('#badge').textContent()) ?? '';
+  }
+
+  item(id: string) {
+    return this.page.locator(`#list li[data-id="${id}"]`);
+  }
+
+  /** Waits for the list item of `id` (unread, when `read` is false). */
+  async waitForItem(id: string, read?: boolean): Promise<void> {
+    const state = read === undefined ? '' : read ? ':not(.unread)' : '.unread';
+    await this.page
+      .locator(`#list li[data-id="${id}"]${state}`)
+      .waitFor({ state: 'visible', timeout: 10_000 });
+  }
+
+  /** Waits for a list item with `text`; returns its notification id. */
+  async waitForText(text: string): Promise<string> {
+    const item = this.page.locator('#list li', { hasText: text });
+    await item.waitFor({ state: 'visible', timeout: 20_000 });
+    return (await item.getAttribute('data-id')) ?? '';
+  }
+
+  /** List items showing `id` (1 when shown exactly once). */
+  itemCount(id: string): Promise<number> {
+    return this.item(id).count();
+  }
+
+  /** `notification` events the SDK handed the page for `id`, from the page's connection log. */
+  deliveredCount(id: string): Promise<number> {
+    return this.page.locator(`#log li[data-event="notification"][data-id="${id}"]`).count();
+  }
+
+  async close(): Promise<void> {
+    await this.context.close();
+  }
+}
