@@ -1,6 +1,7 @@
+import { NotificationsWsAdapter } from '@app/notifications';
 import { type INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { NestFactory } from '@nestjs/core';
-import { WsAdapter } from '@nestjs/platform-ws';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 
@@ -9,9 +10,12 @@ export async function createApp(
   config: AppConfig & { redisUrl: string },
   options: { logger?: false | ('log' | 'warn' | 'error')[] } = {},
 ): Promise<INestApplication> {
-  const app = await NestFactory.create(AppModule.forRoot(config), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     logger: options.logger ?? ['log', 'warn', 'error'],
   });
-  app.useWebSocketAdapter(new WsAdapter(app));
+  app.useWebSocketAdapter(new NotificationsWsAdapter(app));
+  // The largest valid job (1,000 user ids of 128 characters and a 16 KiB payload) is over Express's
+  // default 100 KB.
+  app.useBodyParser('json', { limit: '1mb' });
   return app;
 }

@@ -1,4 +1,5 @@
 export { NotificationsModule } from './notifications.module.js';
+export { NotificationsWsAdapter } from './gateway/notifications-ws.adapter.js';
 export { NOTIFICATIONS_MODULE_OPTIONS } from './notifications.module-definition.js';
 export type {
   JwtVerificationOptions,

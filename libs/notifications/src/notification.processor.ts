@@ -97,7 +97,9 @@ export class NotificationProcessor
   /** The job's notifications by the contract: one for `notify`, many for `notify-batch`. */
   private validate(job: Job): NotifyJobDto[] {
     const reject = (errors: FieldError[]): never => {
-      this.logger.warn(`job ${job.id} rejected: ${errors.map((e) => e.field).join(', ')}`);
+      // Field names and job ids come from producers: the log says how many, the job's failedReason
+      // says which.
+      this.logger.warn(`a ${job.name} job was rejected: ${errors.length} invalid field(s)`);
       throw new UnrecoverableError(`invalid notification job: ${describeFieldErrors(errors)}`);
     };
     if (job.name === NOTIFY_JOB_NAME) {

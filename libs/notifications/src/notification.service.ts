@@ -64,6 +64,10 @@ export class NotificationService {
    * takes longer than `enqueueTimeoutMs`
    */
   enqueue(data: NotifyJobData): Promise<EnqueuedNotification> {
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+      const root = [{ field: '(root)', messages: ['notification must be a JSON object'] }];
+      return Promise.reject(new InvalidNotificationError(root));
+    }
     const clean = Object.fromEntries(Object.entries(data).filter(([, v]) => v !== undefined));
     const result = validatePlain(NotifyJobDto, clean);
     if (!result.ok) return Promise.reject(new InvalidNotificationError(result.errors));

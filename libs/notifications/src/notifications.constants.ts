@@ -35,6 +35,7 @@ export const ContractLimits = {
   typeMaxLength: 64,
   typePattern: /^[a-z0-9._-]+$/,
   payloadMaxBytes: 16 * 1024,
+  payloadMaxDepth: 32,
   dedupeKeyMaxLength: 128,
   maxBatchItems: 1000,
   maxBatchRecipients: 10_000,

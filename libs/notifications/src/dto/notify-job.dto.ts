@@ -9,14 +9,14 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { ContractLimits } from '../notifications.constants.js';
-import { ExactlyOneOf, MaxJsonBytes } from './validators.js';
+import { ExactlyOneOf, MaxJsonBytes, MaxJsonDepth, StringLength } from './validators.js';
 
 /** The job contract (DESIGN.md): the data of a `notify` job, from any producer. */
 export class NotifyJobDto {
   @ExactlyOneOf('userIds')
   @ValidateIf((job: NotifyJobDto) => job.userId !== undefined || job.userIds === undefined)
   @IsString()
-  @Length(1, ContractLimits.userIdMaxLength)
+  @StringLength(1, ContractLimits.userIdMaxLength)
   userId?: string;
 
   @ValidateIf((job: NotifyJobDto) => job.userIds !== undefined)
@@ -24,7 +24,7 @@ export class NotifyJobDto {
   @ArrayMinSize(1)
   @ArrayMaxSize(ContractLimits.maxUserIds)
   @IsString({ each: true })
-  @Length(1, ContractLimits.userIdMaxLength, { each: true })
+  @StringLength(1, ContractLimits.userIdMaxLength, { each: true })
   userIds?: string[];
 
   @IsString()
@@ -34,12 +34,13 @@ export class NotifyJobDto {
 
   @ValidateIf((job: NotifyJobDto) => job.payload !== undefined)
   @IsObject()
+  @MaxJsonDepth(ContractLimits.payloadMaxDepth)
   @MaxJsonBytes(ContractLimits.payloadMaxBytes)
   payload?: Record<string, unknown>;
 
   @ValidateIf((job: NotifyJobDto) => job.dedupeKey !== undefined)
   @IsString()
-  @Length(1, ContractLimits.dedupeKeyMaxLength)
+  @StringLength(1, ContractLimits.dedupeKeyMaxLength)
   dedupeKey?: string;
 }
 

@@ -4,7 +4,67 @@ import {
   type ValidationOptions,
 } from 'class-validator';
 
-/** The serialized JSON of the value is at most `maxBytes` bytes (UTF-8). */
+/** How deeply objects and arrays nest in `value`, counted without recursion. */
+export function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    deepest = Math.max(deepest, depth);
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+/** Objects and arrays nest at most `maxDepth` levels (the value itself is level 1). */
+export function MaxJsonDepth(maxDepth: number, options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'maxJsonDepth',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      constraints: [maxDepth],
+      options: {
+        message: ({ property }: ValidationArguments) =>
+          `${property} must nest at most ${maxDepth} levels deep`,
+        ...options,
+      },
+      validator: { validate: (value: unknown) => jsonDepth(value) <= maxDepth },
+    });
+}
+
+/**
+ * A string of `min`–`max` UTF-16 code units, the same count as `String.length` (and as the token's
+ * `sub` check), unlike `@Length`, which counts some characters differently.
+ */
+export function StringLength(
+  min: number,
+  max: number,
+  options?: ValidationOptions,
+): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'stringLength',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      constraints: [min, max],
+      options: {
+        message: ({ property }: ValidationArguments) =>
+          `${options?.each ? 'each value in ' : ''}${property} must be ${min}-${max} characters long`,
+        ...options,
+      },
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' && value.length >= min && value.length <= max,
+      },
+    });
+}
+
+/**
+ * The serialized JSON of the value is at most `maxBytes` bytes (UTF-8). A value too deep to
+ * serialize is left to `MaxJsonDepth`.
+ */
 export function MaxJsonBytes(maxBytes: number, options?: ValidationOptions): PropertyDecorator {
   return (target, propertyName) =>
     registerDecorator({
@@ -21,7 +81,8 @@ export function MaxJsonBytes(maxBytes: number, options?: ValidationOptions): Pro
         validate: (value: unknown) => {
           try {
             return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8') <= maxBytes;
-          } catch {
+          } catch (error) {
+            if (error instanceof RangeError) return true;
             return false;
           }
         },

@@ -74,9 +74,13 @@ export class NotificationGateway
       this.hooks,
     );
     connections.set(socket, connection);
-    socket.on('error', (error: Error & { code?: string }) => {
-      // ws closes a socket whose frame is over maxPayload with 1009; count it with the others.
-      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.hooks.closedByServer(1009);
+    socket.on('error', (error: Error) => {
+      // ws closes a socket on a client's protocol error (1009 frame too large, 1007 invalid UTF-8,
+      // 1008 too many fragments…) and tags the error with that code: count it with the others.
+      const code = Object.getOwnPropertySymbols(error)
+        .filter((symbol) => symbol.description === 'status-code')
+        .map((symbol) => (error as unknown as Record<symbol, unknown>)[symbol])[0];
+      if (typeof code === 'number') this.hooks.closedByServer(code);
     });
     const authenticated = this.authenticate(connection, request);
     socket.on('pong', () => (connection.alive = true));

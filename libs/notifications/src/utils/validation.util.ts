@@ -29,19 +29,12 @@ export function validatePlain<T extends object>(
     return { ok: false, errors: [{ field: '(root)', messages: ['must be a JSON object'] }] };
   }
   // NOTE: class-validator looks unknown keys up in a plain object, where `__proto__`, `constructor`
-  // or `hasOwnProperty` are found on Object.prototype and slip through; report them here instead.
+  // or `hasOwnProperty` are found on Object.prototype and slip through; report them here instead,
+  // and validate the rest as usual.
   const inherited = Object.keys(plain).filter((key) => key in Object.prototype);
-  if (inherited.length > 0) {
-    return {
-      ok: false,
-      errors: inherited.map((key) => ({
-        field: key,
-        messages: [`property ${key} should not exist`],
-      })),
-    };
-  }
   const instance = new dto();
   for (const key of Object.keys(plain)) {
+    if (inherited.includes(key)) continue;
     Object.defineProperty(instance, key, {
       value: (plain as Record<string, unknown>)[key],
       enumerable: true,
@@ -55,7 +48,11 @@ export function validatePlain<T extends object>(
     forbidUnknownValues: true,
     validationError: { target: false, value: false },
   });
-  if (errors.length > 0) return { ok: false, errors: flatten(errors) };
+  const all = [
+    ...inherited.map((key) => ({ field: key, messages: [`property ${key} should not exist`] })),
+    ...flatten(errors),
+  ];
+  if (all.length > 0) return { ok: false, errors: all };
   return { ok: true, value: instance };
 }
 

@@ -1,0 +1,21 @@
+import { Logger } from '@nestjs/common';
+import { WsAdapter } from '@nestjs/platform-ws';
+
+/**
+ * Nest's `ws` adapter, but quiet about client-caused socket errors (a frame too large, invalid UTF-8,
+ * too many fragments): `WsAdapter` logs each one as an error with a stack trace, which lets any client
+ * fill the error log. The gateway counts them by close code in the metrics instead.
+ */
+export class NotificationsWsAdapter extends WsAdapter {
+  private readonly socketLogger = new Logger(NotificationsWsAdapter.name);
+
+  override bindErrorHandler(server: any): any {
+    server.on('connection', (socket: any) =>
+      socket.on('error', (error: Error & { code?: string }) =>
+        this.socketLogger.debug(`socket closed on a client error: ${error.code ?? 'unknown'}`),
+      ),
+    );
+    server.on('error', (error: Error) => this.socketLogger.error(`server error: ${error.message}`));
+    return server;
+  }
+}
