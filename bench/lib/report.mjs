@@ -1,0 +1,269 @@
+/** Tables on stdout, ratios between systems, the targets, and the JSON files under results/. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+
+export const HEADLINE_P99_MS = 50;
+
+const dash = '—';
+
+export function fmt(value, digits = 1) {
+  if (value === null || value === undefined || Number.isNaN(value)) return dash;
+  if (typeof value !== 'number') return String(value);
+  if (Number.isInteger(value)) return value.toLocaleString('en-US');
+  return value.toLocaleString('en-US', {
+    maximumFractionDigits: digits,
+    minimumFractionDigits: digits,
+  });
+}
+
+/** a / b to two significant digits ("×"), or — when either is missing. */
+export function ratio(a, b) {
+  if (typeof a !== 'number' || typeof b !== 'number' || b === 0 || !Number.isFinite(a / b))
+    return null;
+  return Number((a / b).toPrecision(2));
+}
+
+const fmtRatio = (value) => (value === null ? dash : `${value}×`);
+
+export function printTable(title, headers, rows) {
+  const cells = rows.map((row) => row.map((cell) => (typeof cell === 'string' ? cell : fmt(cell))));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i].length)));
+  const line = (row) =>
+    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join(' │ ');
+  console.log(`\n${title}`);
+  console.log(line(headers));
+  console.log(widths.map((w) => '─'.repeat(w)).join('─┼─'));
+  for (const row of cells) console.log(line(row));
+}
+
+/** Rows of metric | one column per system | ours/<each other system>. */
+function sideBySide(title, results, metrics) {
+  const names = Object.keys(results);
+  const others = names.filter((n) => n !== 'ours');
+  const withOurs = names.includes('ours');
+  const headers = ['', ...names, ...(withOurs ? others.map((o) => `ours/${o}`) : [])];
+  const rows = metrics.map(([label, pick]) => {
+    const values = names.map((n) => pick(results[n]) ?? null);
+    const ours = withOurs ? pick(results.ours) : null;
+    return [
+      label,
+      ...values,
+      ...(withOurs ? others.map((o) => fmtRatio(ratio(ours, pick(results[o])))) : []),
+    ];
+  });
+  printTable(title, headers, rows);
+}
+
+export function printIdle(results, sockets) {
+  sideBySide(
+    `IDLE — ${fmt(sockets)} authenticated sockets (ours/x < 1 is better for memory)`,
+    results,
+    [
+      ['sockets live', (r) => r.idle?.connected],
+      ['connects/s', (r) => r.idle?.connectsPerSecond],
+      ['RSS before (MiB)', (r) => r.idle && r.idle.rssBeforeKiB / 1024],
+      ['RSS with sockets (MiB)', (r) => r.idle && r.idle.rssAfterKiB / 1024],
+      ['RSS per socket (KiB)', (r) => r.idle?.rssPerSocketKiB],
+    ],
+  );
+}
+
+export function printFanout(results, users) {
+  sideBySide(
+    `FAN-OUT — one notification to ${fmt(users)} users (ms from enqueue; ours/x < 1 is better)`,
+    results,
+    [
+      ['users reached', (r) => r.fanout?.received],
+      ['duplicates', (r) => r.fanout?.duplicates],
+      ['first socket (ms)', (r) => r.fanout?.firstMs],
+      ['median socket (ms)', (r) => r.fanout?.latency.p50],
+      ['last socket (ms)', (r) => r.fanout?.lastMs],
+    ],
+  );
+}
+
+/** The longest event-loop stall of the two load processes during a step, in ms. */
+const loadStallMs = (s) =>
+  s.loadStalls
+    ? Math.max(s.loadStalls.producer.loopDelayMaxMs, s.loadStalls.clients.loopDelayMaxMs)
+    : null;
+
+const verdictText = { ok: 'ok', slow: `p99>${HEADLINE_P99_MS}`, saturated: 'SATURATED' };
+
+export function printSteady(results) {
+  const names = Object.keys(results).filter((n) => results[n].steady);
+  if (names.length === 0) return;
+  for (const name of names) {
+    const rows = results[name].steady.map((s) => [
+      `${fmt(s.rate)}${s.probe ? ' (probe)' : ''}`,
+      s.sent,
+      s.received,
+      s.lost,
+      s.duplicates,
+      s.latency.p50,
+      s.latency.p99,
+      s.latency.max,
+      s.cpuMsPer1k.service,
+      s.cpuMsPer1k.redis,
+      s.cpuMsPer1k.producer,
+      s.cpuMsPer1k.clients,
+      s.otherCores,
+      loadStallMs(s),
+      verdictText[s.verdict] + (s.producerBehind ? ', load behind' : ''),
+    ]);
+    printTable(
+      `STEADY — ${results[name].label}: open-loop steps (latency ms, enqueue → receive; CPU-ms per 1,000 notifications; other load = cores used by the rest of the machine; load stall = longest event-loop stall of the load processes, ms)`,
+      [
+        'rate/s',
+        'sent',
+        'received',
+        'lost',
+        'dup',
+        'p50',
+        'p99',
+        'max',
+        'cpu svc',
+        'cpu redis',
+        'cpu prod',
+        'cpu clients',
+        'other load',
+        'load stall',
+        'verdict',
+      ],
+      rows,
+    );
+  }
+  const rates = [
+    ...new Set(names.flatMap((n) => results[n].steady.filter((s) => !s.probe).map((s) => s.rate))),
+  ].sort((a, b) => a - b);
+  const at = (name, rate) => results[name]?.steady?.find((s) => s.rate === rate && !s.probe);
+  const others = names.filter((n) => n !== 'ours');
+  const withOurs = names.includes('ours');
+  const compare = (title, pick) =>
+    printTable(
+      title,
+      ['rate/s', ...names, ...(withOurs ? others.map((o) => `ours/${o}`) : [])],
+      rates.map((rate) => [
+        fmt(rate),
+        ...names.map((n) => {
+          const s = at(n, rate);
+          return s ? `${fmt(pick(s))}${s.lost > 0 ? ` (lost ${fmt(s.lost)})` : ''}` : dash;
+        }),
+        ...(withOurs
+          ? others.map((o) => {
+              const a = at('ours', rate);
+              const b = at(o, rate);
+              return fmtRatio(a && b ? ratio(pick(a), pick(b)) : null);
+            })
+          : []),
+      ]),
+    );
+  compare('STEADY — p99 latency (ms) side by side (ours/x < 1 is better)', (s) => s.latency.p99);
+  compare(
+    'STEADY — CPU-ms per 1,000 notifications, service + redis (ours/x < 1 is better)',
+    (s) => s.cpuMsPer1k.service + s.cpuMsPer1k.redis,
+  );
+}
+
+export function printHeadline(results, holdMs) {
+  sideBySide(
+    `HEADLINE — highest rate held ${holdMs / 1000} s with p99 ≤ ${HEADLINE_P99_MS} ms and nothing lost (ours/x > 1 is better)`,
+    results,
+    [
+      ['rate held (/s)', (r) => r.headline?.rate],
+      ['p50 (ms)', (r) => r.headline?.step?.latency.p50],
+      ['p99 (ms)', (r) => r.headline?.step?.latency.p99],
+      ['max (ms)', (r) => r.headline?.step?.latency.max],
+      ['lost', (r) => r.headline?.step?.lost],
+      ['CPU-ms/1k service', (r) => r.headline?.step?.cpuMsPer1k.service],
+      ['CPU-ms/1k redis', (r) => r.headline?.step?.cpuMsPer1k.redis],
+      ['other load (cores)', (r) => r.headline?.step?.otherCores],
+      ['load stall (ms)', (r) => r.headline?.step && loadStallMs(r.headline.step)],
+    ],
+  );
+  const tried = Object.entries(results).filter(([, r]) => r.headline?.attempts);
+  if (tried.length > 0) {
+    printTable(
+      'HEADLINE — holds tried, in order (rate/s: p99 ms, ✓ held)',
+      ['', 'holds'],
+      tried.map(([name, r]) => [
+        name,
+        r.headline.attempts
+          .map((a) => `${fmt(a.rate)}: ${fmt(a.p99)} ${a.verdict === 'ok' ? '✓' : '✗'}`)
+          .join('   '),
+      ]),
+    );
+  }
+}
+
+/** The issue's targets, evaluated on this run (printed, never asserted). */
+export function targets(results) {
+  const ours = results.ours;
+  const head = ours?.headline?.rate;
+  const p99At1k = ours?.steady?.find((s) => s.rate === 1000 && !s.probe)?.latency.p99;
+  const perSocket = ours?.idle?.rssPerSocketKiB;
+  const check = (value, ok) => (value === null || value === undefined ? dash : ok ? '✓' : '✗');
+  const vsPeer = ratio(head, results.socketio?.headline?.rate);
+  const vsNaive = ratio(head, results.naive?.headline?.rate);
+  return [
+    {
+      target: 'headline ≥ 20,000/s at p99 ≤ 50 ms, history on',
+      value: head ?? null,
+      ok: check(head, head >= 20_000),
+    },
+    {
+      target: 'headline ≥ 8× the peer stack (socketio)',
+      value: vsPeer,
+      ok: check(vsPeer, vsPeer >= 8),
+    },
+    {
+      target: 'headline ≥ 5× the naive reference',
+      value: vsNaive,
+      ok: check(vsNaive, vsNaive >= 5),
+    },
+    { target: 'p99 ≤ 10 ms at 1,000/s', value: p99At1k ?? null, ok: check(p99At1k, p99At1k <= 10) },
+    {
+      target: '≤ 12 KiB RSS per idle authenticated socket',
+      value: perSocket ?? null,
+      ok: check(perSocket, perSocket <= 12),
+    },
+  ];
+}
+
+export function printTargets(rows) {
+  printTable(
+    'TARGETS (ours; printed, not asserted)',
+    ['target', 'measured', ''],
+    rows.map((r) => [
+      r.target,
+      typeof r.value === 'number' && r.target.includes('×') ? `${r.value}×` : fmt(r.value),
+      r.ok,
+    ]),
+  );
+}
+
+/** Every table of a run (as written to results/*.json). */
+export function printRun(run) {
+  const { options: o, results } = run;
+  const scenarios = new Set(o.scenarios);
+  console.log(
+    `\nbench ${run.startedAt} (${o.profile}) — ${run.machine.cpus} cores, everything on this machine`,
+  );
+  for (const [name, r] of Object.entries(results))
+    console.log(`  ${name}: ${r.label}${r.error ? `  FAILED: ${r.error}` : ''}`);
+  if (scenarios.has('idle')) printIdle(results, o.sockets);
+  if (scenarios.has('fanout')) printFanout(results, o.sockets);
+  if (scenarios.has('steady')) printSteady(results);
+  if (scenarios.has('headline')) printHeadline(results, o.headlineMs);
+  printTargets(run.targets);
+}
+
+/** Writes results/<timestamp>.json and results/latest.json; returns the first path. */
+export function writeResults(directory, report) {
+  mkdirSync(directory, { recursive: true });
+  const stamp = report.startedAt.replace(/[:.]/g, '-');
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const path = new URL(`${stamp}.json`, directory);
+  writeFileSync(path, json);
+  writeFileSync(new URL('latest.json', directory), json);
+  return path.pathname;
+}

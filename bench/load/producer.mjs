@@ -1,0 +1,159 @@
+/**
+ * Load process that produces notifications: BullMQ `notify` jobs by the job contract (DESIGN.md),
+ * at an open-loop rate. Every tick (~1 ms) it enqueues what the schedule says is due, stamped with
+ * the time of that enqueue call (payload.t, see ../lib/clock.mjs). The schedule never waits for an
+ * enqueue to complete: when Redis or the system falls behind, the delay shows in the latencies
+ * instead of slowing the load down (no coordinated omission). How far the producer itself lagged
+ * behind its schedule is reported apart (`lag`), so a starved load generator is visible.
+ *
+ * The same producer serves the three systems; jobs carry ours' default job options. With
+ * `mode: 'service'` (ours only) it goes through the library's own producer API,
+ * `NotificationService.notify`, built in dist/, instead of adding the jobs itself.
+ */
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { nowMs, sleep } from '../lib/clock.mjs';
+import { serveRpc } from '../lib/rpc.mjs';
+import { summarize } from '../lib/stats.mjs';
+import { watchStalls } from '../lib/stalls.mjs';
+
+/** ours' DEFAULT_JOB_OPTIONS (libs/notifications/src/notifications.settings.ts), for every system. */
+const JOB_OPTIONS = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+const stalls = watchStalls();
+let queue;
+/** (data[]) => Promise: enqueues one notification per element. */
+let enqueue;
+
+async function serviceEnqueue(distRoot) {
+  await import('reflect-metadata');
+  const root = new URL(`../../${distRoot}/libs/notifications/src/`, import.meta.url);
+  const { NotificationService } = await import(new URL('notification.service.js', root).href);
+  const { NotificationsSettings } = await import(new URL('notifications.settings.js', root).href);
+  const service = new NotificationService(
+    queue,
+    new NotificationsSettings({ jwt: { secret: 'unused-by-the-producer' } }),
+  );
+  return (items) =>
+    Promise.all(
+      items.map(({ userId, userIds, type, payload }) =>
+        userIds
+          ? service.notifyMany(userIds, { type, payload })
+          : service.notify(userId, { type, payload }),
+      ),
+    );
+}
+
+serveRpc({
+  async init({ system, redisUrl, queueName, mode, distRoot }) {
+    queue = new Queue(queueName, {
+      connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
+    });
+    await queue.waitUntilReady();
+    if (mode === 'service' && system === 'ours') enqueue = await serviceEnqueue(distRoot);
+    else
+      enqueue = (items) =>
+        queue.addBulk(items.map((data) => ({ name: 'notify', data, opts: JOB_OPTIONS })));
+    return { pid: process.pid };
+  },
+
+  /**
+   * Sends `rate`/s for `durationMs` to users u0…u<users-1> (uniformly at random), step id `step`.
+   * Each tick enqueues, in one call, what the schedule says is due by then.
+   */
+  async run({ step, rate, durationMs, users }) {
+    stalls.reset();
+    const total = Math.round((rate * durationMs) / 1000);
+    const interval = 1000 / rate;
+    const start = nowMs() + 2;
+    const inflight = new Set();
+    const lags = [];
+    let sent = 0;
+    let failed = 0;
+    while (sent < total) {
+      const now = nowMs();
+      const due = Math.min(total, Math.floor((now - start) / interval) + 1);
+      if (due > sent) {
+        lags.push(now - (start + sent * interval));
+        const items = [];
+        for (; sent < due; sent++) {
+          items.push({
+            userId: `u${Math.floor(Math.random() * users)}`,
+            type: 'bench.steady',
+            payload: { s: step, q: sent, t: now },
+          });
+        }
+        const pending = enqueue(items).then(
+          () => inflight.delete(pending),
+          () => {
+            failed += items.length;
+            inflight.delete(pending);
+          },
+        );
+        inflight.add(pending);
+      }
+      await sleep(1);
+    }
+    const scheduledMs = nowMs() - start;
+    await Promise.race([Promise.all(inflight), sleep(60_000)]);
+    return {
+      sent: total - failed,
+      failed,
+      scheduledMs,
+      enqueuedMs: nowMs() - start,
+      lag: summarize(lags),
+      stalls: stalls.read(),
+    };
+  },
+
+  /** One notification to users u0…u<users-1>, as jobs of at most `chunk` users each (null: one job). */
+  async fanout({ step, users, chunk }) {
+    chunk ||= users;
+    const ids = Array.from({ length: users }, (_, i) => `u${i}`);
+    const t = nowMs();
+    const items = [];
+    for (let i = 0; i < users; i += chunk) {
+      items.push({
+        userIds: ids.slice(i, i + chunk),
+        type: 'bench.fanout',
+        payload: { s: step, q: 0, t },
+      });
+    }
+    await enqueue(items);
+    return { jobs: items.length, enqueueMs: nowMs() - t };
+  },
+
+  /**
+   * Waits (at most `timeoutMs`) until no job is waiting or running; then, with `drain`, removes what
+   * is still waiting, so that a saturated step does not spill into the next one.
+   */
+  async settle({ timeoutMs, drain }) {
+    const deadline = Date.now() + timeoutMs;
+    let pending = 0;
+    let drained = 0;
+    for (;;) {
+      const counts = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized', 'paused');
+      pending = Object.values(counts).reduce((a, b) => a + b, 0);
+      if (pending === 0) break;
+      if (Date.now() > deadline) {
+        if (drain && drained === 0) {
+          drained = pending;
+          await queue.drain(true);
+          continue;
+        }
+        if (Date.now() > deadline + 10_000) break;
+      }
+      await sleep(100);
+    }
+    return { pending, drained };
+  },
+
+  async counts() {
+    return queue.getJobCounts('completed', 'failed');
+  },
+});

@@ -1,0 +1,535 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: the same scenarios against ours and the two reference stacks, in one run.
+ * For each system: a private Redis, the system in its own process, a producer process and a client
+ * process (see README.md). Every child is killed at the end, also on error or Ctrl-C.
+ */
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { execFileSync } from 'node:child_process';
+import { sleep } from './lib/clock.mjs';
+import {
+  cpuMs,
+  freePort,
+  machineBusyMs,
+  rssKiB,
+  startChild,
+  startRedis,
+  stopAll,
+} from './lib/processes.mjs';
+import * as report from './lib/report.mjs';
+import { rpcClient } from './lib/rpc.mjs';
+import { round } from './lib/stats.mjs';
+
+const SECRET = 'bench-only-secret-that-is-long-enough-for-hs256';
+const ALL_SYSTEMS = ['ours', 'naive', 'socketio'];
+const ALL_SCENARIOS = ['idle', 'fanout', 'steady', 'headline'];
+/** Cores the rest of the machine may use before a step waits, or a failed step is run again. */
+const OTHER_LOAD_LIMIT = 0.3;
+const DEFAULT_RATES = [500, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000];
+
+const PROFILES = {
+  full: {
+    sockets: 10_000,
+    users: 5_000,
+    stepMs: 10_000,
+    headlineMs: 30_000,
+    drainMs: 5_000,
+    warmupMs: 5_000,
+    probes: 2,
+  },
+  quick: {
+    sockets: 1_000,
+    users: 500,
+    stepMs: 2_000,
+    headlineMs: 5_000,
+    drainMs: 2_000,
+    warmupMs: 1_000,
+    probes: 1,
+  },
+};
+
+const SYSTEMS = {
+  ours: {
+    label: 'ours (Nest, ROLE=all, history on)',
+    script: 'dist-bench/dist/src/main.js', // a snapshot of dist/, see snapshotDist()
+    env: { ROLE: 'all', NODE_ENV: 'production', JWT_SECRET: SECRET, ALLOWED_ORIGINS: '*' },
+    // The job contract allows at most 1,000 users per job: 10,000 users are 10 jobs.
+    fanoutChunk: 1_000,
+  },
+  naive: {
+    label: 'naive (ws + uid map + BullMQ worker)',
+    script: 'bench/peers/naive.mjs',
+    env: { NODE_ENV: 'production' },
+    fanoutChunk: null, // one job for everyone
+  },
+  socketio: {
+    label: 'socketio (Socket.IO + redis-adapter + BullMQ worker)',
+    script: 'bench/peers/socketio.mjs',
+    env: { NODE_ENV: 'production', JWT_SECRET: SECRET },
+    fanoutChunk: null, // one job for everyone
+  },
+};
+
+const USAGE = `usage: npm run bench -- [options]
+  --quick                    short steps and fewer sockets (development)
+  --systems ours,naive,socketio
+  --scenarios idle,fanout,steady,headline   (headline needs steady's steps and runs them)
+  --rates 500,1000,...       offered rates of the steady steps (/s)
+  --step-seconds N           length of a steady step (10; quick 2)
+  --headline-seconds N       how long the headline rate must hold (30; quick 5)
+  --sockets N                idle sockets = fan-out users (10000; quick 1000)
+  --users N                  users the steady load goes to (5000; quick 500)
+  --concurrency N            WORKER_CONCURRENCY for every system (default: each system's own, 8)
+  --producer jobs|service    ours' producer: BullMQ jobs by the contract (default) or NotificationService
+  --ours-env KEY=VALUE       extra environment for ours (repeatable), e.g. --ours-env HISTORY_LIMIT=100
+  --report FILE.json         print the tables of an earlier run again (runs nothing)`;
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      systems: { type: 'string', default: ALL_SYSTEMS.join(',') },
+      scenarios: { type: 'string', default: ALL_SCENARIOS.join(',') },
+      rates: { type: 'string' },
+      'step-seconds': { type: 'string' },
+      'headline-seconds': { type: 'string' },
+      sockets: { type: 'string' },
+      users: { type: 'string' },
+      concurrency: { type: 'string' },
+      producer: { type: 'string', default: 'jobs' },
+      'ours-env': { type: 'string', multiple: true, default: [] },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const list = (text, allowed, what) => {
+    const items = text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const bad = items.filter((s) => !allowed.includes(s));
+    if (bad.length > 0) throw new Error(`unknown ${what}: ${bad.join(', ')}\n${USAGE}`);
+    return items;
+  };
+  const profile = PROFILES[values.quick ? 'quick' : 'full'];
+  const number = (text, fallback) => (text === undefined ? fallback : Number(text));
+  const scenarios = new Set(list(values.scenarios, ALL_SCENARIOS, 'scenario'));
+  if (scenarios.has('headline')) scenarios.add('steady');
+  if (!['jobs', 'service'].includes(values.producer))
+    throw new Error(`--producer jobs|service\n${USAGE}`);
+  const o = {
+    profile: values.quick ? 'quick' : 'full',
+    systems: list(values.systems, ALL_SYSTEMS, 'system'),
+    scenarios,
+    rates: values.rates ? values.rates.split(',').map(Number) : DEFAULT_RATES,
+    stepMs: number(values['step-seconds'], profile.stepMs / 1000) * 1000,
+    headlineMs: number(values['headline-seconds'], profile.headlineMs / 1000) * 1000,
+    sockets: number(values.sockets, profile.sockets),
+    users: number(values.users, profile.users),
+    drainMs: profile.drainMs,
+    warmupMs: profile.warmupMs,
+    probes: profile.probes,
+    concurrency: values.concurrency,
+    producer: values.producer,
+    oursEnv: Object.fromEntries(
+      values['ours-env'].map((pair) => {
+        const at = pair.indexOf('=');
+        if (at < 1) throw new Error(`--ours-env wants KEY=VALUE, got "${pair}"\n${USAGE}`);
+        return [pair.slice(0, at), pair.slice(at + 1)];
+      }),
+    ),
+  };
+  o.users = Math.min(o.users, o.sockets);
+  if (
+    ![o.stepMs, o.headlineMs, o.sockets, o.users, ...o.rates].every(
+      (n) => Number.isFinite(n) && n > 0,
+    )
+  )
+    throw new Error(`numbers must be positive\n${USAGE}`);
+  return o;
+}
+
+const log = (system, text) =>
+  console.error(`[${new Date().toISOString().slice(11, 19)}] [${system}] ${text}`);
+
+/** Two significant digits: the probes between two steps land on readable rates. */
+const nice = (x) => Number(x.toPrecision(2));
+
+const passes = (s) =>
+  s.lost === 0 &&
+  s.duplicates === 0 &&
+  s.latency.p99 !== null &&
+  s.latency.p99 <= report.HEADLINE_P99_MS;
+
+/**
+ * Starts a load process (bench/load/<name>.mjs) and returns its RPC function. A larger young
+ * generation lets the short-lived garbage of parsing frames die young, so that fewer full
+ * collections pause the load process (a pause would count as the system's latency).
+ */
+async function startLoad(system, name, init) {
+  const args = ['--max-semi-space-size=32', `bench/load/${name}.mjs`];
+  const proc = startChild(`${system}/${name}`, process.execPath, args, { ipc: true });
+  const call = rpcClient(proc.child, `${system}/${name}`);
+  await call('init', init, 30_000);
+  return { proc, call };
+}
+
+async function benchSystem(name, o) {
+  const def = SYSTEMS[name];
+  const result = { system: name, label: def.label };
+  let stepId = 0;
+
+  const redis = await startRedis();
+  const port = await freePort();
+  const env = { ...def.env, PORT: String(port), REDIS_URL: redis.url };
+  if (o.concurrency) env.WORKER_CONCURRENCY = o.concurrency;
+  if (name === 'ours') Object.assign(env, o.oursEnv);
+  const service = startChild(name, process.execPath, [def.script], { env });
+  const loads = [];
+  try {
+    await service.waitFor('listening on', 60_000);
+    log(name, `listening on ${port}, Redis ${redis.url}`);
+    const producer = await startLoad(name, 'producer', {
+      system: name,
+      redisUrl: redis.url,
+      queueName: 'notifications',
+      mode: o.producer,
+      distRoot: 'dist-bench/dist',
+    });
+    loads.push(producer);
+    const clients = await startLoad(name, 'clients', {
+      system: name,
+      baseUrl: `ws://127.0.0.1:${port}`,
+      secret: SECRET,
+    });
+    loads.push(clients);
+    const pids = {
+      service: service.pid,
+      redis: redis.pid,
+      producer: producer.proc.pid,
+      clients: clients.proc.pid,
+    };
+    const cpuNow = () => ({
+      ...Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)])),
+      machine: machineBusyMs(),
+      self: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+      at: Date.now(),
+    });
+
+    const otherCoresNow = async (ms) => {
+      const a = cpuNow();
+      await sleep(ms);
+      const b = cpuNow();
+      const ours = [...Object.keys(pids), 'self'].reduce((sum, k) => sum + b[k] - a[k], 0);
+      return (b.machine - a.machine - ours) / (b.at - a.at);
+    };
+
+    /** Waits (at most 30 s) until the rest of the machine is nearly idle; returns how long. */
+    const waitForQuietMachine = async () => {
+      const started = Date.now();
+      while (Date.now() - started < 30_000) {
+        if ((await otherCoresNow(1_000)) <= OTHER_LOAD_LIMIT) break;
+      }
+      return Date.now() - started;
+    };
+
+    // IDLE: RSS of the settled process, then with every socket authenticated and live.
+    await sleep(2_000);
+    await waitForQuietMachine();
+    const rssBeforeKiB = rssKiB(service.pid);
+    const connect = await clients.call('connect', { count: o.sockets }, 300_000);
+    await sleep(3_000);
+    const rssAfterKiB = rssKiB(service.pid);
+    result.idle = {
+      requested: o.sockets,
+      connected: connect.connected,
+      failed: connect.failed,
+      errors: connect.errors,
+      connectSeconds: round(connect.elapsedMs / 1000),
+      connectsPerSecond: Math.round(connect.connected / (connect.elapsedMs / 1000)),
+      rssBeforeKiB,
+      rssAfterKiB,
+      rssPerSocketKiB: round((rssAfterKiB - rssBeforeKiB) / Math.max(1, connect.connected)),
+    };
+    log(
+      name,
+      `idle: ${connect.connected}/${o.sockets} live in ${result.idle.connectSeconds} s, ${result.idle.rssPerSocketKiB} KiB/socket` +
+        (connect.failed ? `, failures: ${JSON.stringify(connect.errors)}` : ''),
+    );
+    if (connect.connected === 0) throw new Error(`${name}: no socket could connect`);
+
+    // FAN-OUT: one notification to every connected user.
+    if (o.scenarios.has('fanout')) {
+      await waitForQuietMachine();
+      const step = ++stepId;
+      await clients.call('expect', { step, kind: 'fanout', capacity: o.sockets });
+      const sent = await producer.call(
+        'fanout',
+        { step, users: o.sockets, chunk: def.fanoutChunk },
+        60_000,
+      );
+      const got = await clients.call(
+        'collect',
+        { step, expected: connect.connected, timeoutMs: 30_000 },
+        60_000,
+      );
+      result.fanout = {
+        users: o.sockets,
+        jobs: sent.jobs,
+        received: got.received,
+        duplicates: got.duplicates,
+        firstMs: round(got.firstMs),
+        lastMs: got.latency.max,
+        latency: got.latency,
+      };
+      log(
+        name,
+        `fan-out: ${got.received}/${connect.connected} in ${got.latency.max} ms (first ${result.fanout.firstMs} ms)`,
+      );
+      await producer.call('settle', { timeoutMs: 10_000, drain: true }, 60_000);
+    }
+
+    /** One open-loop step at `rate` for `durationMs`, measured from the first send to the drain. */
+    const runStep = async (rate, durationMs, tag = '') => {
+      const waitedForQuietMs = await waitForQuietMachine();
+      const step = ++stepId;
+      const capacity = Math.round((rate * durationMs) / 1000);
+      const reopened = await clients.call('reopen', {}, 120_000);
+      await clients.call('expect', { step, kind: 'steady', capacity });
+      const cpu0 = cpuNow();
+      const run = await producer.call(
+        'run',
+        { step, rate, durationMs, users: o.users },
+        durationMs + 120_000,
+      );
+      const got = await clients.call(
+        'collect',
+        { step, expected: run.sent, timeoutMs: o.drainMs },
+        o.drainMs + 60_000,
+      );
+      const cpu1 = cpuNow();
+      const lost = run.sent - got.received;
+      const settle = await producer.call(
+        'settle',
+        { timeoutMs: lost > 0 ? 0 : 10_000, drain: true },
+        60_000,
+      );
+      const per1k = (key) => round(((cpu1[key] - cpu0[key]) / Math.max(1, run.sent)) * 1000);
+      // CPU the rest of the machine used meanwhile (other work on the box), in cores.
+      const ours = [...Object.keys(pids), 'self'].reduce((sum, k) => sum + cpu1[k] - cpu0[k], 0);
+      const otherCores = round((cpu1.machine - cpu0.machine - ours) / (cpu1.at - cpu0.at), 2);
+      const s = {
+        rate,
+        durationMs,
+        sent: run.sent,
+        received: got.received,
+        lost,
+        duplicates: got.duplicates,
+        enqueueFailed: run.failed,
+        latency: got.latency,
+        cpuMsPer1k: {
+          service: per1k('service'),
+          redis: per1k('redis'),
+          producer: per1k('producer'),
+          clients: per1k('clients'),
+        },
+        otherCores: Math.max(0, otherCores),
+        waitedForQuietMs,
+        producerBehind: run.scheduledMs > durationMs * 1.05 + 50,
+        producerLagMs: { p99: run.lag.p99, max: run.lag.max },
+        // The load processes' own longest stalls: if these are long, so is the tail they measure.
+        loadStalls: { producer: run.stalls, clients: got.stalls },
+        drainedAfterStep: settle.drained,
+        socketsReopenedBefore: reopened.connected,
+        socketsClosedSoFar: got.closedWhileLive,
+      };
+      // A backlog delays the median too; a p99 over 1 s with a fast median is a stall, not saturation.
+      const backlog = s.latency.p99 > 1_000 && s.latency.p50 > 100;
+      const saturated = lost > 0 || s.latency.p99 === null || backlog || s.producerBehind;
+      s.verdict = passes(s) ? 'ok' : saturated ? 'saturated' : 'slow';
+      log(
+        name,
+        `${tag}${rate}/s × ${durationMs / 1000} s: p50 ${s.latency.p50} p99 ${s.latency.p99} max ${s.latency.max} ms, ` +
+          `lost ${lost}, dup ${s.duplicates}, cpu/1k svc ${s.cpuMsPer1k.service} redis ${s.cpuMsPer1k.redis}, ` +
+          `other load ${s.otherCores} cores, load loop max prod ${run.stalls.loopDelayMaxMs} ` +
+          `clients ${got.stalls.loopDelayMaxMs} ms → ${s.verdict}`,
+      );
+      // Let whatever is still in flight arrive (it counts as a stray, not in this step).
+      await clients.call('quiet', { quietMs: 500, timeoutMs: 15_000 }, 30_000);
+      return s;
+    };
+
+    /** A step that failed while other work loaded the machine is run once more; the second counts. */
+    const measure = async (rate, durationMs, tag = '') => {
+      const first = await runStep(rate, durationMs, tag);
+      if (first.verdict === 'ok' || first.otherCores <= OTHER_LOAD_LIMIT) return first;
+      const again = await runStep(rate, durationMs, `${tag}(again: other load) `);
+      again.disturbedAttempt = {
+        otherCores: first.otherCores,
+        p99: first.latency.p99,
+        lost: first.lost,
+        verdict: first.verdict,
+      };
+      return again;
+    };
+
+    if (o.scenarios.has('steady')) {
+      // Warm-up (JIT, connection pools), not reported.
+      await runStep(o.rates[0] / 2, o.warmupMs, 'warm-up ');
+      result.steady = [];
+      for (const rate of o.rates) {
+        const s = await measure(rate, o.stepMs);
+        result.steady.push(s);
+        if (s.verdict === 'saturated') break;
+      }
+    }
+
+    if (o.scenarios.has('headline')) {
+      // Bracket the rate between the best passing step and the first failing one, then hold it.
+      let best = Math.max(0, ...result.steady.filter(passes).map((s) => s.rate));
+      let failing = result.steady.find((s) => s.rate > best && !passes(s))?.rate;
+      if (best === 0) best = nice(o.rates[0] / 2);
+      for (let i = 0; i < o.probes && failing; i++) {
+        const mid = nice(Math.sqrt(best * failing));
+        if (mid <= best || mid >= failing) break;
+        const s = await measure(mid, o.stepMs, 'probe ');
+        s.probe = true;
+        result.steady.push(s);
+        if (passes(s)) best = mid;
+        else failing = mid;
+      }
+      const attempts = [];
+      for (let i = 0; i < 3 && best >= 50; i++) {
+        const s = await measure(best, o.headlineMs, 'headline ');
+        attempts.push(s);
+        if (passes(s)) {
+          result.headline = { rate: best, holdMs: o.headlineMs, step: s };
+          break;
+        }
+        best = nice(best * 0.8);
+      }
+      result.headline ??= { rate: 0, holdMs: o.headlineMs, step: attempts.at(-1) ?? null };
+      result.headline.attempts = attempts.map((s) => ({
+        rate: s.rate,
+        p99: s.latency.p99,
+        lost: s.lost,
+        verdict: s.verdict,
+      }));
+    }
+    result.jobCounts = await producer.call('counts');
+    if (result.jobCounts.failed > 0) log(name, `WARNING: ${result.jobCounts.failed} jobs failed`);
+    await clients.call('close', {}, 30_000);
+  } catch (error) {
+    result.error = error.message;
+    log(
+      name,
+      `FAILED: ${error.message}\n--- ${name} output (tail) ---\n${service.output().slice(-4000)}`,
+    );
+  } finally {
+    await service.stop(10_000);
+    for (const load of loads) await load.proc.stop(3_000);
+    await redis.stop();
+  }
+  return result;
+}
+
+/**
+ * Copies dist/ to dist-bench/dist/ and runs ours from there: a `nest build` started meanwhile (it
+ * empties dist/ first) cannot pull the service away in the middle of a run.
+ */
+function snapshotDist() {
+  if (!existsSync('dist/src/main.js'))
+    throw new Error('dist/src/main.js is missing: run "npx nest build" first');
+  rmSync('dist-bench/dist', { recursive: true, force: true });
+  cpSync('dist', 'dist-bench/dist', { recursive: true });
+  if (!existsSync('dist-bench/dist/src/main.js'))
+    throw new Error('dist/ changed while it was copied: run again');
+}
+
+function git(...args) {
+  try {
+    return execFileSync('git', args, { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+  } catch {
+    return null;
+  }
+}
+
+function machine() {
+  let redisVersion = null;
+  try {
+    redisVersion =
+      /v=(\S+)/.exec(execFileSync('redis-server', ['--version']).toString())?.[1] ?? null;
+  } catch {
+    // reported as null
+  }
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: round(totalmem() / 2 ** 30),
+    node: process.version,
+    redis: redisVersion,
+  };
+}
+
+async function main() {
+  const o = options();
+  if (o.systems.includes('ours')) snapshotDist();
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  console.error(
+    `bench (${o.profile}): systems ${o.systems.join(', ')}; scenarios ${[...o.scenarios].join(', ')}; ` +
+      `${o.sockets} sockets, ${o.users} users, steps ${o.stepMs / 1000} s, headline ${o.headlineMs / 1000} s`,
+  );
+  const results = {};
+  for (const name of o.systems) results[name] = await benchSystem(name, o);
+
+  const targets = report.targets(results);
+  const durationSeconds = Math.round((Date.now() - started) / 1000);
+  const run = {
+    startedAt,
+    durationSeconds,
+    machine: machine(),
+    commit: git('rev-parse', '--short', 'HEAD'),
+    uncommittedFiles: git('status', '--porcelain')?.split('\n').filter(Boolean).length ?? null,
+    options: { ...o, scenarios: [...o.scenarios] },
+    results,
+    targets,
+  };
+  if (interrupted) return;
+  report.printRun(run);
+  const file = report.writeResults(new URL('./results/', import.meta.url), run);
+  console.log(
+    `\nresults: ${file} (and results/latest.json); took ${Math.floor(durationSeconds / 60)} min ${durationSeconds % 60} s`,
+  );
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    interrupted = true;
+    console.error(`\n${signal}: stopping every child`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
+try {
+  const at = process.argv.indexOf('--report');
+  if (at > 0) {
+    // Prints the tables of an earlier run again: npm run bench -- --report bench/results/<run>.json
+    report.printRun(JSON.parse(readFileSync(process.argv[at + 1] ?? '', 'utf8')));
+  } else {
+    await main();
+  }
+} catch (error) {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+} finally {
+  await stopAll();
+}
