@@ -24,20 +24,27 @@ export class ClientConnection implements RegisteredConnection {
   private version = 0;
   private windowStartedAt = 0;
   private messagesInWindow = 0;
-  /** Answered since the last ping. */
-  alive = true;
+  /** When the last unanswered ping went out (0: none outstanding). */
+  pingSentAt = 0;
+  /** When the next ping is due. */
+  nextPingAt = Number.POSITIVE_INFINITY;
+  /** When the token, plus its grace, expires. */
+  expiresAt = Number.POSITIVE_INFINITY;
   /** Holds a subscription to the user's channel, to be released on close. */
   subscribed = false;
   /** The broker generation its subscription dates from (see NotificationBroker.generation). */
   generation = 0;
-  /** Closes the socket when its token expires. */
-  expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly socket: WebSocket,
     private readonly maxBufferedBytes: number,
     private readonly hooks: ConnectionHooks,
   ) {}
+
+  /** The client showed it is there (a pong or any frame). */
+  answered(): void {
+    this.pingSentAt = 0;
+  }
 
   get isOpen(): boolean {
     return this.socket.readyState === OPEN;

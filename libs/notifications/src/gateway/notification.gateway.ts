@@ -63,7 +63,13 @@ export class NotificationGateway
     server.options.perMessageDeflate = false;
     server.options.handleProtocols = (protocols) =>
       protocols.has(BEARER_PROTOCOL) ? BEARER_PROTOCOL : false;
-    this.heartbeat = setInterval(() => this.pingAll(), this.settings.limits.pingIntervalMs);
+    // The heartbeat ticks often and pings only the sockets that are due, so that pings (and the
+    // token expiry checks) are spread over the interval instead of arriving as one burst.
+    const tickMs = Math.min(
+      1000,
+      Math.max(50, Math.floor(this.settings.limits.pingIntervalMs / 20)),
+    );
+    this.heartbeat = setInterval(() => this.tick(), tickMs);
     this.heartbeat.unref();
   }
 
@@ -83,9 +89,9 @@ export class NotificationGateway
       if (typeof code === 'number') this.hooks.closedByServer(code);
     });
     const authenticated = this.authenticate(connection, request);
-    socket.on('pong', () => (connection.alive = true));
+    socket.on('pong', () => connection.answered());
     socket.on('message', (data: Buffer, isBinary: boolean) => {
-      connection.alive = true;
+      connection.answered();
       void authenticated.then((ok) => ok && this.onFrame(connection, data, isBinary));
     });
     if (!(await authenticated)) return;
@@ -116,7 +122,6 @@ export class NotificationGateway
     const connection = connections.get(socket);
     if (!connection) return;
     connections.delete(socket);
-    clearTimeout(connection.expiryTimer);
     this.registry.remove(connection);
     if (connection.subscribed) {
       connection.subscribed = false;
@@ -157,7 +162,8 @@ export class NotificationGateway
     try {
       const identity = await this.verifier.verify(token);
       connection.userId = identity.userId;
-      this.closeAtExpiry(connection, identity.expiresAt);
+      connection.expiresAt = identity.expiresAt + this.settings.limits.tokenExpiryGraceMs;
+      connection.nextPingAt = Date.now() + Math.random() * this.settings.limits.pingIntervalMs;
     } catch (error) {
       const reason = error instanceof InvalidTokenError ? error.reason : 'token invalid';
       connection.close(CloseCode.Unauthorized, reason);
@@ -224,34 +230,22 @@ export class NotificationGateway
     connection.close(CloseCode.InternalError, 'history reset: resume with since');
   }
 
-  /** A token is valid for a connection's lifetime only until it expires (plus a grace). */
-  private closeAtExpiry(connection: ClientConnection, expiresAt: number): void {
-    const due = expiresAt + this.settings.limits.tokenExpiryGraceMs - Date.now();
-    // setTimeout holds at most ~24.8 days: a longer wait is taken in steps.
-    connection.expiryTimer = setTimeout(
-      () => {
-        if (Date.now() >= expiresAt + this.settings.limits.tokenExpiryGraceMs) {
-          connection.close(CloseCode.Unauthorized, 'token expired: reconnect with a fresh token');
-        } else {
-          this.closeAtExpiry(connection, expiresAt);
-        }
-      },
-      Math.min(Math.max(due, 0), 2 ** 31 - 1),
-    );
-    connection.expiryTimer.unref();
-  }
-
-  /** Pings every socket; one that has not answered within `pingTimeoutMs` is dropped. */
-  private pingAll(): void {
-    const pinged = [...this.registry.all()];
-    for (const connection of pinged) {
-      connection.alive = false;
-      connection.socket.ping();
-    }
-    setTimeout(() => {
-      for (const connection of pinged) {
-        if (!connection.alive) connection.socket.terminate();
+  /**
+   * One heartbeat tick: closes sockets whose token expired (4401, after the grace), drops those that
+   * did not answer a ping within `pingTimeoutMs`, and pings those that are due.
+   */
+  private tick(now = Date.now()): void {
+    const { pingIntervalMs, pingTimeoutMs } = this.settings.limits;
+    for (const connection of this.registry.all()) {
+      if (now >= connection.expiresAt) {
+        connection.close(CloseCode.Unauthorized, 'token expired: reconnect with a fresh token');
+      } else if (connection.pingSentAt > 0 && now - connection.pingSentAt >= pingTimeoutMs) {
+        connection.socket.terminate();
+      } else if (connection.pingSentAt === 0 && now >= connection.nextPingAt) {
+        connection.pingSentAt = now;
+        connection.nextPingAt = now + pingIntervalMs;
+        connection.socket.ping();
       }
-    }, this.settings.limits.pingTimeoutMs).unref();
+    }
   }
 }
