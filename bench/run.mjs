@@ -23,7 +23,7 @@ import { rpcClient } from './lib/rpc.mjs';
 import { round } from './lib/stats.mjs';
 
 const SECRET = 'bench-only-secret-that-is-long-enough-for-hs256';
-const ALL_SYSTEMS = ['ours', 'naive', 'socketio'];
+const ALL_SYSTEMS = ['ours', 'ours-jobs', 'naive', 'socketio'];
 const ALL_SCENARIOS = ['idle', 'fanout', 'steady', 'headline'];
 /** Cores the rest of the machine may use before a step waits, or a failed step is run again. */
 const OTHER_LOAD_LIMIT = 0.3;
@@ -57,6 +57,19 @@ const SYSTEMS = {
     env: { ROLE: 'all', NODE_ENV: 'production', JWT_SECRET: SECRET, ALLOWED_ORIGINS: '*' },
     // The job contract allows at most 1,000 users per job: 10,000 users are 10 jobs.
     fanoutChunk: 1_000,
+    // Its producer API: NotificationService, which coalesces concurrent calls into batch jobs.
+    producer: 'service',
+    protocol: 'ours',
+  },
+  // The same build, fed one BullMQ job per notification as the peers are: the "before" of the
+  // producer-side batching, measured in the same run.
+  'ours-jobs': {
+    label: 'ours, one BullMQ job per notification (no producer batching)',
+    script: 'dist-bench/dist/src/main.js',
+    env: { ROLE: 'all', NODE_ENV: 'production', JWT_SECRET: SECRET, ALLOWED_ORIGINS: '*' },
+    fanoutChunk: 1_000,
+    producer: 'jobs',
+    protocol: 'ours',
   },
   naive: {
     label: 'naive (ws + uid map + BullMQ worker)',
@@ -74,7 +87,7 @@ const SYSTEMS = {
 
 const USAGE = `usage: npm run bench -- [options]
   --quick                    short steps and fewer sockets (development)
-  --systems ours,naive,socketio
+  --systems ours,ours-jobs,naive,socketio
   --scenarios idle,fanout,steady,headline   (headline needs steady's steps and runs them)
   --rates 500,1000,...       offered rates of the steady steps (/s)
   --step-seconds N           length of a steady step (10; quick 2)
@@ -82,7 +95,7 @@ const USAGE = `usage: npm run bench -- [options]
   --sockets N                idle sockets = fan-out users (10000; quick 1000)
   --users N                  users the steady load goes to (5000; quick 500)
   --concurrency N            WORKER_CONCURRENCY for every system (default: each system's own, 8)
-  --producer jobs|service    ours' producer: BullMQ jobs by the contract (default) or NotificationService
+  --producer jobs|service    ours' producer: NotificationService (default) or BullMQ jobs by the contract
   --ours-env KEY=VALUE       extra environment for ours (repeatable), e.g. --ours-env HISTORY_LIMIT=100
   --report FILE.json         print the tables of an earlier run again (runs nothing)`;
 
@@ -98,7 +111,7 @@ function options() {
       sockets: { type: 'string' },
       users: { type: 'string' },
       concurrency: { type: 'string' },
-      producer: { type: 'string', default: 'jobs' },
+      producer: { type: 'string' },
       'ours-env': { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', default: false },
     },
@@ -120,7 +133,7 @@ function options() {
   const number = (text, fallback) => (text === undefined ? fallback : Number(text));
   const scenarios = new Set(list(values.scenarios, ALL_SCENARIOS, 'scenario'));
   if (scenarios.has('headline')) scenarios.add('steady');
-  if (!['jobs', 'service'].includes(values.producer))
+  if (values.producer !== undefined && !['jobs', 'service'].includes(values.producer))
     throw new Error(`--producer jobs|service\n${USAGE}`);
   const o = {
     profile: values.quick ? 'quick' : 'full',
@@ -188,22 +201,22 @@ async function benchSystem(name, o) {
   const port = await freePort();
   const env = { ...def.env, PORT: String(port), REDIS_URL: redis.url };
   if (o.concurrency) env.WORKER_CONCURRENCY = o.concurrency;
-  if (name === 'ours') Object.assign(env, o.oursEnv);
+  if (def.protocol === 'ours') Object.assign(env, o.oursEnv);
   const service = startChild(name, process.execPath, [def.script], { env });
   const loads = [];
   try {
     await service.waitFor('listening on', 60_000);
     log(name, `listening on ${port}, Redis ${redis.url}`);
     const producer = await startLoad(name, 'producer', {
-      system: name,
+      system: def.protocol ?? name,
       redisUrl: redis.url,
       queueName: 'notifications',
-      mode: o.producer,
+      mode: name === 'ours' ? (o.producer ?? def.producer) : (def.producer ?? 'jobs'),
       distRoot: 'dist-bench/dist',
     });
     loads.push(producer);
     const clients = await startLoad(name, 'clients', {
-      system: name,
+      system: def.protocol ?? name,
       baseUrl: `ws://127.0.0.1:${port}`,
       secret: SECRET,
     });
@@ -480,7 +493,7 @@ function machine() {
 
 async function main() {
   const o = options();
-  if (o.systems.includes('ours')) snapshotDist();
+  if (o.systems.some((name) => SYSTEMS[name].protocol === 'ours')) snapshotDist();
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   console.error(
