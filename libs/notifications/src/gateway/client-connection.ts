@@ -18,7 +18,10 @@ export interface ConnectionHooks {
 export class ClientConnection implements RegisteredConnection {
   userId = '';
   /** Messages that arrived while the replay ran; sent (or dropped) when the socket goes live. */
-  private pending: ChannelMessage[] | undefined = [];
+  private pending: ChannelMessage[] | undefined;
+  private live = false;
+  /** Whether the socket is authenticated: a promise until that is known. */
+  authenticated: Promise<boolean> | boolean = false;
   /** The user's history epoch this socket is following ('' until known). */
   private epoch = '';
   private version = 0;
@@ -51,7 +54,7 @@ export class ClientConnection implements RegisteredConnection {
   }
 
   get isLive(): boolean {
-    return this.pending === undefined;
+    return this.live;
   }
 
   /** Sends a serialized frame, or closes a socket whose unsent buffer is over its budget. */
@@ -91,8 +94,8 @@ export class ClientConnection implements RegisteredConnection {
    * Returns false when the user's history was reset under a live socket, which must then resume.
    */
   offer(message: ChannelMessage): boolean {
-    if (this.pending) {
-      this.pending.push(message);
+    if (!this.live) {
+      (this.pending ??= []).push(message);
       return true;
     }
     return this.forward(message);
@@ -102,6 +105,7 @@ export class ClientConnection implements RegisteredConnection {
   goLive(head: { epoch: string; version: number }): boolean {
     const pending = this.pending ?? [];
     this.pending = undefined;
+    this.live = true;
     this.epoch = head.epoch;
     this.version = head.version;
     return pending.every((message) => this.forward(message));

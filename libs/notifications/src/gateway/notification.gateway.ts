@@ -22,6 +22,10 @@ import { BEARER_PROTOCOL, originAllowed, sinceOf, tokenOf } from './handshake.js
 
 const connections = new WeakMap<WebSocket, ClientConnection>();
 
+function onPong(this: WebSocket): void {
+  connections.get(this)?.answered();
+}
+
 /**
  * The WebSocket endpoint of wire protocol v1: authenticates at connect, registers the socket, replays
  * what the client missed, then forwards the user's channel; answers client frames.
@@ -39,6 +43,10 @@ export class NotificationGateway
   private draining = false;
   private readonly hooks: ConnectionHooks;
 
+  // Listeners shared by every socket (`this` is the socket), rather than closures per socket.
+  private readonly onMessage: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
+  private readonly onError: (this: WebSocket, error: Error) => void;
+
   constructor(
     private readonly registry: ConnectionRegistry<ClientConnection>,
     private readonly verifier: TokenVerifier,
@@ -53,6 +61,27 @@ export class NotificationGateway
     this.hooks = {
       closedByServer: (code) => metrics.rejected.inc({ code: String(code) }),
       delivered: () => metrics.delivered.inc(),
+    };
+    const frames = (connection: ClientConnection, data: Buffer, isBinary: boolean) =>
+      this.onFrame(connection, data, isBinary);
+    this.onMessage = function (data, isBinary) {
+      const connection = connections.get(this);
+      if (!connection) return;
+      connection.answered();
+      if (connection.authenticated === true) frames(connection, data, isBinary);
+      else if (connection.authenticated !== false) {
+        // Frames sent before the token is verified are handled once it is.
+        void connection.authenticated.then((ok) => ok && frames(connection, data, isBinary));
+      }
+    };
+    const hooks = this.hooks;
+    this.onError = function (error) {
+      // ws closes a socket on a client's protocol error (1009 frame too large, 1007 invalid UTF-8,
+      // 1008 too many fragments…) and tags the error with that code: count it with the others.
+      const code = Object.getOwnPropertySymbols(error)
+        .filter((symbol) => symbol.description === 'status-code')
+        .map((symbol) => (error as unknown as Record<symbol, unknown>)[symbol])[0];
+      if (typeof code === 'number') hooks.closedByServer(code);
     };
   }
 
@@ -80,21 +109,12 @@ export class NotificationGateway
       this.hooks,
     );
     connections.set(socket, connection);
-    socket.on('error', (error: Error) => {
-      // ws closes a socket on a client's protocol error (1009 frame too large, 1007 invalid UTF-8,
-      // 1008 too many fragments…) and tags the error with that code: count it with the others.
-      const code = Object.getOwnPropertySymbols(error)
-        .filter((symbol) => symbol.description === 'status-code')
-        .map((symbol) => (error as unknown as Record<symbol, unknown>)[symbol])[0];
-      if (typeof code === 'number') this.hooks.closedByServer(code);
-    });
-    const authenticated = this.authenticate(connection, request);
-    socket.on('pong', () => connection.answered());
-    socket.on('message', (data: Buffer, isBinary: boolean) => {
-      connection.answered();
-      void authenticated.then((ok) => ok && this.onFrame(connection, data, isBinary));
-    });
-    if (!(await authenticated)) return;
+    socket.on('error', this.onError);
+    socket.on('pong', onPong);
+    socket.on('message', this.onMessage);
+    connection.authenticated = this.authenticate(connection, request);
+    connection.authenticated = await connection.authenticated;
+    if (!connection.authenticated) return;
 
     const { userId } = connection;
     try {

@@ -4,10 +4,21 @@ import { WsAdapter } from '@nestjs/platform-ws';
 /**
  * Nest's `ws` adapter, but quiet about client-caused socket errors (a frame too large, invalid UTF-8,
  * too many fragments): `WsAdapter` logs each one as an error with a stack trace, which lets any client
- * fill the error log. The gateway counts them by close code in the metrics instead.
+ * fill the error log. The gateway counts them by close code in the metrics instead. It also spares
+ * sockets of gateways without message handlers Nest's per-socket rxjs pipeline.
  */
 export class NotificationsWsAdapter extends WsAdapter {
   private readonly socketLogger = new Logger(NotificationsWsAdapter.name);
+
+  /**
+   * Nest binds an rxjs pipeline of message handlers to every socket; the notifications gateway
+   * reads its frames itself and declares none, so a socket without handlers gets no pipeline (less
+   * memory per idle socket).
+   */
+  override bindMessageHandlers(client: any, handlers: any[], transform: any): void {
+    if (handlers.length === 0) return;
+    super.bindMessageHandlers(client, handlers, transform);
+  }
 
   override bindErrorHandler(server: any): any {
     server.on('connection', (socket: any) =>
