@@ -7,7 +7,9 @@ import {
 } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { NotificationsWorkerOptions } from './interfaces/notifications-options.interface.js';
-import { NotifyBatchJobDto, NotifyJobDto } from './dto/notify-job.dto.js';
+import { NotifyBatchJobDto } from './dto/notify-job.dto.js';
+import { validateNotification } from './dto/notify-job.validation.js';
+import type { NotifyJobData } from './interfaces/notification.interface.js';
 import { NotificationStore, type AppendRequest } from './notification.store.js';
 import {
   ContractLimits,
@@ -95,7 +97,7 @@ export class NotificationProcessor
   }
 
   /** The job's notifications by the contract: one for `notify`, many for `notify-batch`. */
-  private validate(job: Job): NotifyJobDto[] {
+  private validate(job: Job): NotifyJobData[] {
     const reject = (errors: FieldError[]): never => {
       // Field names and job ids come from producers: the log says how many, the job's failedReason
       // says which.
@@ -103,7 +105,7 @@ export class NotificationProcessor
       throw new UnrecoverableError(`invalid notification job: ${describeFieldErrors(errors)}`);
     };
     if (job.name === NOTIFY_JOB_NAME) {
-      const result = validatePlain(NotifyJobDto, job.data);
+      const result = validateNotification(job.data);
       return result.ok ? [result.value] : reject(result.errors);
     }
     if (job.name !== NOTIFY_BATCH_JOB_NAME) {
@@ -113,10 +115,10 @@ export class NotificationProcessor
     }
     const batch = validatePlain(NotifyBatchJobDto, job.data);
     if (!batch.ok) return reject(batch.errors);
-    const items: NotifyJobDto[] = [];
+    const items: NotifyJobData[] = [];
     const errors: FieldError[] = [];
     batch.value.items.forEach((item, index) => {
-      const result = validatePlain(NotifyJobDto, item);
+      const result = validateNotification(item);
       if (result.ok) items.push(result.value);
       else errors.push(...result.errors.map((e) => ({ ...e, field: `items.${index}.${e.field}` })));
     });

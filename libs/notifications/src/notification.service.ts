@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Job, Queue } from 'bullmq';
-import { NotifyJobDto } from './dto/notify-job.dto.js';
+import { validateNotification } from './dto/notify-job.validation.js';
 import { InvalidNotificationError } from './errors/invalid-notification.error.js';
 import { NotificationsUnavailableError } from './errors/notifications-unavailable.error.js';
 import type { NotificationInput, NotifyJobData } from './interfaces/notification.interface.js';
@@ -11,7 +11,6 @@ import {
   NOTIFY_JOB_NAME,
 } from './notifications.constants.js';
 import { NotificationsSettings } from './notifications.settings.js';
-import { validatePlain } from './utils/validation.util.js';
 import { withTimeout } from './utils/with-timeout.util.js';
 
 /** Enqueues under way at once; calls made meanwhile wait and go out together in the next batch. */
@@ -69,7 +68,7 @@ export class NotificationService {
       return Promise.reject(new InvalidNotificationError(root));
     }
     const clean = Object.fromEntries(Object.entries(data).filter(([, v]) => v !== undefined));
-    const result = validatePlain(NotifyJobDto, clean);
+    const result = validateNotification(clean);
     if (!result.ok) return Promise.reject(new InvalidNotificationError(result.errors));
     return new Promise((resolve, reject) => {
       this.waiting.push({ data: clean, resolve, reject });

@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-
 /**
  * Notification ids are `<epoch>-<seq>`: `seq` counts a user's stored notifications and `epoch` is drawn
  * at random when the user's history is created, so ids from before a reset of the history (Redis lost
@@ -19,6 +17,11 @@ export function parseNotificationId(id: string): ParsedNotificationId | undefine
   return { epoch: match[1], seq: Number(match[2]) };
 }
 
+/**
+ * A candidate epoch for a history that may be created by the next store (offered on every append,
+ * used only when the user has no history yet): 10 random base-36 characters. Not a secret, so no
+ * cryptographic randomness is spent on it.
+ */
 export function newEpoch(): string {
-  return randomBytes(5).toString('hex');
+  return (Math.random().toString(36).slice(2, 12) + '0000000000').slice(0, 10);
 }

@@ -1,0 +1,49 @@
+import type { NotifyJobData } from '../interfaces/notification.interface.js';
+import { ContractLimits } from '../notifications.constants.js';
+import { validatePlain, type ValidationOutcome } from '../utils/validation.util.js';
+import { NotifyJobDto } from './notify-job.dto.js';
+import { jsonDepth } from './validators.js';
+
+const KEYS = new Set(['userId', 'userIds', 'type', 'payload', 'dedupeKey']);
+
+const isId = (value: unknown): value is string =>
+  typeof value === 'string' && value.length >= 1 && value.length <= ContractLimits.userIdMaxLength;
+
+/**
+ * A quick check of the common, valid shape of a notification. It only ever says yes to data that
+ * `NotifyJobDto` accepts too (a property test keeps it so); anything else goes to the DTO, whose
+ * errors name the fields.
+ */
+export function isPlainlyValidNotification(data: unknown): boolean {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return false;
+  if (Object.getPrototypeOf(data) !== Object.prototype) return false;
+  const job = data as Record<string, unknown>;
+  for (const key of Object.keys(job)) if (!KEYS.has(key)) return false;
+  const { userId, userIds, type, payload, dedupeKey } = job;
+  if ((userId === undefined) === (userIds === undefined)) return false;
+  if (userId !== undefined && !isId(userId)) return false;
+  if (userIds !== undefined) {
+    if (!Array.isArray(userIds) || userIds.length < 1) return false;
+    if (userIds.length > ContractLimits.maxUserIds || !userIds.every(isId)) return false;
+  }
+  if (typeof type !== 'string' || type.length > ContractLimits.typeMaxLength) return false;
+  if (!ContractLimits.typePattern.test(type)) return false;
+  if (dedupeKey !== undefined) {
+    if (typeof dedupeKey !== 'string' || dedupeKey.length < 1) return false;
+    if (dedupeKey.length > ContractLimits.dedupeKeyMaxLength) return false;
+  }
+  if (payload !== undefined) {
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return false;
+    if (jsonDepth(payload) > ContractLimits.payloadMaxDepth) return false;
+    if (Buffer.byteLength(JSON.stringify(payload), 'utf8') > ContractLimits.payloadMaxBytes) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Validates one notification by the job contract: the quick check, else the DTO and its errors. */
+export function validateNotification(data: unknown): ValidationOutcome<NotifyJobData> {
+  if (isPlainlyValidNotification(data)) return { ok: true, value: data as NotifyJobData };
+  return validatePlain(NotifyJobDto, data);
+}
