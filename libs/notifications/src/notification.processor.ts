@@ -21,15 +21,16 @@ import { NotificationsSettings } from './notifications.settings.js';
 import { describeFieldErrors, validatePlain, type FieldError } from './utils/validation.util.js';
 
 export interface NotifyJobResult {
-  /** Notification ids, in the order of the job's users. */
+  /** Notification ids, in the order of the job's items and their distinct users. */
   ids: string[];
   /** How many were new (the rest were duplicates of a dedupe key or of an earlier attempt). */
   stored: number;
 }
 
 /**
- * Consumes `notify` jobs: validates each by the job contract, then stores, counts and publishes it
- * for every user it names. A job that breaks the contract fails at once and is not retried.
+ * Consumes `notify` and `notify-batch` jobs: validates them by the job contract, then stores, counts
+ * and publishes each notification for every user it names, the whole job in one round trip. A job
+ * that breaks the contract fails at once and is not retried.
  */
 @Injectable()
 export class NotificationProcessor
@@ -71,7 +72,6 @@ export class NotificationProcessor
   private async handle(job: Job<unknown, NotifyJobResult>): Promise<NotifyJobResult> {
     const items = this.validate(job);
     const requests: AppendRequest[] = [];
-    const userCounts: number[] = [];
     items.forEach((item, index) => {
       const userIds = [...new Set(item.userIds ?? [item.userId as string])];
       const payloadJson = JSON.stringify(item.payload ?? {});
@@ -80,7 +80,6 @@ export class NotificationProcessor
         item.dedupeKey === undefined
           ? `j:${job.id}:${job.timestamp}${items.length > 1 ? `:${index}` : ''}`
           : `k:${item.dedupeKey}`;
-      userCounts.push(userIds.length);
       for (const userId of userIds) {
         requests.push({
           userId,
