@@ -1,16 +1,12 @@
 import { startLocalRedis, type LocalRedis } from '../src/redis/local-redis.js';
 import { eventually } from './support/eventually.js';
 import { http } from './support/http.js';
+import { metricValue } from './support/metrics.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { signToken } from './support/tokens.js';
 import { TestClient } from './support/ws-client.js';
 
 const API_KEY = 'producer-key-0123456789';
-
-function metric(text: string, name: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line ? Number(line.split(' ').at(-1)) : NaN;
-}
 
 describe('operations (e2e)', () => {
   describe('health, metrics and HTTP publish', () => {
@@ -86,11 +82,13 @@ describe('operations (e2e)', () => {
       await rejected.waitClosed();
       const { status, body } = await http('GET', `${t.httpUrl}/metrics`);
       expect(status).toBe(200);
-      expect(metric(body, 'notifications_open_sockets')).toBe(1);
-      expect(metric(body, 'notifications_connected_users')).toBe(1);
-      expect(metric(body, 'notifications_stored_total')).toBeGreaterThanOrEqual(1);
-      expect(metric(body, 'notifications_delivered_total')).toBeGreaterThanOrEqual(1);
-      expect(metric(body, 'notifications_enqueue_to_push_seconds_count')).toBeGreaterThanOrEqual(1);
+      expect(metricValue(body, 'notifications_open_sockets')).toBe(1);
+      expect(metricValue(body, 'notifications_connected_users')).toBe(1);
+      expect(metricValue(body, 'notifications_stored_total')).toBeGreaterThanOrEqual(1);
+      expect(metricValue(body, 'notifications_delivered_total')).toBeGreaterThanOrEqual(1);
+      expect(
+        metricValue(body, 'notifications_enqueue_to_push_seconds_count'),
+      ).toBeGreaterThanOrEqual(1);
       expect(body).toContain('notifications_closed_connections_total{code="4401"} 1');
       expect(body).toMatch(/notifications_queue_jobs\{state="waiting"\} \d+/);
       expect(body).toMatch(/notifications_failed_jobs_total/);
@@ -117,7 +115,7 @@ describe('operations (e2e)', () => {
       healthy.send('ping', { ts: 7 });
       expect(await healthy.next('pong')).toEqual({ ts: 7 });
       const { body } = await http('GET', `${t.httpUrl}/metrics`);
-      expect(metric(body, 'notifications_open_sockets')).toBe(1);
+      expect(metricValue(body, 'notifications_open_sockets')).toBe(1);
       await healthy.close();
     });
   });

@@ -1,9 +1,9 @@
+import { inheritedKeys, unknownPropertyMessage } from '@app/notifications';
 import { BadRequestException, ValidationPipe, type ArgumentMetadata } from '@nestjs/common';
 
 /**
  * Nest's ValidationPipe with `whitelist`, `forbidNonWhitelisted`, `forbidUnknownValues` and
- * `transform`, which also refuses keys such as `constructor` or `toString`: class-validator looks
- * unknown keys up in a plain object, finds those on Object.prototype and lets them through.
+ * `transform`, which also refuses keys such as `constructor` or `toString` (see `inheritedKeys`).
  */
 export class StrictValidationPipe extends ValidationPipe {
   constructor() {
@@ -18,9 +18,9 @@ export class StrictValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     const hasDto = metadata.metatype !== undefined && metadata.metatype !== Object;
     if (hasDto && typeof value === 'object' && value !== null && metadata.type !== 'custom') {
-      const inherited = Object.keys(value).filter((key) => key in Object.prototype);
+      const inherited = inheritedKeys(value);
       if (inherited.length > 0) {
-        throw new BadRequestException(inherited.map((key) => `property ${key} should not exist`));
+        throw new BadRequestException(inherited.map(unknownPropertyMessage));
       }
     }
     return super.transform(value, metadata);

@@ -5,8 +5,8 @@ import WebSocket from 'ws';
 import { startLocalRedis, type LocalRedis } from '../../src/redis/local-redis.js';
 import { redisOptionsFromUrl } from '../../src/redis/redis-url.js';
 import { reportCounts } from '../support/counts.js';
+import { metricValue, scrapeMetrics } from '../support/metrics.js';
 import { eventually } from '../support/eventually.js';
-import { http } from '../support/http.js';
 import { storedIds } from '../support/resuming-tab.js';
 import { startService, type ServiceProcess } from '../support/service-process.js';
 import { TcpBalancer } from '../support/tcp-balancer.js';
@@ -25,11 +25,9 @@ interface Tab {
 }
 
 async function eventLoopP99Ms(service: ServiceProcess): Promise<number> {
-  const { body } = await http('GET', `${service.httpUrl}/metrics`);
-  const line = (body as string)
-    .split('\n')
-    .find((l) => l.startsWith('nodejs_eventloop_lag_p99_seconds '));
-  return Number(line?.split(' ')[1]) * 1000;
+  return (
+    metricValue(await scrapeMetrics(service.httpUrl), 'nodejs_eventloop_lag_p99_seconds') * 1000
+  );
 }
 
 describe('faults: a gateway SIGKILLed with 1,000 sockets (e2e)', { timeout: 180_000 }, () => {

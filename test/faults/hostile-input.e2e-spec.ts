@@ -8,6 +8,7 @@ import { inject } from 'vitest';
 import { redisOptionsFromUrl } from '../../src/redis/redis-url.js';
 import { eventually } from '../support/eventually.js';
 import { http } from '../support/http.js';
+import { metricValue, scrapeMetrics } from '../support/metrics.js';
 import { startService, type ServiceProcess } from '../support/service-process.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { TEST_JWT_SECRET, signToken, unsignedToken } from '../support/tokens.js';
@@ -32,15 +33,6 @@ const FUZZ_MAX_FRAME_BYTES = 256 * 1024;
 const PAYLOAD_MAX_BYTES = 16 * 1024;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function metric(text: string, name: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(' ').at(-1)) : 0;
-}
-
-async function metrics(httpUrl: string): Promise<string> {
-  return (await http('GET', `${httpUrl}/metrics`)).body as string;
-}
 
 /** Resident set size of a process, from /proc (KiB). */
 function vmRssKiB(pid: number): number {
@@ -527,7 +519,7 @@ describe('hostile input against the built service (e2e)', { timeout: 60_000 }, (
     // Warm up before the baseline: a few notifications, an inbox page, a metrics scrape.
     for (let i = 0; i < 3; i++) await canaryCheck();
     await http('GET', `${s.httpUrl}/v1/me/notifications`, { token: await signToken('canary') });
-    await metrics(s.httpUrl);
+    await scrapeMetrics(s.httpUrl);
     rssBeforeKiB = vmRssKiB(s.process.pid!);
     // Another user's notifications flow during all of it: one every 50 ms, checked at the end.
     stream = (async () => {
@@ -954,9 +946,10 @@ describe('hostile input against the built service (e2e)', { timeout: 60_000 }, (
       postRaw(`${s.httpUrl}/v1/notifications`, text, API_KEY, contentType);
 
     it('POST /v1/notifications answers 202 exactly for data valid by the job contract, else 400 naming the fields', async () => {
-      const failedBefore = metric(
-        await metrics(s.httpUrl),
+      const failedBefore = metricValue(
+        await scrapeMetrics(s.httpUrl),
         'notifications_failed_jobs_total{reason="invalid"}',
+        0,
       );
       let accepted = 0;
       await fc.assert(
@@ -982,17 +975,21 @@ describe('hostile input against the built service (e2e)', { timeout: 60_000 }, (
       // Every job the HTTP layer accepted is valid to the worker too: none fails as invalid.
       await eventually(
         async () => {
-          const text = await metrics(s.httpUrl);
+          const text = await scrapeMetrics(s.httpUrl);
           return (
-            metric(text, 'notifications_queue_jobs{state="waiting"}') === 0 &&
-            metric(text, 'notifications_queue_jobs{state="active"}') === 0
+            metricValue(text, 'notifications_queue_jobs{state="waiting"}', 0) === 0 &&
+            metricValue(text, 'notifications_queue_jobs{state="active"}', 0) === 0
           );
         },
         30_000,
         'queue drained',
       );
       expect(
-        metric(await metrics(s.httpUrl), 'notifications_failed_jobs_total{reason="invalid"}'),
+        metricValue(
+          await scrapeMetrics(s.httpUrl),
+          'notifications_failed_jobs_total{reason="invalid"}',
+          0,
+        ),
       ).toBe(failedBefore);
     });
 
@@ -1332,7 +1329,11 @@ describe('hostile input against an app with the default limits (e2e)', { timeout
 
   it('a client that never reads is closed (4008) while another user keeps receiving', async () => {
     const closed4008 = async () =>
-      metric(await metrics(t.httpUrl), 'notifications_closed_connections_total{code="4008"}');
+      metricValue(
+        await scrapeMetrics(t.httpUrl),
+        'notifications_closed_connections_total{code="4008"}',
+        0,
+      );
     const before = await closed4008();
     const slow = await TestClient.ready(t.wsUrl, { token: await signToken('never-reads') });
     const normal = await TestClient.ready(t.wsUrl, { token: await signToken('reads-on') });

@@ -36,4 +36,10 @@ export {
   NOTIFY_JOB_NAME,
   WS_PATH,
 } from './notifications.constants.js';
-export { validatePlain, describeFieldErrors, type FieldError } from './utils/validation.util.js';
+export {
+  validatePlain,
+  describeFieldErrors,
+  inheritedKeys,
+  unknownPropertyMessage,
+  type FieldError,
+} from './utils/validation.util.js';

@@ -82,8 +82,7 @@ export function MaxJsonBytes(maxBytes: number, options?: ValidationOptions): Pro
           try {
             return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8') <= maxBytes;
           } catch (error) {
-            if (error instanceof RangeError) return true;
-            return false;
+            return error instanceof RangeError;
           }
         },
       },

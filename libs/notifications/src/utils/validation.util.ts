@@ -17,6 +17,18 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
 }
 
 /**
+ * Keys of `value` that are also found on Object.prototype (`__proto__`, `constructor`, `toString`…):
+ * class-validator looks unknown keys up in a plain object, finds these there and lets them through,
+ * so every validation of untrusted data reports them itself.
+ */
+export function inheritedKeys(value: object): string[] {
+  return Object.keys(value).filter((key) => key in Object.prototype);
+}
+
+/** The message for a property the DTO does not declare, worded as class-validator words it. */
+export const unknownPropertyMessage = (key: string) => `property ${key} should not exist`;
+
+/**
  * Validates untrusted plain data (a parsed frame, a job, an HTTP body) against a class-validator DTO:
  * unknown properties are errors. Keys are copied as own properties, so `__proto__` or `constructor`
  * keys are reported as unknown instead of reaching a prototype.
@@ -28,10 +40,9 @@ export function validatePlain<T extends object>(
   if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
     return { ok: false, errors: [{ field: '(root)', messages: ['must be a JSON object'] }] };
   }
-  // NOTE: class-validator looks unknown keys up in a plain object, where `__proto__`, `constructor`
-  // or `hasOwnProperty` are found on Object.prototype and slip through; report them here instead,
+  // NOTE: keys found on Object.prototype slip through class-validator: report them here instead,
   // and validate the rest as usual.
-  const inherited = Object.keys(plain).filter((key) => key in Object.prototype);
+  const inherited = inheritedKeys(plain);
   const instance = new dto();
   for (const key of Object.keys(plain)) {
     if (inherited.includes(key)) continue;
@@ -49,7 +60,7 @@ export function validatePlain<T extends object>(
     validationError: { target: false, value: false },
   });
   const all = [
-    ...inherited.map((key) => ({ field: key, messages: [`property ${key} should not exist`] })),
+    ...inherited.map((key) => ({ field: key, messages: [unknownPropertyMessage(key)] })),
     ...flatten(errors),
   ];
   if (all.length > 0) return { ok: false, errors: all };
