@@ -6,6 +6,7 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import type { Request } from 'express';
+import { bearerCredential } from './bearer.js';
 
 export interface AuthenticatedRequest extends Request {
   userId: string;
@@ -18,10 +19,8 @@ export class UserAuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const [scheme, token] = (request.headers.authorization ?? '').split(' ');
-    if (scheme?.toLowerCase() !== 'bearer' || !token) {
-      throw new UnauthorizedException('missing bearer token');
-    }
+    const token = bearerCredential(request);
+    if (!token) throw new UnauthorizedException('missing bearer token');
     try {
       request.userId = (await this.verifier.verify(token)).userId;
       return true;

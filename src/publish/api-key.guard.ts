@@ -8,6 +8,7 @@ import {
 import type { Request } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { APP_CONFIG } from '../app.constants.js';
+import { bearerCredential } from '../auth/bearer.js';
 import type { AppConfig } from '../config/app-config.js';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
@@ -23,10 +24,8 @@ export class ApiKeyGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<Request>();
-    const [scheme, key] = (request.headers.authorization ?? '').split(' ');
-    if (scheme?.toLowerCase() !== 'bearer' || !key) {
-      throw new UnauthorizedException('missing API key (Authorization: Bearer <key>)');
-    }
+    const key = bearerCredential(request);
+    if (!key) throw new UnauthorizedException('missing API key (Authorization: Bearer <key>)');
     const candidate = digest(key);
     // Compare against every key, in constant time per key.
     const known = this.keys.reduce((found, k) => timingSafeEqual(k, candidate) || found, false);
