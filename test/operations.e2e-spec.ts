@@ -200,6 +200,8 @@ describe('operations (e2e)', () => {
         body: { userId: 'through-restart', type: 'during.outage' },
       });
       expect(publish.status).toBe(503);
+      // Metrics still answer, without the queue counts Redis cannot give.
+      expect((await http('GET', `${t.httpUrl}/metrics`)).status).toBe(200);
       expect(Date.now() - started).toBeLessThan(6000);
 
       redis = await startLocalRedis({ appendonly: true, dir, port: redis.port });

@@ -4,6 +4,9 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ConnectionRegistry } from './connection.registry.js';
 import { NotificationBroker } from './notification.broker.js';
 import { NOTIFICATIONS_METRICS_REGISTRY, NOTIFICATIONS_QUEUE } from './notifications.constants.js';
+import { withTimeout } from './utils/with-timeout.util.js';
+
+const QUEUE_COUNTS_TIMEOUT_MS = 500;
 
 /**
  * Prometheus metrics of this instance, on a registry of their own (the host exposes it, e.g. at
@@ -89,8 +92,13 @@ export class NotificationsMetrics {
       labelNames: ['state'],
       registers,
       async collect() {
-        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
-        for (const [state, count] of Object.entries(counts)) this.set({ state }, count);
+        // While Redis is unreachable a scrape answers at once, with the last counts it had.
+        const counts = await withTimeout(
+          queue.getJobCounts('waiting', 'active', 'delayed', 'failed'),
+          QUEUE_COUNTS_TIMEOUT_MS,
+          () => new Error('queue counts timed out'),
+        ).catch(() => undefined);
+        for (const [state, count] of Object.entries(counts ?? {})) this.set({ state }, count);
       },
     });
   }
