@@ -1,4 +1,4 @@
-import { parseNotificationId } from '../../libs/notifications/src/utils/notification-id.util.js';
+import { parseNotificationId } from '@rtnotify/protocol';
 import { http } from './http.js';
 import { TestClient, type CloseInfo } from './ws-client.js';
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { ReadSelection } from './interfaces/notification.interface.js';
-import { NotificationStore, type InboxPage } from './notification.store.js';
+import type { InboxPage, ReadEventData } from '@rtnotify/protocol';
+import { NotificationStore } from './notification.store.js';
 
 /** A user's inbox: the same history the sockets replay from, paged newest first. */
 @Injectable()
@@ -18,7 +18,7 @@ export class InboxService {
    */
   markRead(
     userId: string,
-    selection: ReadSelection,
+    selection: ReadEventData,
   ): Promise<{ unread: number; changed: boolean }> {
     return this.store.markRead(userId, selection);
   }

@@ -3,19 +3,12 @@ export { NotificationsWsAdapter } from './gateway/notifications-ws.adapter.js';
 export { NOTIFICATIONS_MODULE_OPTIONS } from './notifications.module-definition.js';
 export type {
   JwtVerificationOptions,
-  NotificationLimits,
   NotificationsModuleExtras,
   NotificationsModuleOptions,
   NotificationsWorkerOptions,
 } from './interfaces/notifications-options.interface.js';
-export type {
-  NotificationInput,
-  NotifyJobData,
-  ReadSelection,
-  StoredNotification,
-} from './interfaces/notification.interface.js';
 export { NotificationService, type EnqueuedNotification } from './notification.service.js';
-export { NotificationStore, type InboxPage } from './notification.store.js';
+export { NotificationStore } from './notification.store.js';
 export { ConnectionRegistry } from './connection.registry.js';
 export { InboxService } from './inbox.service.js';
 export { ReadFrameDto } from './dto/client-frames.dto.js';
@@ -28,14 +21,17 @@ export {
   InvalidTokenError,
   NotificationsUnavailableError,
 } from './errors/index.js';
+export { NOTIFICATIONS_METRICS_REGISTRY } from './notifications.constants.js';
 export {
   CloseCode,
   ContractLimits,
   DEFAULT_QUEUE_NAME,
-  NOTIFICATIONS_METRICS_REGISTRY,
   NOTIFY_JOB_NAME,
-  WS_PATH,
-} from './notifications.constants.js';
+  type InboxPage,
+  type NotificationInput,
+  type NotificationLimits,
+  type NotifyJobData,
+} from '@rtnotify/protocol';
 export {
   validatePlain,
   describeFieldErrors,

@@ -5,27 +5,21 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { UnrecoverableError, type Job } from 'bullmq';
-import type { NotificationsWorkerOptions } from './interfaces/notifications-options.interface.js';
-import { NotifyBatchJobDto } from './dto/notify-job.dto.js';
-import { validateNotification } from './dto/notify-job.validation.js';
-import type { NotifyJobData } from './interfaces/notification.interface.js';
-import { NotificationStore, type AppendRequest } from './notification.store.js';
 import {
   ContractLimits,
   NOTIFY_BATCH_JOB_NAME,
   NOTIFY_JOB_NAME,
-} from './notifications.constants.js';
+  type NotifyJobData,
+  type NotifyJobResult,
+} from '@rtnotify/protocol';
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { NotificationsWorkerOptions } from './interfaces/notifications-options.interface.js';
+import { NotifyBatchJobDto } from './dto/notify-job.dto.js';
+import { validateNotification } from './dto/notify-job.validation.js';
+import { NotificationStore, type AppendRequest } from './notification.store.js';
 import { NotificationsMetrics } from './notifications.metrics.js';
 import { NotificationsSettings } from './notifications.settings.js';
 import { describeFieldErrors, validatePlain, type FieldError } from './utils/validation.util.js';
-
-export interface NotifyJobResult {
-  /** Notification ids, in the order of the job's items and their distinct users. */
-  ids: string[];
-  /** How many were new (the rest were duplicates of a dedupe key or of an earlier attempt). */
-  stored: number;
-}
 
 /**
  * Consumes `notify` and `notify-batch` jobs: validates them by the job contract, then stores, counts

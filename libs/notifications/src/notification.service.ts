@@ -1,15 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
+import {
+  ContractLimits,
+  NOTIFY_BATCH_JOB_NAME,
+  NOTIFY_JOB_NAME,
+  type NotificationInput,
+  type NotifyJobData,
+} from '@rtnotify/protocol';
 import type { Job, Queue } from 'bullmq';
 import { validateNotification } from './dto/notify-job.validation.js';
 import { InvalidNotificationError } from './errors/invalid-notification.error.js';
 import { NotificationsUnavailableError } from './errors/notifications-unavailable.error.js';
-import type { NotificationInput, NotifyJobData } from './interfaces/notification.interface.js';
-import {
-  ContractLimits,
-  NOTIFICATIONS_QUEUE,
-  NOTIFY_BATCH_JOB_NAME,
-  NOTIFY_JOB_NAME,
-} from './notifications.constants.js';
+import { NOTIFICATIONS_QUEUE } from './notifications.constants.js';
 import { NotificationsSettings } from './notifications.settings.js';
 import { withTimeout } from './utils/with-timeout.util.js';
 

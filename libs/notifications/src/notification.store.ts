@@ -1,4 +1,4 @@
-import type { ReadSelection, StoredNotification } from './interfaces/notification.interface.js';
+import type { InboxPage, ReadEventData } from '@rtnotify/protocol';
 
 export interface AppendRequest {
   userId: string;
@@ -37,12 +37,6 @@ export interface ReplayResult {
   truncated: boolean;
 }
 
-export interface InboxPage {
-  items: StoredNotification[];
-  unread: number;
-  nextCursor: string | null;
-}
-
 /**
  * The durable per-user history: store, count and publish as one atomic step per user, replay after
  * an id, page the inbox and mark read. Bound to Redis by `RedisNotificationStore`; another backend or a
@@ -55,7 +49,7 @@ export abstract class NotificationStore {
   /** Marks read; when the count changed, every socket of the user is sent the new count. */
   abstract markRead(
     userId: string,
-    selection: ReadSelection,
+    selection: ReadEventData,
   ): Promise<{ unread: number; changed: boolean }>;
   abstract unreadCount(userId: string): Promise<number>;
   /** Resolves when the backend answers; rejects while it is unreachable. */

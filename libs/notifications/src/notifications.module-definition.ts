@@ -3,7 +3,7 @@ import type {
   NotificationsModuleExtras,
   NotificationsModuleOptions,
 } from './interfaces/notifications-options.interface.js';
-import { DEFAULT_QUEUE_NAME } from './notifications.constants.js';
+import { DEFAULT_QUEUE_NAME } from '@rtnotify/protocol';
 
 export const {
   ConfigurableModuleClass,

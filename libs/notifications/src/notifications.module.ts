@@ -1,7 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { NotificationsModuleExtras } from './interfaces/notifications-options.interface.js';
-import { DEFAULT_QUEUE_NAME } from './notifications.constants.js';
+import { DEFAULT_QUEUE_NAME } from '@rtnotify/protocol';
 import {
   ASYNC_OPTIONS_TYPE,
   ConfigurableModuleClass,

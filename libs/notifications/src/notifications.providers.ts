@@ -3,7 +3,8 @@ import type { Provider } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { ConnectionRegistry } from './connection.registry.js';
 import { InboxService } from './inbox.service.js';
-import { NotificationGateway } from './gateway/notification.gateway.js';
+import { DEFAULT_SOCKET_PATH } from '@rtnotify/protocol';
+import { gatewayForPath } from './gateway/notification.gateway.js';
 import type {
   NotificationsModuleExtras,
   NotificationsModuleOptions,
@@ -63,7 +64,7 @@ export function createNotificationsProviders(
     InboxService,
     NotificationsMetrics,
   ];
-  if (extras.gateway) providers.push(NotificationGateway);
+  if (extras.gateway) providers.push(gatewayForPath(DEFAULT_SOCKET_PATH));
   if (extras.worker) providers.push(processorForQueue(extras.queueName, extras.workerOptions));
   return providers;
 }

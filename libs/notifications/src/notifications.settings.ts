@@ -1,20 +1,10 @@
+import { DEFAULT_LIMITS, type NotificationLimits } from '@rtnotify/protocol';
+import type { JobsOptions } from 'bullmq';
 import type {
   JwtVerificationOptions,
-  NotificationLimits,
   NotificationsModuleOptions,
 } from './interfaces/notifications-options.interface.js';
-import type { JobsOptions } from 'bullmq';
 import { DEFAULT_KEY_PREFIX } from './notifications.constants.js';
-
-export const DEFAULT_LIMITS: NotificationLimits = {
-  maxFrameBytes: 64 * 1024,
-  maxSocketsPerUser: 10,
-  maxMessagesPerMinute: 100,
-  pingIntervalMs: 25_000,
-  pingTimeoutMs: 10_000,
-  maxBufferedBytes: 1024 * 1024,
-  tokenExpiryGraceMs: 5000,
-};
 
 export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   attempts: 5,

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
+import { ContractLimits } from '@rtnotify/protocol';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify } from 'jose';
 import { InvalidTokenError } from './errors/invalid-token.error.js';
-import { ContractLimits } from './notifications.constants.js';
 import { NotificationsSettings } from './notifications.settings.js';
 
 export interface VerifiedIdentity {

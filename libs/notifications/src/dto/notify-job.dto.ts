@@ -8,7 +8,7 @@ import {
   Matches,
   ValidateIf,
 } from 'class-validator';
-import { ContractLimits } from '../notifications.constants.js';
+import { ContractLimits } from '@rtnotify/protocol';
 import { ExactlyOneOf, MaxJsonBytes, MaxJsonDepth, StringLength } from './validators.js';
 
 /** The job contract (DESIGN.md): the data of a `notify` job, from any producer. */

@@ -1,5 +1,4 @@
-import type { NotifyJobData } from '../interfaces/notification.interface.js';
-import { ContractLimits } from '../notifications.constants.js';
+import { ContractLimits, type NotifyJobData } from '@rtnotify/protocol';
 import { validatePlain, type ValidationOutcome } from '../utils/validation.util.js';
 import { NotifyJobDto } from './notify-job.dto.js';
 import { jsonDepth } from './validators.js';

@@ -1,13 +1,10 @@
+import type { ClientFrame, ErrorEventData } from '@rtnotify/protocol';
 import { PingFrameDto, ReadFrameDto } from '../dto/client-frames.dto.js';
-import type { ReadSelection } from '../interfaces/notification.interface.js';
 import { describeFieldErrors, validatePlain } from '../utils/validation.util.js';
 
-export type ClientFrame =
-  { event: 'ping'; data: { ts?: number } } | { event: 'read'; data: ReadSelection };
-
-export interface FrameError {
+/** Why a client frame was rejected, as the `error` event says. */
+export interface FrameError extends ErrorEventData {
   code: 'bad_frame' | 'unknown_event' | 'invalid_data';
-  message: string;
 }
 
 const DTO_BY_EVENT = { ping: PingFrameDto, read: ReadFrameDto } as const;

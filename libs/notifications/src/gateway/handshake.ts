@@ -1,7 +1,5 @@
+import { BEARER_PROTOCOL, SINCE_QUERY_PARAM, TOKEN_QUERY_PARAM } from '@rtnotify/protocol';
 import type { IncomingMessage } from 'node:http';
-
-/** The subprotocol that announces a token in the next subprotocol entry: `["bearer", "<jwt>"]`. */
-export const BEARER_PROTOCOL = 'bearer';
 
 function headerList(value: string | undefined): string[] {
   return (value ?? '')
@@ -19,12 +17,12 @@ export function tokenOf(request: IncomingMessage): string | undefined {
   const protocols = headerList(request.headers['sec-websocket-protocol']);
   const bearer = protocols.indexOf(BEARER_PROTOCOL);
   if (bearer >= 0 && protocols[bearer + 1]) return protocols[bearer + 1];
-  return query(request).get('token') || undefined;
+  return query(request).get(TOKEN_QUERY_PARAM) || undefined;
 }
 
 /** The `since` query parameter: the last notification id the client saw. */
 export function sinceOf(request: IncomingMessage): string | undefined {
-  return query(request).get('since') || undefined;
+  return query(request).get(SINCE_QUERY_PARAM) || undefined;
 }
 
 /**

@@ -1,10 +1,11 @@
-import { Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import {
   WebSocketGateway,
   type OnGatewayConnection,
   type OnGatewayDisconnect,
   type OnGatewayInit,
 } from '@nestjs/websockets';
+import { BEARER_PROTOCOL, CloseCode, type ClientFrame } from '@rtnotify/protocol';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { ConnectionRegistry } from '../connection.registry.js';
@@ -12,13 +13,12 @@ import { InvalidTokenError } from '../errors/invalid-token.error.js';
 import { NotificationBroker, type ChannelMessage } from '../notification.broker.js';
 import { NotificationStore } from '../notification.store.js';
 import { InboxService } from '../inbox.service.js';
-import { CloseCode, WS_PATH } from '../notifications.constants.js';
 import { NotificationsMetrics } from '../notifications.metrics.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import { TokenVerifier } from '../token.verifier.js';
 import { ClientConnection, type ConnectionHooks } from './client-connection.js';
-import { isFrameError, parseClientFrame, type ClientFrame } from './client-frames.js';
-import { BEARER_PROTOCOL, originAllowed, sinceOf, tokenOf } from './handshake.js';
+import { isFrameError, parseClientFrame } from './client-frames.js';
+import { originAllowed, sinceOf, tokenOf } from './handshake.js';
 
 const connections = new WeakMap<WebSocket, ClientConnection>();
 
@@ -28,9 +28,10 @@ function onPong(this: WebSocket): void {
 
 /**
  * The WebSocket endpoint of wire protocol v1: authenticates at connect, registers the socket, replays
- * what the client missed, then forwards the user's channel; answers client frames.
+ * what the client missed, then forwards the user's channel; answers client frames. Served on the path
+ * that `gatewayForPath` binds it to.
  */
-@WebSocketGateway({ path: WS_PATH })
+@Injectable()
 export class NotificationGateway
   implements
     OnGatewayInit<WebSocketServer>,
@@ -268,4 +269,11 @@ export class NotificationGateway
       }
     }
   }
+}
+
+/** The gateway served on `path` (`@WebSocketGateway` needs the path at declaration time). */
+export function gatewayForPath(path: string): typeof NotificationGateway {
+  @WebSocketGateway({ path })
+  class PathNotificationGateway extends NotificationGateway {}
+  return PathNotificationGateway;
 }

@@ -1,3 +1,4 @@
+import type { NotificationLimits } from '@rtnotify/protocol';
 import type { JobsOptions, WorkerOptions } from 'bullmq';
 
 /** How the gateway and the HTTP inbox verify a user's JWT. */
@@ -20,27 +21,6 @@ export interface JwtVerificationOptions {
    * @default 5
    */
   clockToleranceSeconds?: number;
-}
-
-/** Per-socket and per-user limits of the gateway. */
-export interface NotificationLimits {
-  /** Largest inbound frame, in bytes; a larger one closes the socket with 1009. @default 65536 */
-  maxFrameBytes: number;
-  /** Open sockets per user on one instance; one more is closed with 4429. @default 10 */
-  maxSocketsPerUser: number;
-  /** Client frames per socket per minute; one more gets `error` and 4429. @default 100 */
-  maxMessagesPerMinute: number;
-  /** Milliseconds between server pings. @default 25000 */
-  pingIntervalMs: number;
-  /** Milliseconds a socket may stay silent after a ping before it is dropped. @default 10000 */
-  pingTimeoutMs: number;
-  /** Unsent bytes a socket may queue before it is closed with 4008. @default 1048576 */
-  maxBufferedBytes: number;
-  /**
-   * Milliseconds a socket may stay open past its token's `exp` before it is closed with 4401
-   * (the client reconnects with a fresh token). @default 5000
-   */
-  tokenExpiryGraceMs: number;
 }
 
 export interface NotificationsModuleOptions {

@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
-import type { StoredNotification } from '../interfaces/notification.interface.js';
-import type { AppendRequest, AppendResult, InboxPage } from '../notification.store.js';
+import { parseNotificationId, type InboxPage, type Notification } from '@rtnotify/protocol';
+import type { AppendRequest, AppendResult } from '../notification.store.js';
 import { NotificationsSettings } from '../notifications.settings.js';
-import { parseNotificationId } from '../utils/notification-id.util.js';
 import { RedisKeys } from './redis-keys.js';
 import { RedisNotificationStore } from './redis-notification.store.js';
 
@@ -16,7 +15,7 @@ import { RedisNotificationStore } from './redis-notification.store.js';
 
 interface ReplayFrame {
   event: string;
-  data: { notification: StoredNotification; unread: number };
+  data: { notification: Notification; unread: number };
 }
 
 let redis: Redis;

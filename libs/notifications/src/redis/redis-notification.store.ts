@@ -1,16 +1,20 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis, Result } from 'ioredis';
-import type { ReadSelection, StoredNotification } from '../interfaces/notification.interface.js';
+import {
+  parseNotificationId,
+  type InboxPage,
+  type Notification,
+  type ReadEventData,
+} from '@rtnotify/protocol';
 import {
   NotificationStore,
   type AppendRequest,
   type AppendResult,
-  type InboxPage,
   type ReplayResult,
 } from '../notification.store.js';
 import { NOTIFICATIONS_REDIS } from '../notifications.constants.js';
 import { NotificationsSettings } from '../notifications.settings.js';
-import { newEpoch, parseNotificationId } from '../utils/notification-id.util.js';
+import { newEpoch } from '../utils/epoch.util.js';
 import { APPEND_SCRIPT, LIST_SCRIPT, MARK_READ_SCRIPT, REPLAY_SCRIPT } from './lua-scripts.js';
 import { RedisKeys } from './redis-keys.js';
 
@@ -128,7 +132,7 @@ export class RedisNotificationStore extends NotificationStore implements OnAppli
       page.limit,
     );
     const items = members.map(
-      (member, i) => JSON.parse(withReadFlag(member, flags[i])) as StoredNotification,
+      (member, i) => JSON.parse(withReadFlag(member, flags[i])) as Notification,
     );
     return {
       items,
@@ -139,7 +143,7 @@ export class RedisNotificationStore extends NotificationStore implements OnAppli
 
   async markRead(
     userId: string,
-    selection: ReadSelection,
+    selection: ReadEventData,
   ): Promise<{ unread: number; changed: boolean }> {
     const k = this.keys.forUser(userId);
     const args = 'ids' in selection ? ['ids', ...selection.ids] : ['all'];

@@ -1,4 +1,4 @@
-import { newEpoch, parseNotificationId } from './notification-id.util.js';
+import { isNewerNotificationId, parseNotificationId } from './ids.js';
 
 describe(parseNotificationId.name, () => {
   it('parses epoch and sequence', () => {
@@ -31,17 +31,17 @@ describe(parseNotificationId.name, () => {
   });
 });
 
-describe(newEpoch.name, () => {
-  it('is 1-16 lowercase letters or digits', () => {
-    expect(newEpoch()).toMatch(/^[a-z0-9]{1,16}$/);
+describe(isNewerNotificationId.name, () => {
+  it('compares sequences within one epoch, numerically', () => {
+    expect(isNewerNotificationId('abc-10', 'abc-9')).toBe(true);
+    expect(isNewerNotificationId('abc-9', 'abc-10')).toBe(false);
+    expect(isNewerNotificationId('abc-9', 'abc-9')).toBe(false);
   });
 
-  it('differs between calls', () => {
-    expect(newEpoch()).not.toBe(newEpoch());
-  });
-
-  it('can be parsed back as part of an id', () => {
-    const epoch = newEpoch();
-    expect(parseNotificationId(`${epoch}-7`)).toEqual({ epoch, seq: 7 });
+  it.each([
+    ['different epochs', 'abc-2', 'xyz-1'],
+    ['a malformed id', 'abc-2', 'nope'],
+  ])('cannot tell for %s', (_, a, b) => {
+    expect(isNewerNotificationId(a, b)).toBeUndefined();
   });
 });
