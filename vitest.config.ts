@@ -1,9 +1,11 @@
-import tsconfigPaths from 'vite-tsconfig-paths';
 import { defineConfig } from 'vitest/config';
 
-/** Every test: unit specs beside the code and end-to-end suites in test/, one private Redis. */
+/**
+ * Every test: unit specs beside the code and end-to-end suites in test/, one private Redis. The
+ * service and the suites import the packages as any host does (`@rtnotify/*`, their built dist/),
+ * so `npm test` builds first.
+ */
 export default defineConfig({
-  plugins: [tsconfigPaths()],
   test: {
     globals: true,
     root: './',

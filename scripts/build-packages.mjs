@@ -13,7 +13,8 @@ const ORDER = ['protocol', 'client', 'notifications'];
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const wanted = process.argv.slice(2);
 for (const name of wanted) {
-  if (!ORDER.includes(name)) throw new Error(`unknown package folder "${name}": ${ORDER.join(', ')}`);
+  if (!ORDER.includes(name))
+    throw new Error(`unknown package folder "${name}": ${ORDER.join(', ')}`);
 }
 for (const name of ORDER.filter((n) => wanted.length === 0 || wanted.includes(n))) {
   rmSync(`libs/${name}/dist`, { recursive: true, force: true });

@@ -1,7 +1,7 @@
-import { NotificationsWsAdapter } from '@app/notifications';
 import { type INestApplication } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { NotificationsWsAdapter } from '@rtnotify/nestjs';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 

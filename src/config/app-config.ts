@@ -1,4 +1,4 @@
-import type { NotificationsModuleOptions } from '@app/notifications';
+import type { JwtVerificationOptions, NotificationsModuleOptions } from '@rtnotify/nestjs';
 import { parseEnvironment, type EnvironmentVariables } from './environment.js';
 
 /** Used outside production when no JWT key is configured; the service warns loudly about it. */
@@ -22,7 +22,8 @@ export interface AppConfig {
   apiKeys: string[];
   /** How long a job stays locked to its worker: a crashed worker's jobs are retried after it. */
   jobLockMs: number;
-  notifications: NotificationsModuleOptions;
+  /** The library's options; the service always configures token verification. */
+  notifications: NotificationsModuleOptions & { jwt: JwtVerificationOptions };
 }
 
 function list(value: string | undefined): string[] {

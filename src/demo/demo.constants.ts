@@ -1,5 +1,3 @@
-import type { JwtVerificationOptions } from '@app/notifications';
-
 export const DEMO_OPTIONS = Symbol('DEMO_OPTIONS');
 
 export interface DemoOptions {
@@ -8,8 +6,6 @@ export interface DemoOptions {
    * secret (with a public key the service cannot sign tokens).
    */
   devEndpoints: boolean;
-  /** How user tokens are verified: dev tokens are signed to match. */
-  jwt: JwtVerificationOptions;
 }
 
 /** Lifetime of a token from `POST /dev/token`. */

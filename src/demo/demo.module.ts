@@ -9,12 +9,11 @@ import type { AppConfig } from '../config/app-config.js';
 import { DemoController } from './demo.controller.js';
 import { DEMO_OPTIONS, type DemoOptions } from './demo.constants.js';
 import { DevController } from './dev.controller.js';
-import { DevTokenIssuer } from './dev-token.issuer.js';
 
 /**
  * The demo page at `/` and the browser SDK under `/sdk/`; outside production also the development
- * endpoints `POST /dev/token` and `POST /dev/notify`. Needs `NotificationService` and
- * `TokenVerifier` from a global `NotificationsModule`.
+ * endpoints `POST /dev/token` and `POST /dev/notify`. Needs `NotificationService`,
+ * `NotificationTokenIssuer` and `TokenVerifier` from a global `NotificationsModule`.
  */
 @Module({})
 export class DemoModule implements OnApplicationBootstrap {
@@ -25,15 +24,11 @@ export class DemoModule implements OnApplicationBootstrap {
   static forRoot(config: Pick<AppConfig, 'production' | 'notifications'>): DynamicModule {
     const options: DemoOptions = {
       devEndpoints: !config.production && Boolean(config.notifications.jwt.secret),
-      jwt: config.notifications.jwt,
     };
     return {
       module: DemoModule,
       controllers: options.devEndpoints ? [DemoController, DevController] : [DemoController],
-      providers: [
-        { provide: DEMO_OPTIONS, useValue: options },
-        ...(options.devEndpoints ? [DevTokenIssuer] : []),
-      ],
+      providers: [{ provide: DEMO_OPTIONS, useValue: options }],
     };
   }
 

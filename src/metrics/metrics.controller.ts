@@ -1,5 +1,5 @@
-import { NotificationsMetrics } from '@app/notifications';
 import { Controller, Get, Header } from '@nestjs/common';
+import { NotificationsMetrics } from '@rtnotify/nestjs';
 import { collectDefaultMetrics } from 'prom-client';
 
 /** Prometheus metrics of this instance, in the text exposition format. */

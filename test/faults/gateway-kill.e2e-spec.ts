@@ -1,4 +1,4 @@
-import { connect, type NotificationsClient } from '@app/client';
+import { connect, type NotificationsClient } from '@rtnotify/client';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';

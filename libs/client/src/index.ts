@@ -15,3 +15,16 @@ export type {
   WebSocketLike,
 } from './types.js';
 export type { Listener } from './typed-emitter.js';
+// The wire protocol, for code that reads close codes or frames itself.
+export {
+  BEARER_PROTOCOL,
+  CloseCode,
+  ServerEvent,
+  type ErrorEventData,
+  type Notification,
+  type NotificationEventData,
+  type ReadyEventData,
+  type ServerErrorCode,
+  type ServerEvents,
+  type UnreadEventData,
+} from '@rtnotify/protocol';

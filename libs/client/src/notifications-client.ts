@@ -1,25 +1,27 @@
+import {
+  BEARER_PROTOCOL,
+  CloseCode,
+  ContractLimits,
+  SINCE_QUERY_PARAM,
+  TOKEN_QUERY_PARAM,
+  type ClientFrame,
+  type Notification,
+  type ReadyEventData,
+} from '@rtnotify/protocol';
 import { backoffDelay, checkBackoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { SeenIds } from './seen-ids.js';
 import { TypedEmitter } from './typed-emitter.js';
 import type {
-  ClientNotification,
   ConnectionState,
   ConnectOptions,
   NotificationsClientEvents,
-  ReadyEvent,
   StateEvent,
   TokenSource,
   WebSocketConstructor,
   WebSocketLike,
 } from './types.js';
 
-const BEARER_PROTOCOL = 'bearer';
-const CLOSE_NORMAL = 1000;
-const CLOSE_UNAUTHORIZED = 4401;
-const CLOSE_ORIGIN_NOT_ALLOWED = 4403;
 const OPEN = 1;
-/** The server accepts at most this many ids in one `read` frame. */
-const MAX_IDS_PER_READ = 1000;
 
 /** What a page offers for network hints; absent in Node. */
 interface NetworkHints {
@@ -28,6 +30,11 @@ interface NetworkHints {
   removeEventListener?: (type: string, listener: () => void) => void;
   location?: { href: string };
   WebSocket?: WebSocketConstructor;
+}
+
+/** Sends one client frame of the protocol. */
+function send(socket: WebSocketLike, frame: ClientFrame): void {
+  socket.send(JSON.stringify(frame));
 }
 
 const env = (): NetworkHints => globalThis as unknown as NetworkHints;
@@ -125,7 +132,12 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
   /** Closes the connection for good: no reconnect; the last `state` event is `closed`, `final`. */
   close(): void {
     if (this.stopped) return;
-    this.stop({ state: 'closed', code: CLOSE_NORMAL, reason: 'closed by the client', final: true });
+    this.stop({
+      state: 'closed',
+      code: CloseCode.Normal,
+      reason: 'closed by the client',
+      final: true,
+    });
   }
 
   private async open(): Promise<void> {
@@ -180,9 +192,9 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     const url = new URL(this.options.url, base);
     if (url.protocol === 'http:') url.protocol = 'ws:';
     if (url.protocol === 'https:') url.protocol = 'wss:';
-    if (this.lastSeenId) url.searchParams.set('since', this.lastSeenId);
-    else url.searchParams.delete('since');
-    if (token !== undefined) url.searchParams.set('token', token);
+    if (this.lastSeenId) url.searchParams.set(SINCE_QUERY_PARAM, this.lastSeenId);
+    else url.searchParams.delete(SINCE_QUERY_PARAM);
+    if (token !== undefined) url.searchParams.set(TOKEN_QUERY_PARAM, token);
     return url.toString();
   }
 
@@ -197,10 +209,10 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     if (typeof data !== 'object' || data === null) return;
     switch (frame.event) {
       case 'notification':
-        this.onNotification(data.notification as ClientNotification, data.unread as number);
+        this.onNotification(data.notification as Notification, data.unread as number);
         break;
       case 'ready':
-        this.onReady(data as ReadyEvent);
+        this.onReady(data as ReadyEventData);
         break;
       case 'unread':
         this.unreadCount = data.unread as number;
@@ -219,7 +231,7 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     }
   }
 
-  private onNotification(notification: ClientNotification, unread: number): void {
+  private onNotification(notification: Notification, unread: number): void {
     if (typeof notification?.id !== 'string') return;
     if (!this.seen.add(notification.id)) return;
     this.lastSeenId = notification.id;
@@ -227,7 +239,7 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     this.emit('notification', { notification, unread, replayed: !this.readySeen });
   }
 
-  private onReady(ready: ReadyEvent): void {
+  private onReady(ready: ReadyEventData): void {
     this.readySeen = true;
     this.attempt = 0;
     this.retriedAuth = false;
@@ -244,11 +256,11 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     if (socket !== this.socket) return;
     this.socket = undefined;
     if (this.stopped) return;
-    if (code === CLOSE_ORIGIN_NOT_ALLOWED) {
+    if (code === CloseCode.OriginNotAllowed) {
       this.fail(code, reason, 'origin_not_allowed', `this page's origin is not allowed (${code})`);
       return;
     }
-    if (code === CLOSE_UNAUTHORIZED) {
+    if (code === CloseCode.Unauthorized) {
       if (typeof this.options.token === 'function' && !this.retriedAuth) {
         // The token may just have expired: ask for a fresh one, once, right away.
         this.retriedAuth = true;
@@ -296,13 +308,13 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     if (!pending || !socket || !this.readySeen || socket.readyState !== OPEN) return;
     this.pendingRead = undefined;
     if (pending.all) {
-      socket.send(JSON.stringify({ event: 'read', data: { all: true } }));
+      send(socket, { event: 'read', data: { all: true } });
       return;
     }
     const ids = [...pending.ids];
-    for (let start = 0; start < ids.length; start += MAX_IDS_PER_READ) {
-      const chunk = ids.slice(start, start + MAX_IDS_PER_READ);
-      socket.send(JSON.stringify({ event: 'read', data: { ids: chunk } }));
+    for (let start = 0; start < ids.length; start += ContractLimits.maxReadIds) {
+      const chunk = ids.slice(start, start + ContractLimits.maxReadIds);
+      send(socket, { event: 'read', data: { ids: chunk } });
     }
   }
 
@@ -318,7 +330,7 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     env().removeEventListener?.('online', this.onOnline);
     const socket = this.socket;
     this.socket = undefined;
-    if (socket && socket.readyState <= OPEN) socket.close(CLOSE_NORMAL, 'client closed');
+    if (socket && socket.readyState <= OPEN) socket.close(CloseCode.Normal, 'client closed');
     this.pendingRead = undefined;
     this.setState(event);
   }

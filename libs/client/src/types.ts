@@ -1,41 +1,27 @@
+import type {
+  Notification,
+  NotificationEventData,
+  ReadyEventData,
+  UnreadEventData,
+} from '@rtnotify/protocol';
 import type { BackoffOptions } from './backoff.js';
 
-/** A notification as the server sends it (wire protocol v1). */
-export interface ClientNotification<P extends object = Record<string, unknown>> {
-  /** Opaque, unique per user; notifications arrive in the order they were stored. */
-  id: string;
-  /** E.g. `comment.created`. */
-  type: string;
-  payload: P;
-  /** ISO 8601 time at which it was stored. */
-  createdAt: string;
-  read: boolean;
-}
+/** A notification as the server sends it (`Notification` of `@rtnotify/protocol`). */
+export type ClientNotification<P extends object = Record<string, unknown>> = Notification<P>;
 
 /** The server's `ready`: the socket is live and any replay is done. */
-export interface ReadyEvent {
-  userId: string;
-  unread: number;
-  /** Notifications replayed before `ready` (each was also emitted as `notification`). */
-  replayed: number;
-  /** The server cannot prove nothing was missed: refetch the inbox over HTTP. */
-  truncated: boolean;
-  /** The id to resume from; the client keeps it for the next reconnect. */
-  cursor: string;
-}
+export type ReadyEvent = ReadyEventData;
 
-export interface NotificationEvent {
-  notification: ClientNotification;
-  /** The user's unread count once this notification was stored. */
-  unread: number;
+/** A new notification, once per id. */
+export interface NotificationEvent<
+  P extends object = Record<string, unknown>,
+> extends NotificationEventData<P> {
   /** True when it was replayed on reconnect (it was stored while this client was away). */
   replayed: boolean;
 }
 
 /** The unread count changed for another reason than a new notification (read in another tab, say). */
-export interface UnreadEvent {
-  unread: number;
-}
+export type UnreadEvent = UnreadEventData;
 
 /**
  * `connecting`: a token is fetched, the socket opens, missed notifications are replayed.

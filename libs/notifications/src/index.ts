@@ -1,41 +1,50 @@
+// The public API of @rtnotify/nestjs: only what a host application uses.
 export { NotificationsModule } from './notifications.module.js';
 export { NotificationsWsAdapter } from './gateway/notifications-ws.adapter.js';
-export { NOTIFICATIONS_MODULE_OPTIONS } from './notifications.module-definition.js';
 export type {
   JwtVerificationOptions,
+  NotificationsHttpOptions,
   NotificationsModuleExtras,
   NotificationsModuleOptions,
   NotificationsWorkerOptions,
 } from './interfaces/notifications-options.interface.js';
+
 export { NotificationService, type EnqueuedNotification } from './notification.service.js';
-export { NotificationStore } from './notification.store.js';
-export { ConnectionRegistry } from './connection.registry.js';
 export { InboxService } from './inbox.service.js';
-export { ReadFrameDto } from './dto/client-frames.dto.js';
+export { ConnectionRegistry, type RegisteredConnection } from './connection.registry.js';
 export { TokenVerifier, type VerifiedIdentity } from './token.verifier.js';
-export { NotificationsSettings } from './notifications.settings.js';
+export {
+  NotificationTokenIssuer,
+  type IssuedToken,
+  type IssueTokenOptions,
+} from './token.issuer.js';
 export { NotificationsMetrics } from './notifications.metrics.js';
-export { NotifyJobDto } from './dto/notify-job.dto.js';
+export { NotificationsHealth } from './notifications.health.js';
+export { NOTIFICATIONS_METRICS_REGISTRY } from './notifications.constants.js';
+
+export { NotificationsUserGuard } from './http/user-auth.guard.js';
+export { NotificationsApiKeyGuard } from './http/api-key.guard.js';
+export { NotificationsUserId } from './http/current-user.decorator.js';
+export { NotificationsExceptionFilter } from './http/notifications-exception.filter.js';
+
 export {
   InvalidNotificationError,
   InvalidTokenError,
   NotificationsUnavailableError,
 } from './errors/index.js';
-export { NOTIFICATIONS_METRICS_REGISTRY } from './notifications.constants.js';
+export type { FieldError } from './utils/validation.util.js';
+
+// The job contract and the shapes the API above takes and returns, from @rtnotify/protocol.
 export {
-  CloseCode,
-  ContractLimits,
   DEFAULT_QUEUE_NAME,
+  NOTIFY_BATCH_JOB_NAME,
   NOTIFY_JOB_NAME,
   type InboxPage,
+  type Notification,
   type NotificationInput,
   type NotificationLimits,
+  type NotifyBatchJobData,
   type NotifyJobData,
+  type NotifyJobResult,
+  type ReadEventData,
 } from '@rtnotify/protocol';
-export {
-  validatePlain,
-  describeFieldErrors,
-  inheritedKeys,
-  unknownPropertyMessage,
-  type FieldError,
-} from './utils/validation.util.js';

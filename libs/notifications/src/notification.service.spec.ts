@@ -2,19 +2,25 @@ import { InvalidNotificationError } from './errors/invalid-notification.error.js
 import { NotificationsUnavailableError } from './errors/notifications-unavailable.error.js';
 import { NotificationService } from './notification.service.js';
 import { DEFAULT_JOB_OPTIONS, NotificationsSettings } from './notifications.settings.js';
+import type { NotificationsRedis } from './redis/notifications-redis.js';
+
+/** The library's connection, as the service sees it: up, unless a test says otherwise. */
+const available = () =>
+  ({ whenAvailable: vi.fn().mockResolvedValue(undefined) }) as unknown as NotificationsRedis & {
+    whenAvailable: ReturnType<typeof vi.fn>;
+  };
 
 describe(NotificationService.name, () => {
   let sut: NotificationService;
-  let queue: { add: ReturnType<typeof vi.fn>; client: Promise<{ status: string }> };
+  let queue: { add: ReturnType<typeof vi.fn> };
   let settings: NotificationsSettings;
+  let redis: ReturnType<typeof available>;
 
   beforeEach(() => {
-    queue = {
-      add: vi.fn().mockResolvedValue({ id: '42' }),
-      client: Promise.resolve({ status: 'ready' }),
-    };
-    settings = new NotificationsSettings({ jwt: { secret: 's' }, enqueueTimeoutMs: 50 });
-    sut = new NotificationService(queue as any, settings);
+    queue = { add: vi.fn().mockResolvedValue({ id: '42' }) };
+    settings = new NotificationsSettings({ enqueueTimeoutMs: 50 });
+    redis = available();
+    sut = new NotificationService(queue as any, settings, redis);
   });
 
   /** The InvalidNotificationError a call rejects with. */
@@ -110,7 +116,7 @@ describe(NotificationService.name, () => {
     });
 
     it('throws NotificationsUnavailableError at once while Redis is unreachable', async () => {
-      queue.client = Promise.resolve({ status: 'reconnecting' });
+      redis.whenAvailable.mockRejectedValue(new NotificationsUnavailableError());
 
       const error: unknown = await sut.notify('u1', { type: 't' }).catch((e: unknown) => e);
 
@@ -167,8 +173,8 @@ describe(NotificationService.name, () => {
     });
 
     it('uses configured job options', async () => {
-      settings = new NotificationsSettings({ jwt: { secret: 's' }, jobOptions: { attempts: 1 } });
-      sut = new NotificationService(queue as any, settings);
+      settings = new NotificationsSettings({ jobOptions: { attempts: 1 } });
+      sut = new NotificationService(queue as any, settings, redis);
 
       await sut.enqueue({ userId: 'u1', type: 't' });
 
@@ -184,12 +190,8 @@ describe('NotificationService coalescing', () => {
   it('sends concurrent calls as one notify-batch job, resolving each, and splits by recipients', async () => {
     const queue = {
       add: vi.fn().mockImplementation((name: string) => Promise.resolve({ id: name })),
-      client: Promise.resolve({ status: 'ready' }),
     };
-    const sut = new NotificationService(
-      queue as any,
-      new NotificationsSettings({ jwt: { secret: 's' } }),
-    );
+    const sut = new NotificationService(queue as any, new NotificationsSettings({}), available());
     const many = Array.from({ length: 11 }, (_, i) => `u${i}`);
 
     const results = await Promise.all([
@@ -206,14 +208,8 @@ describe('NotificationService coalescing', () => {
   });
 
   it('keeps a batch under 10,000 recipients', async () => {
-    const queue = {
-      add: vi.fn().mockResolvedValue({ id: '1' }),
-      client: Promise.resolve({ status: 'ready' }),
-    };
-    const sut = new NotificationService(
-      queue as any,
-      new NotificationsSettings({ jwt: { secret: 's' } }),
-    );
+    const queue = { add: vi.fn().mockResolvedValue({ id: '1' }) };
+    const sut = new NotificationService(queue as any, new NotificationsSettings({}), available());
     const thousand = Array.from({ length: 1000 }, (_, i) => `u${i}`);
 
     await Promise.all(Array.from({ length: 25 }, () => sut.notifyMany(thousand, { type: 'big' })));

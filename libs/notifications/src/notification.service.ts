@@ -5,6 +5,7 @@ import {
   NOTIFY_JOB_NAME,
   type NotificationInput,
   type NotifyJobData,
+  type PublishResult,
 } from '@rtnotify/protocol';
 import type { Job, Queue } from 'bullmq';
 import { validateNotification } from './dto/notify-job.validation.js';
@@ -12,6 +13,7 @@ import { InvalidNotificationError } from './errors/invalid-notification.error.js
 import { NotificationsUnavailableError } from './errors/notifications-unavailable.error.js';
 import { NOTIFICATIONS_QUEUE } from './notifications.constants.js';
 import { NotificationsSettings } from './notifications.settings.js';
+import { NotificationsRedis } from './redis/notifications-redis.js';
 import { withTimeout } from './utils/with-timeout.util.js';
 
 /** Enqueues under way at once; calls made meanwhile wait and go out together in the next batch. */
@@ -23,10 +25,8 @@ interface PendingNotification {
   reject(error: Error): void;
 }
 
-export interface EnqueuedNotification {
-  /** The BullMQ job that carries it. */
-  jobId: string;
-}
+/** What `notify` resolves with: `{jobId}`, the BullMQ job that carries the notification. */
+export type EnqueuedNotification = PublishResult;
 
 /**
  * The producer API for other Nest modules: validates a notification by the job contract and enqueues
@@ -37,6 +37,7 @@ export class NotificationService {
   constructor(
     @Inject(NOTIFICATIONS_QUEUE) private readonly queue: Queue,
     private readonly settings: NotificationsSettings,
+    private readonly redis: NotificationsRedis,
   ) {}
 
   /**
@@ -121,12 +122,7 @@ export class NotificationService {
 
   private async add(batch: PendingNotification[]): Promise<Job> {
     const timeoutMs = this.settings.enqueueTimeoutMs;
-    const client = await withTimeout(
-      this.queue.client,
-      timeoutMs,
-      () => new NotificationsUnavailableError(),
-    );
-    if (client.status !== 'ready') throw new NotificationsUnavailableError();
+    await this.redis.whenAvailable(timeoutMs);
     const adding =
       batch.length === 1
         ? this.queue.add(NOTIFY_JOB_NAME, batch[0].data, this.settings.jobOptions)

@@ -2,7 +2,6 @@
 export const DEFAULT_KEY_PREFIX = 'notif';
 
 export const NOTIFICATIONS_QUEUE_NAME = Symbol('NOTIFICATIONS_QUEUE_NAME');
-export const NOTIFICATIONS_REDIS = Symbol('NOTIFICATIONS_REDIS');
 export const NOTIFICATIONS_QUEUE = Symbol('NOTIFICATIONS_QUEUE');
 /**
  * Optional: a prom-client `Registry` for the library's metrics (default: a registry of its own).

@@ -28,7 +28,7 @@ export class NotificationsMetrics {
 
   constructor(
     connections: ConnectionRegistry,
-    broker: NotificationBroker,
+    @Optional() @Inject(NotificationBroker) broker: NotificationBroker | null,
     @Inject(NOTIFICATIONS_QUEUE) queue: Queue,
     @Optional() @Inject(NOTIFICATIONS_METRICS_REGISTRY) registry?: Registry,
   ) {
@@ -83,7 +83,7 @@ export class NotificationsMetrics {
       help: 'User channels this instance is subscribed to',
       registers,
       collect() {
-        this.set(broker.subscribedUsers);
+        this.set(broker?.subscribedUsers ?? 0);
       },
     });
     new Gauge({

@@ -273,8 +273,21 @@ describe(TokenVerifier.name, () => {
       expect(() => verifier({ publicKey, algorithms: ['HS256'] })).toThrow(/jwt\.algorithms/);
     });
 
-    it('refuses settings with neither secret nor public key', () => {
-      expect(() => verifier({})).toThrow(/jwt\.secret or jwt\.publicKey/);
+    it('verifies nothing without a secret or public key, and says why', async () => {
+      const sut = verifier({});
+
+      await expect(sut.verify(await sign())).rejects.toThrow(/jwt\.secret or jwt\.publicKey/);
+    });
+
+    it.each([
+      ['the gateway', { gateway: true, inbox: false }],
+      ['the HTTP inbox', { gateway: false, inbox: true }],
+    ])('refuses to start %s without a secret or public key', (_, roles) => {
+      expect(() => new NotificationsSettings({}, roles)).toThrow(/jwt\.secret or jwt\.publicKey/);
+    });
+
+    it('starts a worker or a producer without any jwt options', () => {
+      expect(new NotificationsSettings({}).jwt).toBeUndefined();
     });
   });
 });

@@ -32,11 +32,7 @@ export interface UnreadEventData {
 
 /** Why the server rejected a client frame. */
 export type ServerErrorCode =
-  | 'bad_frame'
-  | 'unknown_event'
-  | 'invalid_data'
-  | 'rate_limited'
-  | 'internal';
+  'bad_frame' | 'unknown_event' | 'invalid_data' | 'rate_limited' | 'internal';
 
 /** `error`: a client frame was rejected; the connection stays open, except after `rate_limited`. */
 export interface ErrorEventData {

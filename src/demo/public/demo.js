@@ -1,5 +1,6 @@
-// The demo page: the browser SDK for live events, fetch for the HTTP inbox, nothing else.
-import { connect } from '/sdk/index.js';
+// The demo page: the browser SDK (@rtnotify/client, as built, through the page's import map) for
+// live events, fetch for the HTTP inbox, nothing else.
+import { connect } from '@rtnotify/client';
 
 const SESSION_KEY = 'notifications-demo';
 const PAGE_SIZE = 20;

@@ -8,6 +8,7 @@ import {
   MaxLength,
   ValidateIf,
 } from 'class-validator';
+import { ContractLimits } from '@rtnotify/protocol';
 import { ExactlyOneOf } from './validators.js';
 
 /** `read`: `{ids: [...]}` or `{all: true}`. */
@@ -16,9 +17,9 @@ export class ReadFrameDto {
   @ValidateIf((frame: ReadFrameDto) => frame.ids !== undefined || frame.all === undefined)
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayMaxSize(1000)
+  @ArrayMaxSize(ContractLimits.maxReadIds)
   @IsString({ each: true })
-  @MaxLength(64, { each: true })
+  @MaxLength(ContractLimits.notificationIdMaxLength, { each: true })
   ids?: string[];
 
   @ValidateIf((frame: ReadFrameDto) => frame.all !== undefined)

@@ -5,6 +5,7 @@ import { inject } from 'vitest';
 import { parseNotificationId, type InboxPage, type Notification } from '@rtnotify/protocol';
 import type { AppendRequest, AppendResult } from '../notification.store.js';
 import { NotificationsSettings } from '../notifications.settings.js';
+import type { NotificationsRedis } from './notifications-redis.js';
 import { RedisKeys } from './redis-keys.js';
 import { RedisNotificationStore } from './redis-notification.store.js';
 
@@ -33,8 +34,9 @@ function createSut(options: { historyLimit: number; historyMaxAgeSeconds?: numbe
   keys: RedisKeys;
 } {
   const keyPrefix = `spec:store:${randomUUID()}`;
-  const settings = new NotificationsSettings({ jwt: { secret: 'x' }, keyPrefix, ...options });
-  return { sut: new RedisNotificationStore(redis, settings), keys: new RedisKeys(keyPrefix) };
+  const settings = new NotificationsSettings({ keyPrefix, ...options });
+  const connection = { client: redis } as NotificationsRedis;
+  return { sut: new RedisNotificationStore(connection, settings), keys: new RedisKeys(keyPrefix) };
 }
 
 function request(userId: string, dedupeKey: string, n = 0): AppendRequest {

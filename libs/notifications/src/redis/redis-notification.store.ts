@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Redis, Result } from 'ioredis';
 import {
   parseNotificationId,
@@ -12,10 +12,10 @@ import {
   type AppendResult,
   type ReplayResult,
 } from '../notification.store.js';
-import { NOTIFICATIONS_REDIS } from '../notifications.constants.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import { newEpoch } from '../utils/epoch.util.js';
 import { APPEND_SCRIPT, LIST_SCRIPT, MARK_READ_SCRIPT, REPLAY_SCRIPT } from './lua-scripts.js';
+import { NotificationsRedis } from './notifications-redis.js';
 import { RedisKeys } from './redis-keys.js';
 
 type Arg = string | number;
@@ -37,19 +37,21 @@ function withReadFlag(member: string, read: number): string {
 }
 
 @Injectable()
-export class RedisNotificationStore extends NotificationStore implements OnApplicationShutdown {
+export class RedisNotificationStore extends NotificationStore {
   private readonly keys: RedisKeys;
+  private readonly redis: Redis;
 
   constructor(
-    @Inject(NOTIFICATIONS_REDIS) private readonly redis: Redis,
+    connection: NotificationsRedis,
     private readonly settings: NotificationsSettings,
   ) {
     super();
+    this.redis = connection.client;
     this.keys = new RedisKeys(settings.keyPrefix);
-    redis.defineCommand('notifAppend', { numberOfKeys: 5, lua: APPEND_SCRIPT });
-    redis.defineCommand('notifReplay', { numberOfKeys: 3, lua: REPLAY_SCRIPT });
-    redis.defineCommand('notifList', { numberOfKeys: 3, lua: LIST_SCRIPT });
-    redis.defineCommand('notifMarkRead', { numberOfKeys: 2, lua: MARK_READ_SCRIPT });
+    this.redis.defineCommand('notifAppend', { numberOfKeys: 5, lua: APPEND_SCRIPT });
+    this.redis.defineCommand('notifReplay', { numberOfKeys: 3, lua: REPLAY_SCRIPT });
+    this.redis.defineCommand('notifList', { numberOfKeys: 3, lua: LIST_SCRIPT });
+    this.redis.defineCommand('notifMarkRead', { numberOfKeys: 2, lua: MARK_READ_SCRIPT });
   }
 
   async append(requests: AppendRequest[]): Promise<AppendResult[]> {
@@ -158,9 +160,5 @@ export class RedisNotificationStore extends NotificationStore implements OnAppli
   async ping(): Promise<void> {
     if (this.redis.status !== 'ready') throw new Error(`redis ${this.redis.status}`);
     await this.redis.ping();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }

@@ -1,30 +1,29 @@
 import {
-  Inject,
   Injectable,
   UnauthorizedException,
   type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
-import type { Request } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { APP_CONFIG } from '../app.constants.js';
-import { bearerCredential } from '../auth/bearer.js';
-import type { AppConfig } from '../config/app-config.js';
+import { NotificationsSettings } from '../notifications.settings.js';
+import { bearerCredential, type RequestWithHeaders } from './bearer.js';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
-/** Producers authenticate with `Authorization: Bearer <one of API_KEYS>`. */
+/**
+ * Producers authenticate with `Authorization: Bearer <one of apiKeys>` (module option); 401
+ * otherwise, and always when no key is configured. Works with Express and Fastify.
+ */
 @Injectable()
-export class ApiKeyGuard implements CanActivate {
+export class NotificationsApiKeyGuard implements CanActivate {
   private readonly keys: Buffer[];
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.keys = config.apiKeys.map(digest);
+  constructor(settings: NotificationsSettings) {
+    this.keys = settings.apiKeys.map(digest);
   }
 
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<Request>();
-    const key = bearerCredential(request);
+    const key = bearerCredential(context.switchToHttp().getRequest<RequestWithHeaders>());
     if (!key) throw new UnauthorizedException('missing API key (Authorization: Bearer <key>)');
     const candidate = digest(key);
     // Compare against every key, in constant time per key.
