@@ -23,6 +23,7 @@ export class InboxService {
     return this.store.markRead(userId, selection);
   }
 
+  /** The user's unread count. */
   unreadCount(userId: string): Promise<number> {
     return this.store.unreadCount(userId);
   }
