@@ -22,6 +22,12 @@ import { BEARER_PROTOCOL, originAllowed, sinceOf, tokenOf } from './handshake.js
 
 const connections = new WeakMap<WebSocket, ClientConnection>();
 
+/**
+ * How long a socket the server closes may take to answer the close frame before it is cut (ws's
+ * default is 30 s): a client that stopped reading must not hold its socket and buffers that long.
+ */
+const CLOSE_HANDSHAKE_TIMEOUT_MS = 5000;
+
 function onPong(this: WebSocket): void {
   connections.get(this)?.answered();
 }
@@ -45,6 +51,7 @@ export class NotificationGateway
 
   // Listeners shared by every socket (`this` is the socket), rather than closures per socket.
   private readonly onMessage: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
+  private readonly onPing: (this: WebSocket) => void;
   private readonly onError: (this: WebSocket, error: Error) => void;
 
   constructor(
@@ -74,6 +81,13 @@ export class NotificationGateway
         void connection.authenticated.then((ok) => ok && frames(connection, data, isBinary));
       }
     };
+    // Ping frames cost the server a pong each: they spend the same per-socket frame budget as
+    // messages, so a ping flood ends in 4429 like a message flood.
+    const overBudget = (connection: ClientConnection) => this.overBudget(connection);
+    this.onPing = function () {
+      const connection = connections.get(this);
+      if (connection) overBudget(connection);
+    };
     const hooks = this.hooks;
     this.onError = function (error) {
       // ws closes a socket on a client's protocol error (1009 frame too large, 1007 invalid UTF-8,
@@ -90,6 +104,8 @@ export class NotificationGateway
     // server here rather than in the decorator; ws reads them on every upgrade.
     server.options.maxPayload = this.settings.limits.maxFrameBytes;
     server.options.perMessageDeflate = false;
+    // NOTE: `closeTimeout` (ws >= 8.18) is missing from @types/ws.
+    (server.options as { closeTimeout?: number }).closeTimeout = CLOSE_HANDSHAKE_TIMEOUT_MS;
     server.options.handleProtocols = (protocols) =>
       protocols.has(BEARER_PROTOCOL) ? BEARER_PROTOCOL : false;
     // The heartbeat ticks often and pings only the sockets that are due, so that pings (and the
@@ -111,6 +127,7 @@ export class NotificationGateway
     connections.set(socket, connection);
     socket.on('error', this.onError);
     socket.on('pong', onPong);
+    socket.on('ping', this.onPing);
     socket.on('message', this.onMessage);
     connection.authenticated = this.authenticate(connection, request);
     connection.authenticated = await connection.authenticated;
@@ -197,12 +214,18 @@ export class NotificationGateway
     return true;
   }
 
-  private onFrame(connection: ClientConnection, data: Buffer, isBinary: boolean): void {
-    if (!connection.takeMessageBudget(this.settings.limits.maxMessagesPerMinute)) {
+  /** Spends one frame of the socket's budget; over it, the socket gets `rate_limited` and 4429. */
+  private overBudget(connection: ClientConnection): boolean {
+    if (connection.takeMessageBudget(this.settings.limits.maxMessagesPerMinute)) return false;
+    if (connection.isOpen) {
       connection.sendEvent('error', { code: 'rate_limited', message: 'too many messages' });
       connection.close(CloseCode.TooMany, 'too many messages');
-      return;
     }
+    return true;
+  }
+
+  private onFrame(connection: ClientConnection, data: Buffer, isBinary: boolean): void {
+    if (this.overBudget(connection)) return;
     const frame = parseClientFrame(data, isBinary);
     if (isFrameError(frame)) {
       connection.sendEvent('error', frame);
