@@ -1,9 +1,15 @@
 import { inheritedKeys, unknownPropertyMessage } from '@app/notifications';
-import { BadRequestException, ValidationPipe, type ArgumentMetadata } from '@nestjs/common';
+import {
+  BadRequestException,
+  HttpException,
+  ValidationPipe,
+  type ArgumentMetadata,
+} from '@nestjs/common';
 
 /**
  * Nest's ValidationPipe with `whitelist`, `forbidNonWhitelisted`, `forbidUnknownValues` and
  * `transform`, which also refuses keys such as `constructor` or `toString` (see `inheritedKeys`).
+ * Any other failure to transform or validate a value answers 400 as well.
  */
 export class StrictValidationPipe extends ValidationPipe {
   constructor() {
@@ -23,6 +29,13 @@ export class StrictValidationPipe extends ValidationPipe {
         throw new BadRequestException(inherited.map(unknownPropertyMessage));
       }
     }
-    return super.transform(value, metadata);
+    try {
+      return await super.transform(value, metadata);
+    } catch (error) {
+      if (error instanceof HttpException) throw error;
+      // A value class-transformer or class-validator cannot handle is the client's input, not a
+      // fault of the server: 400, with no stack in the log.
+      throw new BadRequestException(`invalid ${metadata.type}`);
+    }
   }
 }

@@ -1082,10 +1082,13 @@ describe('hostile input against the built service (e2e)', { timeout: 60_000 }, (
 
     it('refuses a deeply nested payload with a true reason, and takes one within the depth limit', async () => {
       const nest = (depth: number) => '{"a":'.repeat(depth - 1) + '1' + '}'.repeat(depth - 1);
-      const deep = await publish(`{"userId":"u","type":"t","payload":${nest(4100)}}`);
+      const deep = await publish(`{"userId":"u","type":"t","payload":${nest(40)}}`);
       expect(deep.status).toBe(400);
       expect(deep.body.message.join(' ')).toMatch(/payload must nest at most 32 levels deep/);
       expect(deep.body.fields).toEqual(['payload']);
+      // Deeper than any valid job: refused before it is parsed.
+      const deeper = await publish(`{"userId":"u","type":"t","payload":${nest(4100)}}`);
+      expect(deeper).toMatchObject({ status: 400, body: { message: /nests deeper than 64/ } });
       const fine = await publish(`{"userId":"u","type":"t","payload":${nest(32)}}`);
       expect(fine.status).toBe(202);
     });

@@ -23,6 +23,30 @@ function vmRssKiB(pid: number): number {
   return Number(match[1]);
 }
 
+/** POSTs a body as given, returns status and parsed JSON (or text). */
+async function postRaw(
+  url: string,
+  body: string | Buffer,
+  token?: string,
+): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch(url, {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' ? body : new Uint8Array(body),
+  });
+  const text = await response.text();
+  try {
+    return { status: response.status, body: JSON.parse(text) };
+  } catch {
+    return { status: response.status, body: text };
+  }
+}
+
+/** `[[[…]]]`: `depth` nested arrays. */
+const nestedArrays = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+
 describe('red-team cases against the built service (e2e)', { timeout: 60_000 }, () => {
   let s: ServiceProcess;
   let canary: TestClient;
@@ -147,6 +171,87 @@ describe('red-team cases against the built service (e2e)', { timeout: 60_000 }, 
       expect(await pinger.waitClosed()).toMatchObject({ code: 4429, reason: /too many messages/ });
       expect(pinger.all('error')).toEqual([{ code: 'rate_limited', message: expect.any(String) }]);
       expect(pongs).toBeLessThanOrEqual(101);
+    });
+  });
+
+  describe('2. deep and large JSON bodies', () => {
+    const readUrl = () => `${s.httpUrl}/v1/me/notifications/read`;
+    const publishUrl = () => `${s.httpUrl}/v1/notifications`;
+
+    it('a 6 KB body of 3,000 levels on the inbox answers 400 (not 500) and logs no stack', async () => {
+      const token = await signToken('deep-reader');
+      const body = `{"ids":${nestedArrays(3000)}}`;
+      expect(body.length).toBeLessThan(6100);
+      const answer = await postRaw(readUrl(), body, token);
+      expect(answer).toMatchObject({ status: 400, body: { message: /nests deeper than/ } });
+      expect(JSON.stringify(answer.body)).not.toMatch(STACK_LINE);
+      // Deep payloads on publish too, with or without a valid key.
+      const job = `{"userId":"u","type":"t","payload":{"a":${nestedArrays(3000)}}}`;
+      expect((await postRaw(publishUrl(), job, API_KEY)).status).toBe(400);
+      expect((await postRaw(publishUrl(), job, 'not-a-key')).status).toBe(400);
+      expect(s.output()).not.toMatch(/RangeError|Maximum call stack/);
+      // The same user's ordinary read still works.
+      expect(await postRaw(readUrl(), '{"all":true}', token)).toMatchObject({
+        status: 200,
+        body: { unread: 0 },
+      });
+    });
+
+    it('the inbox takes at most 100 KiB, publish still 1 MiB', async () => {
+      const token = await signToken('big-reader');
+      const ids = (n: number) => Array.from({ length: n }, (_, i) => `${i}`.padEnd(64, 'x'));
+      // The largest valid read fits.
+      expect(await postRaw(readUrl(), JSON.stringify({ ids: ids(1000) }), token)).toMatchObject({
+        status: 200,
+      });
+      const tooBig = JSON.stringify({ ids: ids(1000), pad: 'x'.repeat(100 * 1024) });
+      expect((await postRaw(readUrl(), tooBig, token)).status).toBe(413);
+      // Publish reads up to 1 MiB (then the job contract decides), and refuses more.
+      const job = (bytes: number) =>
+        JSON.stringify({ userId: 'u', type: 't', pad: 'x'.repeat(bytes) });
+      expect(await postRaw(publishUrl(), job(900 * 1024), API_KEY)).toMatchObject({
+        status: 400,
+        body: { fields: ['pad'] },
+      });
+      expect((await postRaw(publishUrl(), job(1024 * 1024), API_KEY)).status).toBe(413);
+    });
+
+    it('eight 1 MiB deep bodies at once leave /health/live answering', async () => {
+      const token = await signToken('deep-flood');
+      const deep = Buffer.from(`{"ids":${'['.repeat(512 * 1024 - 10)}`);
+      const job = Buffer.from(`{"userId":"u","type":"t","payload":${'['.repeat(1024 * 1024 - 40)}`);
+      const latencies: number[] = [];
+      let probing = true;
+      const probe = (async () => {
+        while (probing) {
+          const startedAt = performance.now();
+          expect((await fetch(`${s.httpUrl}/health/live`)).status).toBe(200);
+          latencies.push(performance.now() - startedAt);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      })();
+      const startedAt = performance.now();
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          i % 2 === 0
+            ? postRaw(readUrl(), deep, token)
+            : postRaw(publishUrl(), job, i % 4 === 1 ? API_KEY : undefined),
+        ),
+      );
+      const tookMs = performance.now() - startedAt;
+      probing = false;
+      await probe;
+      const worst = Math.max(...latencies);
+      console.log(
+        `[red-team] 8 deep bodies of ~1 MiB (4 inbox, 4 publish): answered ${answers
+          .map((a) => a.status)
+          .join(
+            ',',
+          )} in ${Math.round(tookMs)} ms; /health/live worst ${Math.round(worst)} ms over ` +
+          `${latencies.length} probes`,
+      );
+      for (const answer of answers) expect([400, 413]).toContain(answer.status);
+      expect(worst).toBeLessThan(1000);
     });
   });
 });
