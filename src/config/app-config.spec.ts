@@ -211,6 +211,27 @@ describe(loadConfig.name, () => {
     });
   });
 
+  describe('DEV_TOKENS', () => {
+    it('is off unless set to 1', () => {
+      expect(loadConfig({}).devTokens).toBe(false);
+      expect(loadConfig({ DEV_TOKENS: '0' }).devTokens).toBe(false);
+      expect(loadConfig({ DEV_TOKENS: '1', JWT_SECRET: GOOD_SECRET }).devTokens).toBe(true);
+    });
+
+    it('is refused in production', () => {
+      const error = configErrorOf({
+        NODE_ENV: 'production',
+        JWT_SECRET: GOOD_SECRET,
+        DEV_TOKENS: '1',
+      });
+      expect(error.message).toContain('DEV_TOKENS=1 is not allowed in production');
+    });
+
+    it.each(['true', 'yes'])('rejects DEV_TOKENS=%j', (DEV_TOKENS) => {
+      expect(configErrorOf({ DEV_TOKENS }).message).toContain('DEV_TOKENS must be 0 or 1');
+    });
+  });
+
   describe('numbers', () => {
     it('reads numeric limits', () => {
       const sut = loadConfig({ HISTORY_LIMIT: '50', MAX_SOCKETS_PER_USER: '3' });

@@ -1,5 +1,5 @@
 import type { NotificationsModuleOptions } from '@app/notifications';
-import { parseEnvironment, type EnvironmentVariables } from './environment.js';
+import { ConfigError, parseEnvironment, type EnvironmentVariables } from './environment.js';
 
 /** Used outside production when no JWT key is configured; the service warns loudly about it. */
 export const DEVELOPMENT_JWT_SECRET = 'development-only-secret-do-not-use-in-production!';
@@ -18,6 +18,11 @@ export interface AppConfig {
   shutdownTimeoutMs: number;
   /** Serve the demo page at `/` (DEMO=1, or outside production unless DEMO=0). */
   demo: boolean;
+  /**
+   * DEV_TOKENS=1: serve `/dev/*` (which signs tokens for any user) although an operator's
+   * JWT_SECRET is set; without it they exist only with the built-in development secret.
+   */
+  devTokens: boolean;
   /** Keys that producers present to `POST /v1/notifications`; empty: HTTP publish refuses all. */
   apiKeys: string[];
   /** How long a job stays locked to its worker: a crashed worker's jobs are retried after it. */
@@ -36,6 +41,11 @@ function list(value: string | undefined): string[] {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const e = parseEnvironment(env);
   const production = e.NODE_ENV === 'production';
+  if (production && e.DEV_TOKENS === '1') {
+    throw new ConfigError([
+      'DEV_TOKENS=1 is not allowed in production: /dev/token signs tokens for any user',
+    ]);
+  }
   const usingDevelopmentSecret = !e.JWT_SECRET && !e.JWT_PUBLIC_KEY;
   const origins = e.ALLOWED_ORIGINS?.trim();
   return {
@@ -47,6 +57,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     usingDevelopmentSecret,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     demo: e.DEMO === undefined ? !production : e.DEMO === '1',
+    devTokens: e.DEV_TOKENS === '1',
     apiKeys: list(e.API_KEYS),
     jobLockMs: e.JOB_LOCK_MS,
     notifications: {

@@ -64,6 +64,10 @@ export class EnvironmentVariables {
   DEMO?: '0' | '1';
 
   @IsOptional()
+  @IsIn(['0', '1'], { message: 'DEV_TOKENS must be 0 or 1' })
+  DEV_TOKENS?: '0' | '1';
+
+  @IsOptional()
   @Matches(/^[\x21-\x7e]{16,256}(,[\x21-\x7e]{16,256})*$/, {
     message: 'API_KEYS must be a comma-separated list of keys of 16-256 printable characters',
   })
@@ -175,6 +179,7 @@ export function parseEnvironment(env: NodeJS.ProcessEnv): EnvironmentVariables {
     'JWT_AUDIENCE',
     'ALLOWED_ORIGINS',
     'DEMO',
+    'DEV_TOKENS',
     'API_KEYS',
   )) {
     const raw = env[key]?.trim();

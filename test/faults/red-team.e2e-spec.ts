@@ -5,6 +5,7 @@ import { eventually } from '../support/eventually.js';
 import { http } from '../support/http.js';
 import { metricValue } from '../support/metrics.js';
 import { startService, type ServiceProcess } from '../support/service-process.js';
+import { isolatedEnv, startTestApp } from '../support/test-app.js';
 import { TEST_JWT_SECRET, signToken } from '../support/tokens.js';
 import { TestClient } from '../support/ws-client.js';
 
@@ -253,5 +254,68 @@ describe('red-team cases against the built service (e2e)', { timeout: 60_000 }, 
       for (const answer of answers) expect([400, 413]).toContain(answer.status);
       expect(worst).toBeLessThan(1000);
     });
+  });
+});
+
+describe('3. /dev/* outside production (e2e)', { timeout: 60_000 }, () => {
+  const devService = (env: Record<string, string>) =>
+    startService({ REDIS_URL: inject('redisUrl'), ...isolatedEnv(), ...env });
+
+  it('a service with the operator’s own JWT_SECRET and no NODE_ENV mints no tokens, and says why', async () => {
+    const dev = await devService({ JWT_SECRET: TEST_JWT_SECRET });
+    try {
+      const minted = await http('POST', `${dev.httpUrl}/dev/token`, { body: { name: 'admin' } });
+      expect(minted.status).toBe(404);
+      expect(minted.body.token).toBeUndefined();
+      const token = await signToken('someone');
+      expect((await http('POST', `${dev.httpUrl}/dev/notify`, { token, body: {} })).status).toBe(
+        404,
+      );
+      expect((await http('GET', `${dev.httpUrl}/demo/config`)).body).toEqual({
+        devEndpoints: false,
+      });
+      expect(dev.output()).toContain('POST /dev/token and /dev/notify are off');
+    } finally {
+      await dev.stop();
+    }
+  });
+
+  it('NODE_ENV=test with an operator secret: no /dev/token either', async () => {
+    const t = await startTestApp({ NODE_ENV: 'test' });
+    try {
+      expect((await http('POST', `${t.httpUrl}/dev/token`, { body: { name: 'x' } })).status).toBe(
+        404,
+      );
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('DEV_TOKENS=1 serves it with the operator’s secret, and the log says so loudly', async () => {
+    const dev = await devService({ JWT_SECRET: TEST_JWT_SECRET, DEV_TOKENS: '1' });
+    try {
+      const minted = await http('POST', `${dev.httpUrl}/dev/token`, { body: { name: 'ada' } });
+      expect(minted.status).toBe(200);
+      await (await TestClient.ready(dev.wsUrl, { token: minted.body.token })).close();
+      expect(dev.output()).toMatch(
+        /!!! DEV_TOKENS=1: POST \/dev\/token signs a token for ANY user/,
+      );
+    } finally {
+      await dev.stop();
+    }
+  });
+
+  it('with the built-in development secret it is served, and a deep or large body gets a 4xx', async () => {
+    const t = await startTestApp({ NODE_ENV: 'development', JWT_SECRET: '' });
+    try {
+      const url = `${t.httpUrl}/dev/token`;
+      expect((await http('POST', url, { body: { name: 'ada' } })).status).toBe(200);
+      const deep = await postRaw(url, `{"name":${nestedArrays(3000)}}`);
+      expect(deep).toMatchObject({ status: 400, body: { message: /nests deeper than/ } });
+      const large = await postRaw(url, JSON.stringify({ name: 'x'.repeat(200 * 1024) }));
+      expect(large.status).toBe(413);
+    } finally {
+      await t.close();
+    }
   });
 });
