@@ -1,6 +1,8 @@
+import { Queue, QueueEvents } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
+import { redisOptionsFromUrl } from '../../src/redis/redis-url.js';
 import { eventually } from '../support/eventually.js';
 import { http } from '../support/http.js';
 import { metricValue } from '../support/metrics.js';
@@ -253,6 +255,79 @@ describe('red-team cases against the built service (e2e)', { timeout: 60_000 }, 
       );
       for (const answer of answers) expect([400, 413]).toContain(answer.status);
       expect(worst).toBeLessThan(1000);
+    });
+  });
+
+  describe('4. ill-formed ids', () => {
+    /** Lone surrogates, and U+FFFD that UTF-8 encoding turns them into: all would share keys. */
+    const illFormed = ['\ud800', '\udfff', '\ufffd', 'ill-\ud83d', 'ill-\ufffd'];
+
+    it('no token, job, publish body or read id with a lone surrogate or U+FFFD gets in: two such ids never share an inbox', async () => {
+      const wellFormed = await ready('ill-');
+      for (const id of illFormed) {
+        const token = await signToken(id);
+        const socket = TestClient.connect(s.wsUrl, { token });
+        open.push(socket);
+        await socket.waitClosed();
+        expect(socket.frames, JSON.stringify(id)).toEqual([]);
+        const inbox = await http('GET', `${s.httpUrl}/v1/me/notifications`, { token });
+        expect(inbox.status, JSON.stringify(id)).toBe(401);
+        expect(inbox.body.message).toMatch(/well-formed/);
+
+        const published = await postRaw(
+          `${s.httpUrl}/v1/notifications`,
+          JSON.stringify({ userIds: ['ill-', id], type: 'ill.formed' }),
+          API_KEY,
+        );
+        expect(published).toMatchObject({ status: 400, body: { fields: ['userIds'] } });
+        const deduped = await postRaw(
+          `${s.httpUrl}/v1/notifications`,
+          JSON.stringify({ userId: 'ill-', type: 'ill.formed', dedupeKey: id }),
+          API_KEY,
+        );
+        expect(deduped).toMatchObject({ status: 400, body: { fields: ['dedupeKey'] } });
+        const read = await postRaw(
+          `${s.httpUrl}/v1/me/notifications/read`,
+          JSON.stringify({ ids: [id] }),
+          await signToken('ill-'),
+        );
+        expect(read.status).toBe(400);
+        wellFormed.send('read', { ids: [id] });
+        expect(await wellFormed.next('error')).toMatchObject({ code: 'invalid_data' });
+      }
+      // Invalid UTF-8 bytes in a body decode to U+FFFD: refused as well.
+      const bytes = Buffer.concat([
+        Buffer.from('{"userId":"ill-'),
+        Buffer.from([0xed, 0xa0, 0x80]),
+        Buffer.from('","type":"ill.formed"}'),
+      ]);
+      expect((await postRaw(`${s.httpUrl}/v1/notifications`, bytes, API_KEY)).status).toBe(400);
+
+      // Jobs from a plain BullMQ producer fail at once, naming the field.
+      const connection = redisOptionsFromUrl(inject('redisUrl'));
+      const producer = new Queue(queueName, { connection });
+      const events = new QueueEvents(queueName, { connection });
+      try {
+        await events.waitUntilReady();
+        for (const id of illFormed) {
+          const job = await producer.add(
+            'notify',
+            { userId: id, type: 'ill.formed' },
+            { attempts: 3, backoff: { type: 'fixed', delay: 100 } },
+          );
+          await expect(job.waitUntilFinished(events, 10_000)).rejects.toThrow(/userId must be/);
+          expect((await producer.getJob(job.id!))?.attemptsMade).toBe(1);
+        }
+      } finally {
+        await producer.close();
+        await events.close();
+      }
+      // The well-formed neighbour got nothing and its inbox is empty.
+      const inbox = await http('GET', `${s.httpUrl}/v1/me/notifications`, {
+        token: await signToken('ill-'),
+      });
+      expect(inbox.body).toMatchObject({ items: [], unread: 0 });
+      expect(wellFormed.all('notification')).toEqual([]);
     });
   });
 });

@@ -4,6 +4,7 @@ import { errors as joseErrors, jwtVerify } from 'jose';
 import { InvalidTokenError } from './errors/invalid-token.error.js';
 import { ContractLimits } from './notifications.constants.js';
 import { NotificationsSettings } from './notifications.settings.js';
+import { isWellFormedId, WELL_FORMED_ID_RULE } from './utils/well-formed-id.util.js';
 
 export interface VerifiedIdentity {
   userId: string;
@@ -52,6 +53,9 @@ export class TokenVerifier {
         sub.length > ContractLimits.userIdMaxLength
       ) {
         throw new InvalidTokenError(`token sub must be 1-${ContractLimits.userIdMaxLength} chars`);
+      }
+      if (!isWellFormedId(sub)) {
+        throw new InvalidTokenError(`token sub must be ${WELL_FORMED_ID_RULE}`);
       }
       return { userId: sub, expiresAt: (payload.exp ?? 0) * 1000 };
     } catch (error) {

@@ -8,7 +8,7 @@ import {
   MaxLength,
   ValidateIf,
 } from 'class-validator';
-import { ExactlyOneOf } from './validators.js';
+import { ExactlyOneOf, WellFormedId } from './validators.js';
 
 /** `read`: `{ids: [...]}` or `{all: true}`. */
 export class ReadFrameDto {
@@ -19,6 +19,7 @@ export class ReadFrameDto {
   @ArrayMaxSize(1000)
   @IsString({ each: true })
   @MaxLength(64, { each: true })
+  @WellFormedId({ each: true })
   ids?: string[];
 
   @ValidateIf((frame: ReadFrameDto) => frame.all !== undefined)
