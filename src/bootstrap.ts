@@ -3,6 +3,7 @@ import { type INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
+import { hardenHttpServer } from './http/http-server.js';
 import { useJsonBodies } from './http/json-body.js';
 import type { AppConfig } from './config/app-config.js';
 
@@ -18,5 +19,6 @@ export async function createApp(
   app.useWebSocketAdapter(new NotificationsWsAdapter(app));
   // JSON only, bounded in size per route and in depth, checked before parsing.
   useJsonBodies(app);
+  hardenHttpServer(app, config.http);
   return app;
 }

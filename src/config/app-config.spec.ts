@@ -211,6 +211,31 @@ describe(loadConfig.name, () => {
     });
   });
 
+  describe('HTTP timeouts', () => {
+    it('bounds headers to 10 s, requests to 30 s, idle keep-alive to 5 s by default', () => {
+      expect(loadConfig({}).http).toEqual({
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 5000,
+      });
+    });
+
+    it('refuses a headers timeout longer than the request timeout', () => {
+      const error = configErrorOf({
+        HTTP_HEADERS_TIMEOUT_MS: '20000',
+        HTTP_REQUEST_TIMEOUT_MS: '10000',
+      });
+      expect(error.message).toContain('HTTP_HEADERS_TIMEOUT_MS');
+    });
+
+    it.each(['HTTP_HEADERS_TIMEOUT_MS', 'HTTP_REQUEST_TIMEOUT_MS', 'HTTP_KEEP_ALIVE_TIMEOUT_MS'])(
+      'rejects %s=0',
+      (name) => {
+        expect(configErrorOf({ [name]: '0' }).message).toContain(name);
+      },
+    );
+  });
+
   describe('DEV_TOKENS', () => {
     it('is off unless set to 1', () => {
       expect(loadConfig({}).devTokens).toBe(false);

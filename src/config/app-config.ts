@@ -1,4 +1,5 @@
 import type { NotificationsModuleOptions } from '@app/notifications';
+import type { HttpTimeouts } from '../http/http-server.js';
 import { ConfigError, parseEnvironment, type EnvironmentVariables } from './environment.js';
 
 /** Used outside production when no JWT key is configured; the service warns loudly about it. */
@@ -27,6 +28,8 @@ export interface AppConfig {
   apiKeys: string[];
   /** How long a job stays locked to its worker: a crashed worker's jobs are retried after it. */
   jobLockMs: number;
+  /** Timeouts of the HTTP server. */
+  http: HttpTimeouts;
   notifications: NotificationsModuleOptions;
 }
 
@@ -41,6 +44,11 @@ function list(value: string | undefined): string[] {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const e = parseEnvironment(env);
   const production = e.NODE_ENV === 'production';
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError([
+      'HTTP_HEADERS_TIMEOUT_MS must not be greater than HTTP_REQUEST_TIMEOUT_MS',
+    ]);
+  }
   if (production && e.DEV_TOKENS === '1') {
     throw new ConfigError([
       'DEV_TOKENS=1 is not allowed in production: /dev/token signs tokens for any user',
@@ -60,6 +68,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     devTokens: e.DEV_TOKENS === '1',
     apiKeys: list(e.API_KEYS),
     jobLockMs: e.JOB_LOCK_MS,
+    http: {
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
     notifications: {
       jwt: {
         secret: e.JWT_PUBLIC_KEY ? undefined : (e.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET),

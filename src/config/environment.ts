@@ -141,6 +141,21 @@ export class EnvironmentVariables {
   @Min(0)
   @Max(3_600_000)
   TOKEN_EXPIRY_GRACE_MS = 5000;
+
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  HTTP_HEADERS_TIMEOUT_MS = 10_000;
+
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  HTTP_REQUEST_TIMEOUT_MS = 30_000;
+
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  HTTP_KEEP_ALIVE_TIMEOUT_MS = 5000;
 }
 
 const NUMERIC: (keyof EnvironmentVariables)[] = [
@@ -157,6 +172,9 @@ const NUMERIC: (keyof EnvironmentVariables)[] = [
   'SHUTDOWN_TIMEOUT_MS',
   'JOB_LOCK_MS',
   'TOKEN_EXPIRY_GRACE_MS',
+  'HTTP_HEADERS_TIMEOUT_MS',
+  'HTTP_REQUEST_TIMEOUT_MS',
+  'HTTP_KEEP_ALIVE_TIMEOUT_MS',
 ];
 
 export class ConfigError extends Error {

@@ -760,9 +760,10 @@ describe('hostile input against the built service (e2e)', { timeout: 60_000 }, (
   });
 
   describe('handshakes', () => {
+    /** The upgrade is answered 401, never 101: the client holds no socket and gets no frame. */
     async function expectRefused(client: TestClient, reason: RegExp): Promise<void> {
       const closed = await client.waitClosed();
-      expect(closed.code).toBe(4401);
+      expect(closed.status).toBe(401);
       expect(closed.reason).toMatch(reason);
       expect(closed.reason).not.toMatch(JWT_SHAPE);
       expect(closed.reason).not.toMatch(STACK_LINE);
@@ -824,7 +825,7 @@ describe('hostile input against the built service (e2e)', { timeout: 60_000 }, (
       await ready('oversized');
     });
 
-    it('tokens just under the header limit: a forged one gets 4401, a genuine one connects', async () => {
+    it('tokens just under the header limit: a forged one gets 401, a genuine one connects', async () => {
       const pad = 'p'.repeat(11_000);
       const forged = await tokenWith({ sub: 'big-claims', exp: inAnHour(), pad }, 'x'.repeat(40));
       const genuine = await tokenWith({ sub: 'big-claims', exp: inAnHour(), pad });
@@ -835,7 +836,7 @@ describe('hostile input against the built service (e2e)', { timeout: 60_000 }, (
       await connect({ token: genuine }).next('ready');
     });
 
-    it('hostile tokens are refused with 4401 and receive nothing', async () => {
+    it('hostile tokens are refused with 401 and receive nothing', async () => {
       const exp = inAnHour();
       const refused: [string, string, RegExp][] = [
         ['alg none', unsignedToken('intruder'), /token/],
@@ -934,7 +935,7 @@ describe('hostile input against the built service (e2e)', { timeout: 60_000 }, (
       // In production without ALLOWED_ORIGINS only the page's own origin may connect.
       for (const origin of ['null', 'http://[::', 'https://evil.example']) {
         const client = connect({ token, origin });
-        expect(await client.waitClosed()).toMatchObject({ code: 4403, reason: /origin/ });
+        expect(await client.waitClosed()).toMatchObject({ status: 403, reason: /origin/ });
       }
       expect((await http('GET', `${s.httpUrl}/health/live`)).status).toBe(200);
       await ready('after-handshakes');

@@ -6,6 +6,7 @@ import { redisOptionsFromUrl } from '../../src/redis/redis-url.js';
 import { eventually } from '../support/eventually.js';
 import { http } from '../support/http.js';
 import { metricValue } from '../support/metrics.js';
+import { rawExchange, upgradeHead } from '../support/raw-http.js';
 import { startService, type ServiceProcess } from '../support/service-process.js';
 import { isolatedEnv, startTestApp } from '../support/test-app.js';
 import { TEST_JWT_SECRET, signToken } from '../support/tokens.js';
@@ -95,6 +96,9 @@ describe('red-team cases against the built service (e2e)', { timeout: 60_000 }, 
       // what cuts the flooder.
       PING_INTERVAL_MS: '60000',
       PING_TIMEOUT_MS: '30000',
+      // Short enough for a test to wait out (the defaults are 10 s and 30 s).
+      HTTP_HEADERS_TIMEOUT_MS: '3000',
+      HTTP_REQUEST_TIMEOUT_MS: '6000',
     });
     canary = await TestClient.ready(s.wsUrl, { token: await signToken('canary') });
   });
@@ -255,6 +259,93 @@ describe('red-team cases against the built service (e2e)', { timeout: 60_000 }, 
       );
       for (const answer of answers) expect([400, 413]).toContain(answer.status);
       expect(worst).toBeLessThan(1000);
+    });
+  });
+
+  describe('5. upgrades and slow requests', () => {
+    it('an unauthenticated upgrade is answered 401 (bad origin: 403), never 101, and its connection closed at once', async () => {
+      const cases: [string, string, string[], number][] = [
+        ['no token', '/ws', [], 401],
+        ['a garbage token', '/ws?token=garbage', [], 401],
+        ['a garbage bearer subprotocol', '/ws', ['Sec-WebSocket-Protocol: bearer, x.y.z'], 401],
+        [
+          'a forged token',
+          `/ws?token=${await signToken('intruder', { secret: 'x'.repeat(40) })}`,
+          [],
+          401,
+        ],
+        [
+          'a foreign origin',
+          `/ws?token=${await signToken('foreigner')}`,
+          ['Origin: https://evil.example'],
+          403,
+        ],
+      ];
+      for (const [what, path, headers, status] of cases) {
+        const answer = await rawExchange(s.port, upgradeHead(path, headers));
+        expect(answer.status, what).toBe(status);
+        expect(answer.answer, what).not.toContain('101 Switching Protocols');
+        expect(answer.closedAfterMs, `${what}: closed by the server`).toBeDefined();
+      }
+      // A genuine one still gets its 101.
+      const genuine = await rawExchange(
+        s.port,
+        upgradeHead(`/ws?token=${await signToken('genuine')}`),
+        { timeoutMs: 1000 },
+      );
+      expect(genuine.status).toBe(101);
+    });
+
+    it('300 garbage upgrades that ignore everything are all answered and closed within seconds', async () => {
+      const startedAt = Date.now();
+      const answers = await Promise.all(
+        Array.from({ length: 300 }, () =>
+          rawExchange(s.port, upgradeHead('/ws?token=garbage'), { timeoutMs: 15_000 }),
+        ),
+      );
+      const slowest = Math.max(...answers.map((a) => a.closedAfterMs ?? Number.POSITIVE_INFINITY));
+      console.log(
+        `[red-team] 300 garbage upgrades: all closed by the server within ${slowest} ms ` +
+          `(${Date.now() - startedAt} ms in all)`,
+      );
+      expect(answers.every((a) => a.status === 401)).toBe(true);
+      expect(slowest).toBeLessThan(10_000);
+    });
+
+    it('slow headers and slow bodies are cut by the server timeouts', async () => {
+      const slowHeaders = rawExchange(s.port, 'GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n', {
+        drip: () => `X-Slow-${Date.now()}: 1\r\n`,
+        timeoutMs: 20_000,
+      });
+      const slowUpgrade = rawExchange(
+        s.port,
+        'GET /ws?token=garbage HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n',
+        { drip: () => `X-Slow-${Date.now()}: 1\r\n`, timeoutMs: 20_000 },
+      );
+      const slowBody = rawExchange(
+        s.port,
+        [
+          'POST /v1/notifications HTTP/1.1',
+          'Host: 127.0.0.1',
+          `Authorization: Bearer ${API_KEY}`,
+          'Content-Type: application/json',
+          'Content-Length: 100000',
+          '',
+          '{"userId":"slow","type":"t","pad":"',
+        ].join('\r\n'),
+        { drip: () => 'x', timeoutMs: 20_000 },
+      );
+      const [headers, upgrade, body] = await Promise.all([slowHeaders, slowUpgrade, slowBody]);
+      console.log(
+        `[red-team] slow headers cut after ${headers.closedAfterMs} ms (HTTP_HEADERS_TIMEOUT_MS ` +
+          `3000), a slow upgrade after ${upgrade.closedAfterMs} ms, a slow body after ` +
+          `${body.closedAfterMs} ms (HTTP_REQUEST_TIMEOUT_MS 6000)`,
+      );
+      expect(headers.closedAfterMs).toBeLessThan(8000);
+      expect(upgrade.closedAfterMs).toBeLessThan(8000);
+      expect(body.closedAfterMs).toBeLessThan(12_000);
+      expect(headers.status).toBe(408);
+      expect((await http('GET', `${s.httpUrl}/health/live`)).status).toBe(200);
     });
   });
 

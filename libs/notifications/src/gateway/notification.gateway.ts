@@ -19,6 +19,7 @@ import { TokenVerifier } from '../token.verifier.js';
 import { ClientConnection, type ConnectionHooks } from './client-connection.js';
 import { isFrameError, parseClientFrame, type ClientFrame } from './client-frames.js';
 import { BEARER_PROTOCOL, originAllowed, sinceOf, tokenOf } from './handshake.js';
+import { upgradeCheck, verifiedIdentityOf } from './upgrade-check.js';
 
 const connections = new WeakMap<WebSocket, ClientConnection>();
 
@@ -108,6 +109,12 @@ export class NotificationGateway
     (server.options as { closeTimeout?: number }).closeTimeout = CLOSE_HANDSHAKE_TIMEOUT_MS;
     server.options.handleProtocols = (protocols) =>
       protocols.has(BEARER_PROTOCOL) ? BEARER_PROTOCOL : false;
+    // Origin and token are checked before the handshake completes: refused upgrades get 403/401.
+    server.options.verifyClient = upgradeCheck(
+      this.verifier,
+      this.settings.allowedOrigins,
+      (code) => this.hooks.closedByServer(code),
+    );
     // The heartbeat ticks often and pings only the sockets that are due, so that pings (and the
     // token expiry checks) are spread over the interval instead of arriving as one burst.
     const tickMs = Math.min(
@@ -187,25 +194,30 @@ export class NotificationGateway
       connection.close(CloseCode.GoingAway, 'server shutting down: reconnect');
       return false;
     }
-    if (!originAllowed(request, this.settings.allowedOrigins)) {
-      connection.close(CloseCode.OriginNotAllowed, 'origin not allowed');
-      return false;
+    // Proven before the upgrade (upgradeCheck); checked here again only for a server whose
+    // upgrades did not go through it.
+    let identity = verifiedIdentityOf(request);
+    if (!identity) {
+      if (!originAllowed(request, this.settings.allowedOrigins)) {
+        connection.close(CloseCode.OriginNotAllowed, 'origin not allowed');
+        return false;
+      }
+      const token = tokenOf(request);
+      if (!token) {
+        connection.close(CloseCode.Unauthorized, 'missing token');
+        return false;
+      }
+      try {
+        identity = await this.verifier.verify(token);
+      } catch (error) {
+        const reason = error instanceof InvalidTokenError ? error.reason : 'token invalid';
+        connection.close(CloseCode.Unauthorized, reason);
+        return false;
+      }
     }
-    const token = tokenOf(request);
-    if (!token) {
-      connection.close(CloseCode.Unauthorized, 'missing token');
-      return false;
-    }
-    try {
-      const identity = await this.verifier.verify(token);
-      connection.userId = identity.userId;
-      connection.expiresAt = identity.expiresAt + this.settings.limits.tokenExpiryGraceMs;
-      connection.nextPingAt = Date.now() + Math.random() * this.settings.limits.pingIntervalMs;
-    } catch (error) {
-      const reason = error instanceof InvalidTokenError ? error.reason : 'token invalid';
-      connection.close(CloseCode.Unauthorized, reason);
-      return false;
-    }
+    connection.userId = identity.userId;
+    connection.expiresAt = identity.expiresAt + this.settings.limits.tokenExpiryGraceMs;
+    connection.nextPingAt = Date.now() + Math.random() * this.settings.limits.pingIntervalMs;
     if (!connection.isOpen) return false;
     if (!this.registry.add(connection, this.settings.limits.maxSocketsPerUser)) {
       connection.close(CloseCode.TooMany, 'too many connections for this user');
