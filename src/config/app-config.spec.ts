@@ -236,6 +236,32 @@ describe(loadConfig.name, () => {
     );
   });
 
+  describe('JWT_MAX_TOKEN_LIFETIME_SECONDS', () => {
+    it('bounds tokens to a day by default; 0 turns the bound off', () => {
+      expect(loadConfig({}).notifications.jwt.maxLifetimeSeconds).toBe(86_400);
+      expect(
+        loadConfig({ JWT_MAX_TOKEN_LIFETIME_SECONDS: '0' }).notifications.jwt.maxLifetimeSeconds,
+      ).toBe(0);
+    });
+
+    it.each(['-1', '1d', '1e3'])('rejects %j', (value) => {
+      expect(configErrorOf({ JWT_MAX_TOKEN_LIFETIME_SECONDS: value }).message).toContain(
+        'JWT_MAX_TOKEN_LIFETIME_SECONDS',
+      );
+    });
+  });
+
+  describe('METRICS_TOKEN', () => {
+    it('is unset by default (metrics are public)', () => {
+      expect(loadConfig({}).metricsToken).toBeUndefined();
+    });
+
+    it('reads a token, and refuses a short one', () => {
+      expect(loadConfig({ METRICS_TOKEN: 'm'.repeat(16) }).metricsToken).toBe('m'.repeat(16));
+      expect(configErrorOf({ METRICS_TOKEN: 'short' }).message).toContain('METRICS_TOKEN');
+    });
+  });
+
   describe('DEV_TOKENS', () => {
     it('is off unless set to 1', () => {
       expect(loadConfig({}).devTokens).toBe(false);

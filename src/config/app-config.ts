@@ -26,6 +26,8 @@ export interface AppConfig {
   devTokens: boolean;
   /** Keys that producers present to `POST /v1/notifications`; empty: HTTP publish refuses all. */
   apiKeys: string[];
+  /** When set, `GET /metrics` needs `Authorization: Bearer <metricsToken>`. */
+  metricsToken: string | undefined;
   /** How long a job stays locked to its worker: a crashed worker's jobs are retried after it. */
   jobLockMs: number;
   /** Timeouts of the HTTP server. */
@@ -67,6 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     demo: e.DEMO === undefined ? !production : e.DEMO === '1',
     devTokens: e.DEV_TOKENS === '1',
     apiKeys: list(e.API_KEYS),
+    metricsToken: e.METRICS_TOKEN,
     jobLockMs: e.JOB_LOCK_MS,
     http: {
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
@@ -80,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         algorithms: e.JWT_ALGORITHMS ? list(e.JWT_ALGORITHMS) : undefined,
         issuer: e.JWT_ISSUER,
         audience: e.JWT_AUDIENCE,
+        maxLifetimeSeconds: e.JWT_MAX_TOKEN_LIFETIME_SECONDS,
       },
       // Outside production any origin may connect unless a list is given.
       allowedOrigins: origins === '*' ? '*' : origins ? list(origins) : production ? [] : '*',

@@ -55,6 +55,17 @@ export class EnvironmentVariables {
   @IsString()
   JWT_AUDIENCE?: string;
 
+  @IsInt()
+  @Min(0)
+  @Max(10 * 365 * 24 * 3600)
+  JWT_MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
+
+  @IsOptional()
+  @Matches(/^[\x21-\x7e]{16,256}$/, {
+    message: 'METRICS_TOKEN must be 16-256 printable characters',
+  })
+  METRICS_TOKEN?: string;
+
   @IsOptional()
   @IsString()
   ALLOWED_ORIGINS?: string;
@@ -175,6 +186,7 @@ const NUMERIC: (keyof EnvironmentVariables)[] = [
   'HTTP_HEADERS_TIMEOUT_MS',
   'HTTP_REQUEST_TIMEOUT_MS',
   'HTTP_KEEP_ALIVE_TIMEOUT_MS',
+  'JWT_MAX_TOKEN_LIFETIME_SECONDS',
 ];
 
 export class ConfigError extends Error {
@@ -199,6 +211,7 @@ export function parseEnvironment(env: NodeJS.ProcessEnv): EnvironmentVariables {
     'DEMO',
     'DEV_TOKENS',
     'API_KEYS',
+    'METRICS_TOKEN',
   )) {
     const raw = env[key]?.trim();
     if (raw === undefined || raw === '') continue;

@@ -889,11 +889,17 @@ describe('hostile input against the built service (e2e)', { timeout: 60_000 }, (
         await expectRefused(connect({ token }), reason);
       }
       await expectRefused(connect({ token: refused[2][1], viaProtocol: true }), /algorithm/);
-      // A sub of exactly 128 chars and an exp far in the future are fine.
+      // A sub of exactly 128 chars and an exp 23 hours ahead are fine; an exp beyond
+      // JWT_MAX_TOKEN_LIFETIME_SECONDS (a day by default) is not.
       await connect({ token: await tokenWith({ sub: 's'.repeat(128), exp }) }).next('ready');
-      const farFuture = connect({ token: await tokenWith({ sub: 'far-future', exp: 1e12 }) });
-      await farFuture.next('ready');
-      expect(await exchange(farFuture, '{"event":"ping"}')).toEqual([{ event: 'pong', data: {} }]);
+      const longLived = await tokenWith({ sub: 'long-lived', exp: inAnHour() + 22 * 3600 });
+      const client = connect({ token: longLived });
+      await client.next('ready');
+      expect(await exchange(client, '{"event":"ping"}')).toEqual([{ event: 'pong', data: {} }]);
+      await expectRefused(
+        connect({ token: await tokenWith({ sub: 'far-future', exp: 1e12 }) }),
+        /lifetime too long/,
+      );
     });
 
     it('a token in both the query and the subprotocol: the subprotocol wins', async () => {

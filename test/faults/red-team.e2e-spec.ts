@@ -18,6 +18,7 @@ import { TestClient } from '../support/ws-client.js';
  */
 
 const API_KEY = 'red-team-api-key-0123456789abcdef';
+const METRICS_TOKEN = 'red-team-metrics-token-0123456789';
 const STACK_LINE = /\n\s+at /;
 
 /** Resident set size of a process, from /proc (KiB). */
@@ -66,7 +67,7 @@ describe('red-team cases against the built service (e2e)', { timeout: 60_000 }, 
   }
 
   async function metrics(): Promise<string> {
-    return (await http('GET', `${s.httpUrl}/metrics`)).body as string;
+    return (await http('GET', `${s.httpUrl}/metrics`, { token: METRICS_TOKEN })).body as string;
   }
 
   /** The canary user gets a notification published now, on its socket opened at the start. */
@@ -90,6 +91,7 @@ describe('red-team cases against the built service (e2e)', { timeout: 60_000 }, 
       JWT_SECRET: TEST_JWT_SECRET,
       REDIS_URL: inject('redisUrl'),
       API_KEYS: API_KEY,
+      METRICS_TOKEN,
       NOTIFY_QUEUE: queueName,
       KEY_PREFIX: queueName,
       // The heartbeat alone would drop a socket that never reads within 35 s; here it cannot be
@@ -114,6 +116,7 @@ describe('red-team cases against the built service (e2e)', { timeout: 60_000 }, 
     await s?.stop('SIGKILL');
     expect(log).not.toMatch(STACK_LINE);
     expect(log).not.toContain(TEST_JWT_SECRET);
+    expect(log).not.toContain(METRICS_TOKEN);
   });
 
   describe('1. ping flood', () => {
@@ -346,6 +349,63 @@ describe('red-team cases against the built service (e2e)', { timeout: 60_000 }, 
       expect(body.closedAfterMs).toBeLessThan(12_000);
       expect(headers.status).toBe(408);
       expect((await http('GET', `${s.httpUrl}/health/live`)).status).toBe(200);
+    });
+  });
+
+  describe('6. metrics, headers, token lifetime, same origin', () => {
+    it('METRICS_TOKEN makes /metrics private', async () => {
+      expect((await http('GET', `${s.httpUrl}/metrics`)).status).toBe(401);
+      expect((await http('GET', `${s.httpUrl}/metrics`, { token: API_KEY })).status).toBe(401);
+      const scrape = await http('GET', `${s.httpUrl}/metrics`, { token: METRICS_TOKEN });
+      expect(scrape.status).toBe(200);
+      expect(scrape.body).toContain('notifications_open_sockets');
+    });
+
+    it('no response says X-Powered-By', async () => {
+      for (const [method, path] of [
+        ['GET', '/health/live'],
+        ['GET', '/no-such-page'],
+        ['POST', '/v1/notifications'],
+        ['GET', '/metrics'],
+      ]) {
+        const response = await fetch(`${s.httpUrl}${path}`, { method });
+        expect(response.headers.get('x-powered-by'), path).toBeNull();
+      }
+    });
+
+    it('a token valid for more than a day (JWT_MAX_TOKEN_LIFETIME_SECONDS) is refused', async () => {
+      const forever = await signToken('forever', { expiresIn: 1e12 });
+      const socket = TestClient.connect(s.wsUrl, { token: forever });
+      open.push(socket);
+      expect(await socket.waitClosed()).toMatchObject({
+        status: 401,
+        reason: /lifetime too long/,
+      });
+      const inbox = await http('GET', `${s.httpUrl}/v1/me/notifications`, { token: forever });
+      expect(inbox.status).toBe(401);
+      await (await ready('for-a-while')).close();
+    });
+
+    it('same-origin mode compares scheme, host and port', async () => {
+      const token = await signToken('same-origin');
+      const upgrade = async (origin: string, extra: string[] = []) =>
+        (
+          await rawExchange(
+            s.port,
+            upgradeHead(`/ws?token=${token}`, [`Origin: ${origin}`, ...extra]),
+            {
+              timeoutMs: 1000,
+            },
+          )
+        ).status;
+      // upgradeHead says `Host: 127.0.0.1`.
+      expect(await upgrade('http://127.0.0.1')).toBe(101);
+      expect(await upgrade('https://127.0.0.1')).toBe(403);
+      expect(await upgrade('http://127.0.0.1:8080')).toBe(403);
+      expect(await upgrade('http://127.0.0.2')).toBe(403);
+      // Behind a proxy that terminates TLS and says so.
+      expect(await upgrade('https://127.0.0.1', ['X-Forwarded-Proto: https'])).toBe(101);
+      expect(await upgrade('http://127.0.0.1', ['X-Forwarded-Proto: https'])).toBe(403);
     });
   });
 

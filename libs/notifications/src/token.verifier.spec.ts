@@ -198,6 +198,34 @@ describe(TokenVerifier.name, () => {
     });
   });
 
+  describe('maximum lifetime', () => {
+    let sut: TokenVerifier;
+
+    beforeEach(() => {
+      sut = verifier({ secret: SECRET, maxLifetimeSeconds: 3600 });
+    });
+
+    it('accepts a token that expires within the bound (plus the clock tolerance)', async () => {
+      await expect(sut.verify(await sign({ exp: nowSeconds() + 3600 }))).resolves.toBeDefined();
+      await expect(sut.verify(await sign({ exp: nowSeconds() + 3603 }))).resolves.toBeDefined();
+    });
+
+    it('refuses a token valid for longer, or practically forever', async () => {
+      expect(await rejectionOf(sut, await sign({ exp: nowSeconds() + 3700 }))).toBe(
+        'token lifetime too long: exp may be at most 3600 s ahead',
+      );
+      expect(await rejectionOf(sut, await sign({ exp: 1e12 }))).toMatch(/lifetime too long/);
+    });
+
+    it('is off when unset or 0', async () => {
+      const far = await sign({ exp: nowSeconds() + 10 * 365 * 24 * 3600 });
+      await expect(verifier({ secret: SECRET }).verify(far)).resolves.toBeDefined();
+      await expect(
+        verifier({ secret: SECRET, maxLifetimeSeconds: 0 }).verify(far),
+      ).resolves.toBeDefined();
+    });
+  });
+
   describe('issuer and audience', () => {
     let sut: TokenVerifier;
 

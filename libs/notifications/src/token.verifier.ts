@@ -57,7 +57,17 @@ export class TokenVerifier {
       if (!isWellFormedId(sub)) {
         throw new InvalidTokenError(`token sub must be ${WELL_FORMED_ID_RULE}`);
       }
-      return { userId: sub, expiresAt: (payload.exp ?? 0) * 1000 };
+      const expiresAt = (payload.exp ?? 0) * 1000;
+      const { maxLifetimeSeconds, clockToleranceSeconds = 5 } = this.settings.jwt;
+      if (
+        maxLifetimeSeconds &&
+        expiresAt - Date.now() > (maxLifetimeSeconds + clockToleranceSeconds) * 1000
+      ) {
+        throw new InvalidTokenError(
+          `token lifetime too long: exp may be at most ${maxLifetimeSeconds} s ahead`,
+        );
+      }
+      return { userId: sub, expiresAt };
     } catch (error) {
       throw TokenVerifier.explain(error);
     }
