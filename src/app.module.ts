@@ -6,6 +6,7 @@ import type { AppConfig } from './config/app-config.js';
 import { DemoModule } from './demo/demo.module.js';
 import { HealthController } from './health/health.controller.js';
 import { MetricsController } from './metrics/metrics.controller.js';
+import { METRICS_TOKEN } from './metrics/metrics-token.guard.js';
 import { redisOptionsFromUrl } from './redis/redis-url.js';
 
 /**
@@ -33,6 +34,7 @@ export class AppModule {
         ...(config.demo && config.role !== 'worker' ? [DemoModule.forRoot(config)] : []),
       ],
       controllers: [HealthController, MetricsController],
+      providers: [{ provide: METRICS_TOKEN, useValue: config.metricsToken }],
     };
   }
 }

@@ -15,9 +15,11 @@ describe('the demo page and its development endpoints (e2e)', () => {
     let t: TestApp;
 
     beforeAll(async () => {
-      // Dev tokens carry the configured issuer and audience, or they would not verify.
+      // Dev tokens carry the configured issuer and audience, or they would not verify. The tests'
+      // own JWT_SECRET is an operator's secret: /dev/* needs the opt-in.
       t = await startTestApp({
         NODE_ENV: 'development',
+        DEV_TOKENS: '1',
         JWT_ISSUER: 'https://auth.example',
         JWT_AUDIENCE: 'notifications',
       });

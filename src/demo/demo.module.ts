@@ -21,9 +21,18 @@ export class DemoModule implements OnApplicationBootstrap {
 
   constructor(@Inject(DEMO_OPTIONS) private readonly options: DemoOptions) {}
 
-  static forRoot(config: Pick<AppConfig, 'production' | 'notifications'>): DynamicModule {
+  static forRoot(
+    config: Pick<
+      AppConfig,
+      'production' | 'notifications' | 'usingDevelopmentSecret' | 'devTokens'
+    >,
+  ): DynamicModule {
     const options: DemoOptions = {
-      devEndpoints: !config.production && Boolean(config.notifications.jwt.secret),
+      devEndpoints:
+        !config.production &&
+        Boolean(config.notifications.jwt.secret) &&
+        (config.usingDevelopmentSecret || config.devTokens),
+      operatorKey: !config.usingDevelopmentSecret,
     };
     return {
       module: DemoModule,
@@ -33,10 +42,22 @@ export class DemoModule implements OnApplicationBootstrap {
   }
 
   onApplicationBootstrap(): void {
+    const { devEndpoints, operatorKey } = this.options;
     this.logger.log(
-      this.options.devEndpoints
+      devEndpoints
         ? 'demo page at / (development sign-in: POST /dev/token)'
         : 'demo page at / (sign in with a pasted token)',
     );
+    if (devEndpoints && operatorKey) {
+      this.logger.warn(
+        '!!! DEV_TOKENS=1: POST /dev/token signs a token for ANY user name with your JWT_SECRET. ' +
+          'Anyone who reaches this service can act as any user. Never expose it. !!!',
+      );
+    } else if (operatorKey) {
+      this.logger.log(
+        'POST /dev/token and /dev/notify are off: tokens are verified with your own key ' +
+          '(DEV_TOKENS=1 serves them anyway, outside production)',
+      );
+    }
   }
 }

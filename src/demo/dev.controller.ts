@@ -4,10 +4,11 @@ import {
   NotificationsUserGuard,
   NotificationsUserId,
   NotificationTokenIssuer,
+  StrictValidationPipe,
   type EnqueuedNotification,
   type IssuedToken,
 } from '@rtnotify/nestjs';
-import { StrictValidationPipe } from '../common/strict-validation.pipe.js';
+
 import { DEMO_NOTIFICATION_TYPE, DEV_TOKEN_TTL_SECONDS } from './demo.constants.js';
 import { DevNotifyBody, DevTokenBody } from './demo.dto.js';
 

@@ -11,6 +11,7 @@ import {
 import { backoffDelay, checkBackoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { SeenIds } from './seen-ids.js';
 import { TypedEmitter } from './typed-emitter.js';
+import { closeOfRefusal, upgradeRefusalOf } from './upgrade-refusal.js';
 import type {
   ConnectionState,
   ConnectOptions,
@@ -174,10 +175,19 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     socket.onmessage = (event: { data?: unknown }) => {
       if (this.socket === socket && typeof event.data === 'string') this.onFrame(event.data);
     };
-    socket.onclose = (event: { code?: number; reason?: string }) =>
-      this.onClose(socket, event.code ?? 1006, event.reason ?? '');
+    // A refused upgrade (401 or 403 instead of 101) counts as the close code it stands for.
+    let refusedWith: number | undefined;
+    socket.onclose = (event: { code?: number; reason?: string }) => {
+      const { code, reason } = closeOfRefusal(refusedWith, {
+        code: event.code ?? 1006,
+        reason: event.reason ?? '',
+      });
+      this.onClose(socket, code, reason);
+    };
     // Every failure is followed by `close`, which decides what to do.
-    socket.onerror = () => undefined;
+    socket.onerror = (event: unknown) => {
+      refusedWith ??= upgradeRefusalOf(event);
+    };
   }
 
   private async resolveToken(): Promise<string> {

@@ -26,6 +26,7 @@ export { NotificationsUserGuard } from './http/user-auth.guard.js';
 export { NotificationsApiKeyGuard } from './http/api-key.guard.js';
 export { NotificationsUserId } from './http/current-user.decorator.js';
 export { NotificationsExceptionFilter } from './http/notifications-exception.filter.js';
+export { StrictValidationPipe } from './http/strict-validation.pipe.js';
 
 export {
   InvalidNotificationError,

@@ -4,6 +4,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify } from 'jose';
 import { InvalidTokenError } from './errors/invalid-token.error.js';
 import { NotificationsSettings } from './notifications.settings.js';
+import { isWellFormedId, WELL_FORMED_ID_RULE } from './utils/well-formed-id.util.js';
 
 /** Who a verified token names. */
 export interface VerifiedIdentity {
@@ -70,7 +71,20 @@ export class TokenVerifier {
       ) {
         throw new InvalidTokenError(`token sub must be 1-${ContractLimits.userIdMaxLength} chars`);
       }
-      return { userId: sub, expiresAt: (payload.exp ?? 0) * 1000 };
+      if (!isWellFormedId(sub)) {
+        throw new InvalidTokenError(`token sub must be ${WELL_FORMED_ID_RULE}`);
+      }
+      const expiresAt = (payload.exp ?? 0) * 1000;
+      const { maxLifetimeSeconds, clockToleranceSeconds = 5 } = settings.jwt;
+      if (
+        maxLifetimeSeconds &&
+        expiresAt - Date.now() > (maxLifetimeSeconds + clockToleranceSeconds) * 1000
+      ) {
+        throw new InvalidTokenError(
+          `token lifetime too long: exp may be at most ${maxLifetimeSeconds} s ahead`,
+        );
+      }
+      return { userId: sub, expiresAt };
     } catch (error) {
       throw TokenVerifier.explain(error);
     }

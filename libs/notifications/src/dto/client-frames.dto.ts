@@ -9,7 +9,7 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { ContractLimits } from '@rtnotify/protocol';
-import { ExactlyOneOf } from './validators.js';
+import { ExactlyOneOf, WellFormedId } from './validators.js';
 
 /** `read`: `{ids: [...]}` or `{all: true}`. */
 export class ReadFrameDto {
@@ -20,6 +20,7 @@ export class ReadFrameDto {
   @ArrayMaxSize(ContractLimits.maxReadIds)
   @IsString({ each: true })
   @MaxLength(ContractLimits.notificationIdMaxLength, { each: true })
+  @WellFormedId({ each: true })
   ids?: string[];
 
   @ValidateIf((frame: ReadFrameDto) => frame.all !== undefined)

@@ -9,7 +9,13 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { ContractLimits } from '@rtnotify/protocol';
-import { ExactlyOneOf, MaxJsonBytes, MaxJsonDepth, StringLength } from './validators.js';
+import {
+  ExactlyOneOf,
+  MaxJsonBytes,
+  MaxJsonDepth,
+  StringLength,
+  WellFormedId,
+} from './validators.js';
 
 /** The job contract (DESIGN.md): the data of a `notify` job, from any producer. */
 export class NotifyJobDto {
@@ -17,6 +23,7 @@ export class NotifyJobDto {
   @ValidateIf((job: NotifyJobDto) => job.userId !== undefined || job.userIds === undefined)
   @IsString()
   @StringLength(1, ContractLimits.userIdMaxLength)
+  @WellFormedId()
   userId?: string;
 
   @ValidateIf((job: NotifyJobDto) => job.userIds !== undefined)
@@ -25,6 +32,7 @@ export class NotifyJobDto {
   @ArrayMaxSize(ContractLimits.maxUserIds)
   @IsString({ each: true })
   @StringLength(1, ContractLimits.userIdMaxLength, { each: true })
+  @WellFormedId({ each: true })
   userIds?: string[];
 
   @IsString()
@@ -41,6 +49,7 @@ export class NotifyJobDto {
   @ValidateIf((job: NotifyJobDto) => job.dedupeKey !== undefined)
   @IsString()
   @StringLength(1, ContractLimits.dedupeKeyMaxLength)
+  @WellFormedId()
   dedupeKey?: string;
 }
 

@@ -1,12 +1,16 @@
 import { ContractLimits, type NotifyJobData } from '@rtnotify/protocol';
 import { validatePlain, type ValidationOutcome } from '../utils/validation.util.js';
 import { NotifyJobDto } from './notify-job.dto.js';
+import { isWellFormedId } from '../utils/well-formed-id.util.js';
 import { jsonDepth } from './validators.js';
 
 const KEYS = new Set(['userId', 'userIds', 'type', 'payload', 'dedupeKey']);
 
 const isId = (value: unknown): value is string =>
-  typeof value === 'string' && value.length >= 1 && value.length <= ContractLimits.userIdMaxLength;
+  typeof value === 'string' &&
+  value.length >= 1 &&
+  value.length <= ContractLimits.userIdMaxLength &&
+  isWellFormedId(value);
 
 /**
  * A quick check of the common, valid shape of a notification. It only ever says yes to data that
@@ -30,6 +34,7 @@ export function isPlainlyValidNotification(data: unknown): boolean {
   if (dedupeKey !== undefined) {
     if (typeof dedupeKey !== 'string' || dedupeKey.length < 1) return false;
     if (dedupeKey.length > ContractLimits.dedupeKeyMaxLength) return false;
+    if (!isWellFormedId(dedupeKey)) return false;
   }
   if (payload !== undefined) {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return false;

@@ -1,10 +1,16 @@
-import { BadRequestException, ValidationPipe, type ArgumentMetadata } from '@nestjs/common';
+import {
+  BadRequestException,
+  HttpException,
+  ValidationPipe,
+  type ArgumentMetadata,
+} from '@nestjs/common';
 import { inheritedKeys, unknownPropertyMessage } from '../utils/validation.util.js';
 
 /**
  * Nest's ValidationPipe with `whitelist`, `forbidNonWhitelisted`, `forbidUnknownValues` and
  * `transform`, which also refuses keys such as `constructor` or `toString` (see `inheritedKeys`).
- * The HTTP routes of the module use it whatever pipes the host has.
+ * Any other failure to transform or validate a value answers 400 as well. The HTTP routes of the
+ * module use it whatever pipes the host has.
  */
 export class StrictValidationPipe extends ValidationPipe {
   constructor() {
@@ -24,6 +30,13 @@ export class StrictValidationPipe extends ValidationPipe {
         throw new BadRequestException(inherited.map(unknownPropertyMessage));
       }
     }
-    return super.transform(value, metadata);
+    try {
+      return await super.transform(value, metadata);
+    } catch (error) {
+      if (error instanceof HttpException) throw error;
+      // A value class-transformer or class-validator cannot handle is the client's input, not a
+      // fault of the server: 400, with no stack in the log.
+      throw new BadRequestException(`invalid ${metadata.type}`);
+    }
   }
 }

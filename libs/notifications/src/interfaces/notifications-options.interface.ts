@@ -24,6 +24,13 @@ export interface JwtVerificationOptions {
    * @default 5
    */
   clockToleranceSeconds?: number;
+  /**
+   * Longest a token may still be valid when it is presented: a token whose `exp` is further in the
+   * future is refused ('token lifetime too long'), so that a leaked long-lived token is worth
+   * little. Unset or 0: no bound.
+   * @default undefined
+   */
+  maxLifetimeSeconds?: number;
 }
 
 /** Options of `NotificationsModule.forRoot` (or of the factory of `forRootAsync`). */
