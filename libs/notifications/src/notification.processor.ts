@@ -11,6 +11,7 @@ import type { NotificationsWorkerOptions } from './interfaces/notifications-opti
 import { NotifyBatchJobDto } from './dto/notify-job.dto.js';
 import { validateNotification } from './dto/notify-job.validation.js';
 import type { NotifyJobData } from './interfaces/notification.interface.js';
+import { JobRecovery } from './job-recovery.js';
 import { NotificationStore, type AppendRequest, type AppendResult } from './notification.store.js';
 import {
   ContractLimits,
@@ -50,6 +51,7 @@ export class NotificationProcessor
   implements OnApplicationBootstrap, BeforeApplicationShutdown
 {
   private readonly logger = new Logger(NotificationProcessor.name);
+  private recovery: JobRecovery | undefined;
 
   constructor(
     private readonly store: NotificationStore,
@@ -59,11 +61,14 @@ export class NotificationProcessor
     super();
   }
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     this.worker.concurrency = this.settings.workerConcurrency;
+    this.recovery = new JobRecovery(this.worker, this.logger);
+    await this.recovery.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    await this.recovery?.stop();
     // Let in-flight jobs finish while the store's connection is still open.
     await this.worker.close();
   }
