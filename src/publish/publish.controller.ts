@@ -1,5 +1,16 @@
 import { NotificationService, type EnqueuedNotification } from '@app/notifications';
-import { Body, Controller, HttpCode, Post, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Headers,
+  HttpCode,
+  Post,
+  Req,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
+import type { Request } from 'express';
+import { bearerCredential } from '../auth/bearer.js';
 import { NotificationsExceptionFilter } from '../common/notifications-exception.filter.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 
@@ -10,10 +21,21 @@ import { ApiKeyGuard } from './api-key.guard.js';
 export class PublishController {
   constructor(private readonly notifications: NotificationService) {}
 
-  /** Validated by the job contract itself (as the worker does), not by the global pipe. */
+  /**
+   * Validated by the job contract itself (as the worker does), not by the global pipe. A retry with
+   * the same `Idempotency-Key` (or `dedupeKey`) is answered with the first job's id and adds nothing;
+   * keys are scoped by API key.
+   */
   @Post()
   @HttpCode(202)
-  publish(@Body() body: unknown): Promise<EnqueuedNotification> {
-    return this.notifications.enqueue(body as never);
+  publish(
+    @Body() body: unknown,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Req() request: Request,
+  ): Promise<EnqueuedNotification> {
+    return this.notifications.enqueueIdempotent(body as never, {
+      key: idempotencyKey,
+      scope: bearerCredential(request),
+    });
   }
 }

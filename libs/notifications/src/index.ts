@@ -14,7 +14,11 @@ export type {
   ReadSelection,
   StoredNotification,
 } from './interfaces/notification.interface.js';
-export { NotificationService, type EnqueuedNotification } from './notification.service.js';
+export {
+  NotificationService,
+  type EnqueuedNotification,
+  type IdempotencyOptions,
+} from './notification.service.js';
 export { NotificationStore, type InboxPage } from './notification.store.js';
 export { ConnectionRegistry } from './connection.registry.js';
 export { InboxService } from './inbox.service.js';
@@ -32,6 +36,7 @@ export {
   CloseCode,
   ContractLimits,
   DEFAULT_QUEUE_NAME,
+  IDEMPOTENT_JOB_ID_PREFIX,
   NOTIFICATIONS_METRICS_REGISTRY,
   NOTIFY_JOB_NAME,
   WS_PATH,

@@ -98,4 +98,12 @@ describe(NotificationProcessor.name, () => {
     expect(store.append).not.toHaveBeenCalled();
     expect(metrics.failed.inc).toHaveBeenCalledWith({ reason: 'invalid' });
   });
+
+  it('keys a job without a dedupe key by its id and enqueue time, an idempotent job by its id', async () => {
+    await sut.process(job, 'token');
+    await sut.process(jobWith({ ...base, id: 'idem-abc', timestamp: 2 }), 'token');
+
+    expect(store.append.mock.calls[0][0][0].dedupeKey).toBe('j:j1:1');
+    expect(store.append.mock.calls[1][0][0].dedupeKey).toBe('j:idem-abc');
+  });
 });

@@ -15,6 +15,7 @@ import { JobRecovery } from './job-recovery.js';
 import { NotificationStore, type AppendRequest, type AppendResult } from './notification.store.js';
 import {
   ContractLimits,
+  IDEMPOTENT_JOB_ID_PREFIX,
   NOTIFY_BATCH_JOB_NAME,
   NOTIFY_JOB_NAME,
 } from './notifications.constants.js';
@@ -97,10 +98,15 @@ export class NotificationProcessor
     items.forEach((item, index) => {
       const userIds = [...new Set(item.userIds ?? [item.userId as string])];
       const payloadJson = JSON.stringify(item.payload ?? {});
-      // Without a dedupe key, the job itself is the key: a retried attempt stores nothing twice.
+      // Without a dedupe key, the job itself is the key: a retried attempt stores nothing twice. A
+      // job id derived from an idempotency key is the key by itself, also when the job is added
+      // again after BullMQ removed it.
+      const jobKey = job.id?.startsWith(IDEMPOTENT_JOB_ID_PREFIX)
+        ? `j:${job.id}`
+        : `j:${job.id}:${job.timestamp}`;
       const dedupeKey =
         item.dedupeKey === undefined
-          ? `j:${job.id}:${job.timestamp}${items.length > 1 ? `:${index}` : ''}`
+          ? `${jobKey}${items.length > 1 ? `:${index}` : ''}`
           : `k:${item.dedupeKey}`;
       for (const userId of userIds) {
         requests.push({

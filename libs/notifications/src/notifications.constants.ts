@@ -4,6 +4,11 @@ export const DEFAULT_QUEUE_NAME = 'notifications';
 export const NOTIFY_JOB_NAME = 'notify';
 /** The batch form: `{items: [<notify job data>, …]}`, stored in one round trip. */
 export const NOTIFY_BATCH_JOB_NAME = 'notify-batch';
+/**
+ * Job ids derived from an idempotency key start with this: such a job is stored once per id (not per
+ * id and enqueue time), also when it is added again after BullMQ removed it.
+ */
+export const IDEMPOTENT_JOB_ID_PREFIX = 'idem-';
 /** Path of the WebSocket endpoint, on the HTTP port. */
 export const WS_PATH = '/ws';
 /** Prefix of every Redis key the store writes, unless configured otherwise. */
