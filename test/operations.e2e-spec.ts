@@ -74,6 +74,85 @@ describe('operations (e2e)', () => {
       expect(big).toMatchObject({ status: 400, body: { fields: ['payload'] } });
     });
 
+    it('answers a retried publish with the same Idempotency-Key with the first job, storing once', async () => {
+      const url = `${t.httpUrl}/v1/notifications`;
+      const user = 'idempotent-target';
+      const body = { userId: user, type: 'http.retried', payload: { n: 1 } };
+      const headers = { 'idempotency-key': 'order-17-shipped' };
+      const first = await http('POST', url, { token: API_KEY, body, headers });
+      const again = await http('POST', url, { token: API_KEY, body, headers });
+      // The IETF draft's structured-field form of the same key is the same key.
+      const quoted = await http('POST', url, {
+        token: API_KEY,
+        body,
+        headers: { 'idempotency-key': '"order-17-shipped"' },
+      });
+      // Another API key's holder using the same key: a request of its own.
+      const otherKey = await http('POST', url, { token: 'another-key-0123456789', body, headers });
+
+      expect(first).toMatchObject({
+        status: 202,
+        body: { jobId: expect.stringMatching(/^idem-/) },
+      });
+      expect(again).toEqual(first);
+      expect(quoted).toEqual(first);
+      expect(otherKey.status).toBe(202);
+      expect(otherKey.body.jobId).not.toBe(first.body.jobId);
+      await Promise.all(
+        [first, otherKey].map(({ body: b }) =>
+          t.producer.getJob(b.jobId).then((job) => job!.waitUntilFinished(t.queueEvents, 10_000)),
+        ),
+      );
+      const token = await signToken(user);
+      const inbox = await http('GET', `${t.httpUrl}/v1/me/notifications`, { token });
+      expect(inbox.body.items).toHaveLength(2);
+    });
+
+    it('answers a retried publish with the same dedupeKey with the first job, storing once', async () => {
+      const url = `${t.httpUrl}/v1/notifications`;
+      const user = 'dedupe-target';
+      const body = { userIds: [user, 'someone'], type: 'http.retried', dedupeKey: 'inv-A-17' };
+      const first = await http('POST', url, { token: API_KEY, body });
+      const again = await http('POST', url, {
+        token: API_KEY,
+        body: { ...body, userIds: ['someone', user] },
+      });
+
+      expect(first).toMatchObject({
+        status: 202,
+        body: { jobId: expect.stringMatching(/^idem-/) },
+      });
+      expect(again).toEqual(first);
+      await (await t.producer.getJob(first.body.jobId))!.waitUntilFinished(t.queueEvents, 10_000);
+      const inbox = await http('GET', `${t.httpUrl}/v1/me/notifications`, {
+        token: await signToken(user),
+      });
+      expect(inbox.body.items).toHaveLength(1);
+    });
+
+    it('answers 400 naming Idempotency-Key for a malformed key, and enqueues nothing', async () => {
+      const url = `${t.httpUrl}/v1/notifications`;
+      const before = await t.producer.count();
+      for (const key of ['', 'has space', 'k'.repeat(256), 'clé', 'a,b']) {
+        const answer = await http('POST', url, {
+          token: API_KEY,
+          body: { userId: 'x', type: 'ok.type' },
+          headers: { 'idempotency-key': key },
+        });
+        expect(answer).toMatchObject({
+          status: 400,
+          body: { fields: ['Idempotency-Key'], message: [expect.stringContaining('1–255')] },
+        });
+      }
+      const both = await http('POST', url, {
+        token: API_KEY,
+        body: { userId: 'x', type: 'BAD TYPE' },
+        headers: { 'idempotency-key': 'has space' },
+      });
+      expect(both.body.fields).toEqual(['Idempotency-Key', 'type']);
+      expect(await t.producer.count()).toBe(before);
+    });
+
     it('exposes Prometheus metrics', async () => {
       const client = await TestClient.ready(t.wsUrl, { token: await signToken('metered') });
       await t.producer.add('notify', { userId: 'metered', type: 'metric.check' });

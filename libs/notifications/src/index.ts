@@ -9,7 +9,11 @@ export type {
   NotificationsWorkerOptions,
 } from './interfaces/notifications-options.interface.js';
 
-export { NotificationService, type EnqueuedNotification } from './notification.service.js';
+export {
+  NotificationService,
+  type EnqueuedNotification,
+  type IdempotencyOptions,
+} from './notification.service.js';
 export { InboxService } from './inbox.service.js';
 export { ConnectionRegistry, type RegisteredConnection } from './connection.registry.js';
 export { TokenVerifier, type VerifiedIdentity } from './token.verifier.js';
@@ -38,6 +42,7 @@ export type { FieldError } from './utils/validation.util.js';
 // The job contract and the shapes the API above takes and returns, from @rtnotify/protocol.
 export {
   DEFAULT_QUEUE_NAME,
+  IDEMPOTENT_JOB_ID_PREFIX,
   NOTIFY_BATCH_JOB_NAME,
   NOTIFY_JOB_NAME,
   type InboxPage,

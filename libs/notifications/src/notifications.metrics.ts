@@ -21,6 +21,8 @@ export class NotificationsMetrics {
   readonly delivered: Counter;
   /** Jobs that failed on this instance's worker, by reason (`invalid` or `error`). */
   readonly failed: Counter<'reason'>;
+  /** Stores this instance's worker retried because Redis was unreachable. */
+  readonly storeRetries: Counter;
   /** Seconds from enqueue to the write to a socket, once per notification and instance. */
   readonly pushLatency: Histogram;
   /** Sockets closed by the server, by close code (4401, 4403, 4429, 1009, 4008, 1011). */
@@ -48,6 +50,11 @@ export class NotificationsMetrics {
       name: 'notifications_failed_jobs_total',
       help: 'Notify jobs that failed, by reason',
       labelNames: ['reason'],
+      registers,
+    });
+    this.storeRetries = new Counter({
+      name: 'notifications_store_retries_total',
+      help: 'Stores retried by the worker because Redis was unreachable',
       registers,
     });
     this.pushLatency = new Histogram({

@@ -26,6 +26,7 @@ export type { InboxPage, PublishResult, UnreadCount } from './http.js';
 export { isNewerNotificationId, parseNotificationId, type ParsedNotificationId } from './ids.js';
 export {
   DEFAULT_QUEUE_NAME,
+  IDEMPOTENT_JOB_ID_PREFIX,
   NOTIFY_BATCH_JOB_NAME,
   NOTIFY_JOB_NAME,
   type NotificationInput,

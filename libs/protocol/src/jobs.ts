@@ -4,6 +4,11 @@ export const DEFAULT_QUEUE_NAME = 'notifications';
 export const NOTIFY_JOB_NAME = 'notify';
 /** The job name of the batch form: data `NotifyBatchJobData`, stored in one round trip. */
 export const NOTIFY_BATCH_JOB_NAME = 'notify-batch';
+/**
+ * Job ids derived from an idempotency key start with this: such a job is stored once per id (not per
+ * id and enqueue time), also when it is added again after BullMQ removed it.
+ */
+export const IDEMPOTENT_JOB_ID_PREFIX = 'idem-';
 
 /** What a producer asks for: everything but the recipient. */
 export interface NotificationInput {
