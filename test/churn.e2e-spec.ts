@@ -90,5 +90,5 @@ describe('churn (e2e)', () => {
       truncated: 0,
     });
     expect(drops).toBeGreaterThan(USERS * TABS_PER_USER);
-  });
+  }, 120_000);
 });
