@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { freePort } from '../../src/redis/local-redis.js';
 import { launchChromium } from '../support/browser.js';
 import { http } from '../support/http.js';
-import { HostProcess, NodeClient, PackagedHost } from './packaged-host.js';
+import { HostProcess, NodeClient, PackagedHost, type StepResult } from './packaged-host.js';
 
 /**
  * The packages as a user meets them: `npm pack` of the three, installed with the registry's
@@ -30,10 +30,11 @@ const SETUP_TIMEOUT_MS = 900_000;
 describe('the packages installed from their tarballs into a new Nest host (e2e)', () => {
   let host: PackagedHost;
   let browser: Browser | undefined;
+  let install: StepResult;
 
   beforeAll(async () => {
     host = await PackagedHost.create();
-    await host.npm('npm install (tarballs + registry)', ['install']);
+    install = await host.npm('npm install (tarballs + registry)', ['install']);
     // Independent, so side by side: the checks and the host's own build (`tsc`, noEmitOnError).
     await Promise.all([
       host.node('type-check (host + @rtnotify/* declarations)', ['typecheck.mjs']),
@@ -56,6 +57,9 @@ describe('the packages installed from their tarballs into a new Nest host (e2e)'
   }, 120_000);
 
   it('installs the three packages with one copy of each peer, every range satisfied', async () => {
+    // No peer conflict for npm to resolve, and no warning about the packages themselves.
+    expect(install.output).not.toMatch(/ERESOLVE|conflicting peer/i);
+    expect(install.output.split('\n').filter((line) => /warn.*@rtnotify/i.test(line))).toEqual([]);
     // npm ls fails on a missing, invalid or extraneous dependency, peers included.
     await host.npm('npm ls', ['ls', '--all'], 120_000);
     for (const name of PACKAGE_NAMES) {
