@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { JobRecovery } from './job-recovery.js';
@@ -18,6 +19,7 @@ describe(JobRecovery.name, () => {
   let worker: Worker;
   let other: Worker;
   let sut: JobRecovery;
+  let redis: Redis;
   const logger = new Logger('spec');
   let warn: ReturnType<typeof vi.spyOn>;
 
@@ -27,13 +29,14 @@ describe(JobRecovery.name, () => {
     // No processor and no autorun: jobs are fetched by hand, as the main loop would.
     worker = new Worker(name, undefined, { connection: connection(), autorun: false });
     other = new Worker(name, undefined, { connection: connection(), autorun: false });
+    redis = new Redis(connection());
     await Promise.all([queue.waitUntilReady(), worker.waitUntilReady(), other.waitUntilReady()]);
     warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
   });
 
   afterEach(async () => {
     await sut?.stop();
-    await Promise.all([worker.close(true), other.close(true)]);
+    await Promise.all([worker.close(true), other.close(true), redis.quit()]);
     await queue.obliterate({ force: true });
     await queue.close();
   });
@@ -41,8 +44,8 @@ describe(JobRecovery.name, () => {
   it('moves a job under this worker’s lock that it never received back to the wait list', async () => {
     await queue.add('notify', { n: 1 });
     const orphan = await worker.getNextJob(`${worker.id}:lost`);
-    sut = new JobRecovery(worker, logger);
-    await sut.start();
+    sut = new JobRecovery(worker, redis, logger);
+    sut.start();
 
     expect(await sut.check(10)).toBe(1);
 
@@ -54,8 +57,8 @@ describe(JobRecovery.name, () => {
   });
 
   it('leaves alone the jobs this worker received, and those of other workers', async () => {
-    sut = new JobRecovery(worker, logger);
-    await sut.start();
+    sut = new JobRecovery(worker, redis, logger);
+    sut.start();
     await queue.add('notify', { n: 1 });
     await queue.add('notify', { n: 2 });
     const received = await worker.getNextJob(`${worker.id}:1`);
@@ -67,16 +70,15 @@ describe(JobRecovery.name, () => {
     expect(await queue.getJobState(othersJob!.id!)).toBe('active');
   });
 
-  it('checks by itself when the worker’s connection is back', async () => {
-    sut = new JobRecovery(worker, logger);
-    await sut.start();
+  it('checks by itself when the connection to Redis is back', async () => {
+    sut = new JobRecovery(worker, redis, logger);
+    sut.start();
     await queue.add('notify', { n: 1 });
     // As a re-sent fetch leaves it: under this worker's lock, never announced.
     const orphan = await other.getNextJob(`${worker.id}:lost`);
 
-    const client = await worker.client;
-    const ready = new Promise((resolve) => client.once('ready', resolve));
-    client.disconnect(true);
+    const ready = new Promise((resolve) => redis.once('ready', resolve));
+    redis.disconnect(true);
     await ready;
 
     // Back in the wait list after the check's second look, a second after the reconnection.

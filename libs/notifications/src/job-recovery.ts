@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import { Job, type Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { setTimeout as delay } from 'node:timers/promises';
 
 /** A job must be found out of hand twice, this far apart, to count as orphaned. */
@@ -33,19 +34,22 @@ export class JobRecovery {
     if (job?.id !== undefined) this.received.delete(job.id);
   };
 
+  /**
+   * @param redis a connection to the worker's Redis (the library's own: BullMQ 6 no longer exposes
+   * the worker's), whose every `ready` after an outage coincides with the worker's reconnection
+   */
   constructor(
     private readonly worker: Worker,
+    private readonly redis: Redis,
     private readonly logger: Logger,
   ) {}
 
-  /** Follows the worker's jobs, and checks after every `ready` of its connection. */
-  async start(): Promise<void> {
+  /** Follows the worker's jobs, and checks after every `ready` of the connection. */
+  start(): void {
     this.worker.on('active', this.onActive);
     this.worker.on('completed', this.onFinished);
     this.worker.on('failed', this.onFinished);
-    const client = await this.worker.client;
-    if (this.stopped) return;
-    client.on('ready', this.onReady);
+    this.redis.on('ready', this.onReady);
   }
 
   async stop(): Promise<void> {
@@ -53,8 +57,7 @@ export class JobRecovery {
     this.worker.off('active', this.onActive);
     this.worker.off('completed', this.onFinished);
     this.worker.off('failed', this.onFinished);
-    const client = await this.worker.client.catch(() => undefined);
-    client?.removeListener('ready', this.onReady);
+    this.redis.removeListener('ready', this.onReady);
     await this.running;
   }
 
@@ -110,7 +113,7 @@ export class JobRecovery {
 
   /** Active jobs under this worker's lock that it never received: job id → lock token. */
   private async orphans(): Promise<Map<string, string>> {
-    const client = await this.worker.client;
+    const client = this.redis;
     const receivedBefore = [...this.received.keys()];
     const active = new Set(await client.lrange(this.worker.keys.active, 0, -1));
     // Forget the jobs that left the active list without an event (moved to delayed, lock lost).

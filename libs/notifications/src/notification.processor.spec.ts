@@ -2,6 +2,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { NotificationStore, AppendResult } from './notification.store.js';
 import { NotificationProcessor } from './notification.processor.js';
 import type { NotificationsMetrics } from './notifications.metrics.js';
+import type { NotificationsRedis } from './redis/notifications-redis.js';
 import { NotificationsSettings } from './notifications.settings.js';
 
 const connectionClosed = () => new Error('Connection is closed.');
@@ -34,6 +35,7 @@ describe(NotificationProcessor.name, () => {
       store as unknown as NotificationStore,
       new NotificationsSettings({ jwt: { secret: 's' } }),
       metrics as unknown as NotificationsMetrics,
+      {} as NotificationsRedis,
     );
     // A lock of 1 s: 400 ms of in-process retries (100 + 200 ms apart, then parked).
     worker = { opts: { lockDuration: 1000 }, closing: undefined };

@@ -22,6 +22,7 @@ import { JobRecovery } from './job-recovery.js';
 import { NotificationStore, type AppendRequest, type AppendResult } from './notification.store.js';
 import { NotificationsMetrics } from './notifications.metrics.js';
 import { NotificationsSettings } from './notifications.settings.js';
+import { NotificationsRedis } from './redis/notifications-redis.js';
 import { isTransientRedisError } from './utils/transient-error.util.js';
 import { describeFieldErrors, validatePlain, type FieldError } from './utils/validation.util.js';
 
@@ -52,14 +53,15 @@ export class NotificationProcessor
     private readonly store: NotificationStore,
     private readonly settings: NotificationsSettings,
     private readonly metrics: NotificationsMetrics,
+    private readonly redis: NotificationsRedis,
   ) {
     super();
   }
 
   async onApplicationBootstrap(): Promise<void> {
     this.worker.concurrency = this.settings.workerConcurrency;
-    this.recovery = new JobRecovery(this.worker, this.logger);
-    await this.recovery.start();
+    this.recovery = new JobRecovery(this.worker, this.redis.client, this.logger);
+    this.recovery.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
