@@ -10,6 +10,7 @@ import { redisOptionsFromUrl } from '../../src/redis/redis-url.js';
 import { eventually } from '../support/eventually.js';
 import { http } from '../support/http.js';
 import { metricValue, scrapeMetrics } from '../support/metrics.js';
+import { upgradeHead } from '../support/raw-http.js';
 import { startService, type ServiceProcess } from '../support/service-process.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { TEST_JWT_SECRET, signToken, unsignedToken } from '../support/tokens.js';
@@ -113,19 +114,6 @@ function rawHttp(port: number, head: string, timeoutMs = 5000): Promise<number |
   });
 }
 
-function upgradeHead(path: string, extraHeaders: string[]): string {
-  return [
-    `GET ${path} HTTP/1.1`,
-    'Host: 127.0.0.1',
-    'Upgrade: websocket',
-    'Connection: Upgrade',
-    `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
-    'Sec-WebSocket-Version: 13',
-    ...extraHeaders,
-    '',
-    '',
-  ].join('\r\n');
-}
 
 // ---------------------------------------------------------------------------------------------
 // Oracles, written from the README (not from the library's validators)
