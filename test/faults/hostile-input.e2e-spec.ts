@@ -114,7 +114,6 @@ function rawHttp(port: number, head: string, timeoutMs = 5000): Promise<number |
   });
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Oracles, written from the README (not from the library's validators)
 // ---------------------------------------------------------------------------------------------
