@@ -2,31 +2,31 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Provider, Type } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { DEFAULT_QUEUE_NAME, DEFAULT_SOCKET_PATH } from '@rtnotify/protocol';
-import { ConnectionRegistry } from './connection.registry.js';
+import { ConnectionRegistry } from './gateway/connection.registry.js';
 import { gatewayForPath } from './gateway/notification.gateway.js';
 import { InboxController } from './http/inbox.controller.js';
 import { NotificationsExceptionFilter } from './http/notifications-exception.filter.js';
 import { PublishController } from './http/publish.controller.js';
-import { InboxService } from './inbox.service.js';
+import { InboxService } from './inbox/inbox.service.js';
 import type {
   NotificationsModuleExtras,
   NotificationsModuleOptions,
   NotificationsWorkerOptions,
 } from './interfaces/notifications-options.interface.js';
-import { NotificationBroker } from './notification.broker.js';
-import { processorForQueue } from './notification.processor.js';
-import { NotificationService } from './notification.service.js';
-import { NotificationStore } from './notification.store.js';
+import { NotificationBroker } from './storage/notification.broker.js';
+import { processorForQueue } from './worker/notification.processor.js';
+import { NotificationService } from './producer/notification.service.js';
+import { NotificationStore } from './storage/notification.store.js';
 import { NOTIFICATIONS_QUEUE, NOTIFICATIONS_QUEUE_NAME } from './notifications.constants.js';
 import { NotificationsHealth } from './notifications.health.js';
 import { NotificationsMetrics } from './notifications.metrics.js';
 import { NOTIFICATIONS_MODULE_OPTIONS } from './notifications.module-definition.js';
 import { NotificationsSettings } from './notifications.settings.js';
-import { NotificationsRedis } from './redis/notifications-redis.js';
-import { RedisNotificationBroker } from './redis/redis-notification.broker.js';
-import { RedisNotificationStore } from './redis/redis-notification.store.js';
-import { NotificationTokenIssuer } from './token.issuer.js';
-import { TokenVerifier } from './token.verifier.js';
+import { NotificationsRedis } from './storage/notifications-redis.js';
+import { RedisNotificationBroker } from './storage/redis-notification.broker.js';
+import { RedisNotificationStore } from './storage/redis-notification.store.js';
+import { NotificationTokenIssuer } from './auth/token.issuer.js';
+import { TokenVerifier } from './auth/token.verifier.js';
 
 /** The static options with their defaults: what this instance does. */
 export interface NotificationsRoleSetup {

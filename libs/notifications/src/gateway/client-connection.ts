@@ -1,7 +1,7 @@
 import { CloseCode, type ServerEvents } from '@rtnotify/protocol';
 import type { WebSocket } from 'ws';
-import type { RegisteredConnection } from '../connection.registry.js';
-import type { ChannelMessage } from '../notification.broker.js';
+import type { RegisteredConnection } from './connection.registry.js';
+import type { ChannelMessage } from '../storage/notification.broker.js';
 
 const OPEN = 1;
 /** How long a socket closed for being slow may take to drain before it is cut. */

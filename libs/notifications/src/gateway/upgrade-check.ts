@@ -1,7 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { InvalidTokenError } from '../errors/invalid-token.error.js';
 import { CloseCode } from '@rtnotify/protocol';
-import type { TokenVerifier, VerifiedIdentity } from '../token.verifier.js';
+import type { TokenVerifier, VerifiedIdentity } from '../auth/token.verifier.js';
 import { originAllowed, tokenOf } from './handshake.js';
 
 /** ws's `verifyClient` in its asynchronous form. */

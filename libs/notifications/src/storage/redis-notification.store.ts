@@ -11,7 +11,7 @@ import {
   type AppendRequest,
   type AppendResult,
   type ReplayResult,
-} from '../notification.store.js';
+} from './notification.store.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import { newEpoch } from '../utils/epoch.util.js';
 import { APPEND_SCRIPT, LIST_SCRIPT, MARK_READ_SCRIPT, REPLAY_SCRIPT } from './lua-scripts.js';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { InboxPage, ReadEventData } from '@rtnotify/protocol';
-import { NotificationStore } from './notification.store.js';
+import { NotificationStore } from '../storage/notification.store.js';
 
 /** A user's inbox: the same history the sockets replay from, paged newest first. */
 @Injectable()

@@ -4,7 +4,7 @@ import {
   NotificationBroker,
   type ChannelListener,
   type ChannelMessage,
-} from '../notification.broker.js';
+} from './notification.broker.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import { NotificationsRedis } from './notifications-redis.js';
 import { RedisKeys } from './redis-keys.js';
