@@ -29,6 +29,7 @@ export { NOTIFICATIONS_METRICS_REGISTRY } from './notifications.constants.js';
 export { NotificationsUserGuard } from './auth/user-auth.guard.js';
 export { NotificationsApiKeyGuard } from './auth/api-key.guard.js';
 export { NotificationsUserId } from './auth/current-user.decorator.js';
+export { bearerCredential, type RequestWithHeaders } from './auth/bearer.js';
 export { NotificationsExceptionFilter } from './http/notifications-exception.filter.js';
 export { StrictValidationPipe } from './http/strict-validation.pipe.js';
 
