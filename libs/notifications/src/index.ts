@@ -25,6 +25,7 @@ export {
 export { NotificationsMetrics } from './notifications.metrics.js';
 export { NotificationsHealth } from './notifications.health.js';
 export { NOTIFICATIONS_METRICS_REGISTRY } from './notifications.constants.js';
+export { NOTIFICATIONS_DEFAULTS } from './notifications.defaults.js';
 
 export { NotificationsUserGuard } from './auth/user-auth.guard.js';
 export { NotificationsApiKeyGuard } from './auth/api-key.guard.js';

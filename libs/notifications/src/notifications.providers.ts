@@ -1,7 +1,6 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Provider, Type } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { DEFAULT_QUEUE_NAME, DEFAULT_SOCKET_PATH } from '@rtnotify/protocol';
 import { ConnectionRegistry } from './gateway/connection.registry.js';
 import { gatewayForPath } from './gateway/notification.gateway.js';
 import { InboxController } from './http/inbox.controller.js';
@@ -18,6 +17,7 @@ import { processorForQueue } from './worker/notification.processor.js';
 import { NotificationService } from './producer/notification.service.js';
 import { NotificationStore } from './storage/notification.store.js';
 import { NOTIFICATIONS_QUEUE, NOTIFICATIONS_QUEUE_NAME } from './notifications.constants.js';
+import { NOTIFICATIONS_EXTRAS_DEFAULTS } from './notifications.defaults.js';
 import { NotificationsHealth } from './notifications.health.js';
 import { NotificationsMetrics } from './notifications.metrics.js';
 import { NOTIFICATIONS_MODULE_OPTIONS } from './notifications.module-definition.js';
@@ -44,13 +44,14 @@ export interface NotificationsRoleSetup {
 
 export function roleSetupOf(extras: NotificationsModuleExtras): NotificationsRoleSetup {
   const http = extras.http;
+  const defaults = NOTIFICATIONS_EXTRAS_DEFAULTS;
   return {
-    isGlobal: extras.isGlobal ?? false,
-    queueName: extras.queueName ?? DEFAULT_QUEUE_NAME,
-    gateway: extras.gateway ?? true,
-    socketPath: extras.socketPath ?? DEFAULT_SOCKET_PATH,
-    worker: extras.worker ?? true,
-    workerOptions: extras.workerOptions ?? {},
+    isGlobal: extras.isGlobal ?? defaults.isGlobal,
+    queueName: extras.queueName ?? defaults.queueName,
+    gateway: extras.gateway ?? defaults.gateway,
+    socketPath: extras.socketPath ?? defaults.socketPath,
+    worker: extras.worker ?? defaults.worker,
+    workerOptions: extras.workerOptions ?? { ...defaults.workerOptions },
     inbox: http !== undefined && (http.inbox ?? true),
     publish: http !== undefined && (http.publish ?? true),
     errorFilter: http !== undefined,
