@@ -2,7 +2,10 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Provider, Type } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ConnectionRegistry } from './gateway/connection.registry.js';
+import { ConnectionHeartbeat } from './gateway/connection-heartbeat.js';
+import { LiveInboxService } from './gateway/live-inbox.service.js';
 import { gatewayForPath } from './gateway/notification.gateway.js';
+import { UpgradeAuthenticator } from './gateway/upgrade-authenticator.js';
 import { InboxController } from './http/inbox.controller.js';
 import { NotificationsExceptionFilter } from './http/notifications-exception.filter.js';
 import { PublishController } from './http/publish.controller.js';
@@ -87,6 +90,9 @@ export function createNotificationsProviders(setup: NotificationsRoleSetup): Pro
   if (setup.gateway) {
     providers.push(
       { provide: NotificationBroker, useClass: RedisNotificationBroker },
+      UpgradeAuthenticator,
+      ConnectionHeartbeat,
+      LiveInboxService,
       gatewayForPath(setup.socketPath),
     );
   }

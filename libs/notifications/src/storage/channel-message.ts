@@ -1,4 +1,5 @@
 import type { ChannelMessage } from './notification.broker.js';
+import { serializedFrame } from './serialized-frame.js';
 
 /*
  * The message the store publishes on a user's channel: one header line, then the frame as the
@@ -41,7 +42,7 @@ export function decodeChannelMessage(userId: string, raw: string): ChannelMessag
     epoch,
     version: Number(version),
     enqueuedAt: Number(enqueuedAt) || 0,
-    frame: raw.slice(newline + 1),
+    frame: serializedFrame<'notification' | 'unread'>(raw.slice(newline + 1)),
   };
   if (id !== undefined && id !== NO_ID) message.id = id;
   return message;
