@@ -6,7 +6,7 @@ import type { AppConfig } from './config/app-config.js';
 import { DemoModule } from './demo/demo.module.js';
 import { HealthController } from './health/health.controller.js';
 import { MetricsController } from './metrics/metrics.controller.js';
-import { METRICS_TOKEN } from './metrics/metrics-token.guard.js';
+import { METRICS_TOKEN } from './auth/metrics-token.guard.js';
 import { redisOptionsFromUrl } from './redis/redis-url.js';
 
 /**

@@ -1,3 +1,4 @@
+import { NOTIFICATIONS_DEFAULTS } from '@rtnotify/nestjs';
 import { DEVELOPMENT_JWT_SECRET, loadConfig } from './app-config.js';
 import { ConfigError } from './environment.js';
 
@@ -28,19 +29,36 @@ describe(loadConfig.name, () => {
         usingDevelopmentSecret: true,
         shutdownTimeoutMs: 30_000,
       });
-      expect(sut.notifications).toMatchObject({
-        allowedOrigins: '*',
-        keyPrefix: 'notif',
-        historyLimit: 1000,
-        historyMaxAgeSeconds: 0,
-        workerConcurrency: 8,
-      });
+      expect(sut.notifications.allowedOrigins).toBe('*');
       expect(sut.notifications.jwt).toMatchObject({
         secret: DEVELOPMENT_JWT_SECRET,
         publicKey: undefined,
         algorithms: undefined,
       });
-      expect(sut.notifications.limits).toEqual({
+    });
+
+    it("leaves the library's options unset, so that the library's defaults apply", () => {
+      const sut = loadConfig({});
+
+      expect(sut.notifications).toMatchObject({
+        keyPrefix: undefined,
+        historyLimit: undefined,
+        historyMaxAgeSeconds: undefined,
+        workerConcurrency: undefined,
+      });
+      expect(Object.values(sut.notifications.limits ?? {})).toEqual(Array(7).fill(undefined));
+    });
+
+    it('relies on the library for the defaults README\'s "Configuration" documents', () => {
+      const sut = NOTIFICATIONS_DEFAULTS;
+
+      expect(sut).toMatchObject({
+        keyPrefix: 'notif',
+        historyLimit: 1000,
+        historyMaxAgeSeconds: 0,
+        workerConcurrency: 8,
+      });
+      expect(sut.limits).toEqual({
         maxFrameBytes: 65_536,
         maxSocketsPerUser: 10,
         maxMessagesPerMinute: 100,

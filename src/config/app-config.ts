@@ -1,4 +1,8 @@
-import type { JwtVerificationOptions, NotificationsModuleOptions } from '@rtnotify/nestjs';
+import {
+  DEFAULT_QUEUE_NAME,
+  type JwtVerificationOptions,
+  type NotificationsModuleOptions,
+} from '@rtnotify/nestjs';
 import type { HttpTimeouts } from '../http/http-server.js';
 import { ConfigError, parseEnvironment, type EnvironmentVariables } from './environment.js';
 
@@ -32,7 +36,10 @@ export interface AppConfig {
   jobLockMs: number;
   /** Timeouts of the HTTP server. */
   http: HttpTimeouts;
-  /** The library's options; the service always configures token verification. */
+  /**
+   * The library's options; the service always configures token verification. An option whose
+   * variable is unset is undefined here, and the library applies its default.
+   */
   notifications: NotificationsModuleOptions & { jwt: JwtVerificationOptions };
 }
 
@@ -64,7 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     port: e.PORT,
     redisUrl: e.REDIS_URL,
     role: e.ROLE,
-    queueName: e.NOTIFY_QUEUE,
+    queueName: e.NOTIFY_QUEUE ?? DEFAULT_QUEUE_NAME,
     usingDevelopmentSecret,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     demo: e.DEMO === undefined ? !production : e.DEMO === '1',

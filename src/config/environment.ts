@@ -14,7 +14,10 @@ import {
 
 /**
  * The service's environment. Every variable is optional and has a documented default (README,
- * "Configuration"); the values are checked at start and a bad one stops the service.
+ * "Configuration"); the values are checked at start and a bad one stops the service. A variable
+ * that sets a library option has no default here: unset, the option is left out and the library's
+ * own default (`NOTIFICATIONS_DEFAULTS`, the protocol's `DEFAULT_LIMITS` and `DEFAULT_QUEUE_NAME`)
+ * applies.
  */
 export class EnvironmentVariables {
   @IsIn(['development', 'production', 'test'])
@@ -87,56 +90,67 @@ export class EnvironmentVariables {
   @IsIn(['all', 'gateway', 'worker'])
   ROLE: 'all' | 'gateway' | 'worker' = 'all';
 
+  @IsOptional()
   @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'NOTIFY_QUEUE must be 1-64 of A-Z a-z 0-9 _ . -' })
-  NOTIFY_QUEUE = 'notifications';
+  NOTIFY_QUEUE?: string;
 
+  @IsOptional()
   @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'KEY_PREFIX must be 1-64 of A-Z a-z 0-9 _ . -' })
-  KEY_PREFIX = 'notif';
+  KEY_PREFIX?: string;
 
+  @IsOptional()
   @IsInt()
   @Min(1)
   @Max(1000)
-  WORKER_CONCURRENCY = 8;
+  WORKER_CONCURRENCY?: number;
 
+  @IsOptional()
   @IsInt()
   @Min(1)
   @Max(100_000)
-  HISTORY_LIMIT = 1000;
+  HISTORY_LIMIT?: number;
 
+  @IsOptional()
   @IsInt()
   @Min(0)
   @Max(10 * 365 * 24 * 3600)
-  HISTORY_MAX_AGE_SECONDS = 0;
+  HISTORY_MAX_AGE_SECONDS?: number;
 
+  @IsOptional()
   @IsInt()
   @Min(1024)
   @Max(16 * 1024 * 1024)
-  MAX_FRAME_BYTES = 64 * 1024;
+  MAX_FRAME_BYTES?: number;
 
+  @IsOptional()
   @IsInt()
   @Min(1)
   @Max(1000)
-  MAX_SOCKETS_PER_USER = 10;
+  MAX_SOCKETS_PER_USER?: number;
 
+  @IsOptional()
   @IsInt()
   @Min(1)
   @Max(1_000_000)
-  MAX_MESSAGES_PER_MINUTE = 100;
+  MAX_MESSAGES_PER_MINUTE?: number;
 
+  @IsOptional()
   @IsInt()
   @Min(100)
   @Max(3_600_000)
-  PING_INTERVAL_MS = 25_000;
+  PING_INTERVAL_MS?: number;
 
+  @IsOptional()
   @IsInt()
   @Min(100)
   @Max(3_600_000)
-  PING_TIMEOUT_MS = 10_000;
+  PING_TIMEOUT_MS?: number;
 
+  @IsOptional()
   @IsInt()
   @Min(1024)
   @Max(1024 * 1024 * 1024)
-  MAX_BUFFERED_BYTES = 1024 * 1024;
+  MAX_BUFFERED_BYTES?: number;
 
   @IsInt()
   @Min(0)
@@ -148,10 +162,11 @@ export class EnvironmentVariables {
   @Max(600_000)
   JOB_LOCK_MS = 30_000;
 
+  @IsOptional()
   @IsInt()
   @Min(0)
   @Max(3_600_000)
-  TOKEN_EXPIRY_GRACE_MS = 5000;
+  TOKEN_EXPIRY_GRACE_MS?: number;
 
   @IsInt()
   @Min(1000)
@@ -189,6 +204,33 @@ const NUMERIC: (keyof EnvironmentVariables)[] = [
   'JWT_MAX_TOKEN_LIFETIME_SECONDS',
 ];
 
+/** The variables without a default here (not own properties of a fresh instance). */
+const OPTIONAL: (keyof EnvironmentVariables)[] = [
+  'REDIS_URL',
+  'JWT_SECRET',
+  'JWT_PUBLIC_KEY',
+  'JWT_ALGORITHMS',
+  'JWT_ISSUER',
+  'JWT_AUDIENCE',
+  'ALLOWED_ORIGINS',
+  'DEMO',
+  'DEV_TOKENS',
+  'API_KEYS',
+  'METRICS_TOKEN',
+  'NOTIFY_QUEUE',
+  'KEY_PREFIX',
+  'WORKER_CONCURRENCY',
+  'HISTORY_LIMIT',
+  'HISTORY_MAX_AGE_SECONDS',
+  'MAX_FRAME_BYTES',
+  'MAX_SOCKETS_PER_USER',
+  'MAX_MESSAGES_PER_MINUTE',
+  'PING_INTERVAL_MS',
+  'PING_TIMEOUT_MS',
+  'MAX_BUFFERED_BYTES',
+  'TOKEN_EXPIRY_GRACE_MS',
+];
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(readonly problems: string[]) {
@@ -200,19 +242,7 @@ export class ConfigError extends Error {
 export function parseEnvironment(env: NodeJS.ProcessEnv): EnvironmentVariables {
   const defaults = new EnvironmentVariables();
   const plain: Record<string, unknown> = {};
-  for (const key of Object.keys(defaults).concat(
-    'REDIS_URL',
-    'JWT_SECRET',
-    'JWT_PUBLIC_KEY',
-    'JWT_ALGORITHMS',
-    'JWT_ISSUER',
-    'JWT_AUDIENCE',
-    'ALLOWED_ORIGINS',
-    'DEMO',
-    'DEV_TOKENS',
-    'API_KEYS',
-    'METRICS_TOKEN',
-  )) {
+  for (const key of new Set([...Object.keys(defaults), ...OPTIONAL])) {
     const raw = env[key]?.trim();
     if (raw === undefined || raw === '') continue;
     // Numbers must be plain decimal integers: "1e3", "0x10" or "10ms" are mistakes, not numbers.

@@ -1,7 +1,7 @@
 import { Controller, Get, Header, UseGuards } from '@nestjs/common';
 import { NotificationsMetrics } from '@rtnotify/nestjs';
 import { collectDefaultMetrics } from 'prom-client';
-import { MetricsTokenGuard } from './metrics-token.guard.js';
+import { MetricsTokenGuard } from '../auth/metrics-token.guard.js';
 
 /** Prometheus metrics of this instance, in the text exposition format (METRICS_TOKEN: private). */
 @Controller('metrics')

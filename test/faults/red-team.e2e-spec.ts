@@ -125,7 +125,7 @@ describe('red-team cases against the built service (e2e)', { timeout: 60_000 }, 
       const flooder = await ready('ping-flooder');
       const bystander = await ready('ping-bystander');
       const openBefore = metricValue(await metrics(), 'notifications_open_sockets');
-      (flooder.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+      flooder.socket.pause();
       const rssBefore = vmRssKiB(s.process.pid!);
       let rssPeak = rssBefore;
 

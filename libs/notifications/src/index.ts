@@ -13,22 +13,24 @@ export {
   NotificationService,
   type EnqueuedNotification,
   type IdempotencyOptions,
-} from './notification.service.js';
-export { InboxService } from './inbox.service.js';
-export { ConnectionRegistry, type RegisteredConnection } from './connection.registry.js';
-export { TokenVerifier, type VerifiedIdentity } from './token.verifier.js';
+} from './producer/notification.service.js';
+export { InboxService } from './inbox/inbox.service.js';
+export { ConnectionRegistry, type RegisteredConnection } from './gateway/connection.registry.js';
+export { TokenVerifier, type VerifiedIdentity } from './auth/token.verifier.js';
 export {
   NotificationTokenIssuer,
   type IssuedToken,
   type IssueTokenOptions,
-} from './token.issuer.js';
+} from './auth/token.issuer.js';
 export { NotificationsMetrics } from './notifications.metrics.js';
 export { NotificationsHealth } from './notifications.health.js';
 export { NOTIFICATIONS_METRICS_REGISTRY } from './notifications.constants.js';
+export { NOTIFICATIONS_DEFAULTS } from './notifications.defaults.js';
 
-export { NotificationsUserGuard } from './http/user-auth.guard.js';
-export { NotificationsApiKeyGuard } from './http/api-key.guard.js';
-export { NotificationsUserId } from './http/current-user.decorator.js';
+export { NotificationsUserGuard } from './auth/user-auth.guard.js';
+export { NotificationsApiKeyGuard } from './auth/api-key.guard.js';
+export { NotificationsUserId } from './auth/current-user.decorator.js';
+export { bearerCredential, type RequestWithHeaders } from './auth/bearer.js';
 export { NotificationsExceptionFilter } from './http/notifications-exception.filter.js';
 export { StrictValidationPipe } from './http/strict-validation.pipe.js';
 

@@ -1,6 +1,3 @@
-/** Prefix of every Redis key the store writes, unless configured otherwise. */
-export const DEFAULT_KEY_PREFIX = 'notif';
-
 export const NOTIFICATIONS_QUEUE_NAME = Symbol('NOTIFICATIONS_QUEUE_NAME');
 export const NOTIFICATIONS_QUEUE = Symbol('NOTIFICATIONS_QUEUE');
 /**

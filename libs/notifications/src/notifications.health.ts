@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { NotificationStore } from './notification.store.js';
+import { NotificationStore } from './storage/notification.store.js';
 
 /** Readiness of this instance's notifications: for the host's health checks. */
 @Injectable()

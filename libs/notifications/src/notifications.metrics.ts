@@ -1,8 +1,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { ConnectionRegistry } from './connection.registry.js';
-import { NotificationBroker } from './notification.broker.js';
+import { ConnectionRegistry } from './gateway/connection.registry.js';
+import { NotificationBroker } from './storage/notification.broker.js';
 import { NOTIFICATIONS_METRICS_REGISTRY, NOTIFICATIONS_QUEUE } from './notifications.constants.js';
 import { withTimeout } from './utils/with-timeout.util.js';
 

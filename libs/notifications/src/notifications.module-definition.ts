@@ -1,9 +1,9 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import { DEFAULT_QUEUE_NAME, DEFAULT_SOCKET_PATH } from '@rtnotify/protocol';
 import type {
   NotificationsModuleExtras,
   NotificationsModuleOptions,
 } from './interfaces/notifications-options.interface.js';
+import { NOTIFICATIONS_EXTRAS_DEFAULTS } from './notifications.defaults.js';
 
 export const {
   ConfigurableModuleClass,
@@ -13,15 +13,7 @@ export const {
 } = new ConfigurableModuleBuilder<NotificationsModuleOptions>({ moduleName: 'Notifications' })
   .setClassMethodName('forRoot')
   .setExtras<NotificationsModuleExtras>(
-    {
-      isGlobal: false,
-      queueName: DEFAULT_QUEUE_NAME,
-      gateway: true,
-      socketPath: DEFAULT_SOCKET_PATH,
-      worker: true,
-      workerOptions: {},
-      http: undefined,
-    },
+    { ...NOTIFICATIONS_EXTRAS_DEFAULTS, http: undefined },
     (definition, extras) => ({ ...definition, global: extras.isGlobal }),
   )
   .build();

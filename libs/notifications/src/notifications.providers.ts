@@ -1,32 +1,35 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Provider, Type } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { DEFAULT_QUEUE_NAME, DEFAULT_SOCKET_PATH } from '@rtnotify/protocol';
-import { ConnectionRegistry } from './connection.registry.js';
+import { ConnectionRegistry } from './gateway/connection.registry.js';
+import { ConnectionHeartbeat } from './gateway/connection-heartbeat.js';
+import { LiveInboxService } from './gateway/live-inbox.service.js';
 import { gatewayForPath } from './gateway/notification.gateway.js';
+import { UpgradeAuthenticator } from './gateway/upgrade-authenticator.js';
 import { InboxController } from './http/inbox.controller.js';
 import { NotificationsExceptionFilter } from './http/notifications-exception.filter.js';
 import { PublishController } from './http/publish.controller.js';
-import { InboxService } from './inbox.service.js';
+import { InboxService } from './inbox/inbox.service.js';
 import type {
   NotificationsModuleExtras,
   NotificationsModuleOptions,
   NotificationsWorkerOptions,
 } from './interfaces/notifications-options.interface.js';
-import { NotificationBroker } from './notification.broker.js';
-import { processorForQueue } from './notification.processor.js';
-import { NotificationService } from './notification.service.js';
-import { NotificationStore } from './notification.store.js';
+import { NotificationBroker } from './storage/notification.broker.js';
+import { processorForQueue } from './worker/notification.processor.js';
+import { NotificationService } from './producer/notification.service.js';
+import { NotificationStore } from './storage/notification.store.js';
 import { NOTIFICATIONS_QUEUE, NOTIFICATIONS_QUEUE_NAME } from './notifications.constants.js';
+import { NOTIFICATIONS_EXTRAS_DEFAULTS } from './notifications.defaults.js';
 import { NotificationsHealth } from './notifications.health.js';
 import { NotificationsMetrics } from './notifications.metrics.js';
 import { NOTIFICATIONS_MODULE_OPTIONS } from './notifications.module-definition.js';
 import { NotificationsSettings } from './notifications.settings.js';
-import { NotificationsRedis } from './redis/notifications-redis.js';
-import { RedisNotificationBroker } from './redis/redis-notification.broker.js';
-import { RedisNotificationStore } from './redis/redis-notification.store.js';
-import { NotificationTokenIssuer } from './token.issuer.js';
-import { TokenVerifier } from './token.verifier.js';
+import { NotificationsRedis } from './storage/notifications-redis.js';
+import { RedisNotificationBroker } from './storage/redis-notification.broker.js';
+import { RedisNotificationStore } from './storage/redis-notification.store.js';
+import { NotificationTokenIssuer } from './auth/token.issuer.js';
+import { TokenVerifier } from './auth/token.verifier.js';
 
 /** The static options with their defaults: what this instance does. */
 export interface NotificationsRoleSetup {
@@ -44,13 +47,14 @@ export interface NotificationsRoleSetup {
 
 export function roleSetupOf(extras: NotificationsModuleExtras): NotificationsRoleSetup {
   const http = extras.http;
+  const defaults = NOTIFICATIONS_EXTRAS_DEFAULTS;
   return {
-    isGlobal: extras.isGlobal ?? false,
-    queueName: extras.queueName ?? DEFAULT_QUEUE_NAME,
-    gateway: extras.gateway ?? true,
-    socketPath: extras.socketPath ?? DEFAULT_SOCKET_PATH,
-    worker: extras.worker ?? true,
-    workerOptions: extras.workerOptions ?? {},
+    isGlobal: extras.isGlobal ?? defaults.isGlobal,
+    queueName: extras.queueName ?? defaults.queueName,
+    gateway: extras.gateway ?? defaults.gateway,
+    socketPath: extras.socketPath ?? defaults.socketPath,
+    worker: extras.worker ?? defaults.worker,
+    workerOptions: extras.workerOptions ?? { ...defaults.workerOptions },
     inbox: http !== undefined && (http.inbox ?? true),
     publish: http !== undefined && (http.publish ?? true),
     errorFilter: http !== undefined,
@@ -86,6 +90,9 @@ export function createNotificationsProviders(setup: NotificationsRoleSetup): Pro
   if (setup.gateway) {
     providers.push(
       { provide: NotificationBroker, useClass: RedisNotificationBroker },
+      UpgradeAuthenticator,
+      ConnectionHeartbeat,
+      LiveInboxService,
       gatewayForPath(setup.socketPath),
     );
   }

@@ -1,22 +1,22 @@
-import { DEFAULT_LIMITS, type NotificationLimits } from '@rtnotify/protocol';
+import type { NotificationLimits } from '@rtnotify/protocol';
 import type { JobsOptions } from 'bullmq';
 import type {
   JwtVerificationOptions,
   NotificationsModuleOptions,
 } from './interfaces/notifications-options.interface.js';
-import { DEFAULT_KEY_PREFIX } from './notifications.constants.js';
-
-export const DEFAULT_JOB_OPTIONS: JobsOptions = {
-  attempts: 5,
-  backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { age: 3600, count: 10_000 },
-  removeOnFail: { age: 7 * 24 * 3600 },
-};
+import { NOTIFICATIONS_DEFAULTS } from './notifications.defaults.js';
 
 /** What the instance does, from the static options: a role that verifies tokens needs `jwt`. */
 export interface NotificationsRoles {
   gateway: boolean;
   inbox: boolean;
+}
+
+/** The entries of `partial` whose value is not undefined (an undefined one keeps its default). */
+function definedOnly<T extends object>(partial: T | undefined): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(partial ?? {}).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
 }
 
 /** The module options with every default applied; injectable by class. */
@@ -44,15 +44,16 @@ export class NotificationsSettings {
           'HTTP inbox (an instance with gateway: false and no http.inbox needs none)',
       );
     }
+    const defaults = NOTIFICATIONS_DEFAULTS;
     this.jwt = hasKey ? options.jwt : undefined;
-    this.apiKeys = options.apiKeys ?? [];
-    this.allowedOrigins = options.allowedOrigins ?? [];
-    this.keyPrefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
-    this.historyLimit = options.historyLimit ?? 1000;
-    this.historyMaxAgeSeconds = options.historyMaxAgeSeconds ?? 0;
-    this.workerConcurrency = options.workerConcurrency ?? 8;
-    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.jobOptions = { ...DEFAULT_JOB_OPTIONS, ...options.jobOptions };
-    this.enqueueTimeoutMs = options.enqueueTimeoutMs ?? 5000;
+    this.apiKeys = options.apiKeys ?? [...defaults.apiKeys];
+    this.allowedOrigins = options.allowedOrigins ?? [...defaults.allowedOrigins];
+    this.keyPrefix = options.keyPrefix ?? defaults.keyPrefix;
+    this.historyLimit = options.historyLimit ?? defaults.historyLimit;
+    this.historyMaxAgeSeconds = options.historyMaxAgeSeconds ?? defaults.historyMaxAgeSeconds;
+    this.workerConcurrency = options.workerConcurrency ?? defaults.workerConcurrency;
+    this.limits = { ...defaults.limits, ...definedOnly(options.limits) };
+    this.jobOptions = { ...defaults.jobOptions, ...definedOnly(options.jobOptions) };
+    this.enqueueTimeoutMs = options.enqueueTimeoutMs ?? defaults.enqueueTimeoutMs;
   }
 }

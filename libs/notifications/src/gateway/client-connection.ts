@@ -1,7 +1,8 @@
 import { CloseCode, type ServerEvents } from '@rtnotify/protocol';
 import type { WebSocket } from 'ws';
-import type { RegisteredConnection } from '../connection.registry.js';
-import type { ChannelMessage } from '../notification.broker.js';
+import type { RegisteredConnection } from './connection.registry.js';
+import type { ChannelMessage } from '../storage/notification.broker.js';
+import type { SerializedFrame } from '../storage/serialized-frame.js';
 
 const OPEN = 1;
 /** How long a socket closed for being slow may take to drain before it is cut. */
@@ -57,8 +58,20 @@ export class ClientConnection implements RegisteredConnection {
     return this.live;
   }
 
-  /** Sends a serialized frame, or closes a socket whose unsent buffer is over its budget. */
-  send(frame: string): void {
+  /**
+   * Sends a frame of the protocol: an event and its data, or a frame the store already serialized.
+   * A socket whose unsent buffer is over its budget is closed instead (4008, slow consumer).
+   */
+  send<E extends keyof ServerEvents>(event: E, data: ServerEvents[E]): void;
+  send(frame: SerializedFrame): void;
+  send<E extends keyof ServerEvents>(
+    eventOrFrame: E | SerializedFrame,
+    data?: ServerEvents[E],
+  ): void {
+    this.write(data === undefined ? eventOrFrame : JSON.stringify({ event: eventOrFrame, data }));
+  }
+
+  private write(frame: string): void {
     if (!this.isOpen) return;
     if (this.socket.bufferedAmount > this.maxBufferedBytes) {
       this.close(CloseCode.SlowConsumer, 'slow consumer: resume with since');
@@ -67,10 +80,6 @@ export class ClientConnection implements RegisteredConnection {
       return;
     }
     this.socket.send(frame);
-  }
-
-  sendEvent<E extends keyof ServerEvents>(event: E, data: ServerEvents[E]): void {
-    this.send(JSON.stringify({ event, data }));
   }
 
   close(code: number, reason: string): void {

@@ -8,20 +8,15 @@ import {
 import { BEARER_PROTOCOL, CloseCode, type ClientFrame } from '@rtnotify/protocol';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { ConnectionRegistry } from '../connection.registry.js';
-import { InvalidTokenError } from '../errors/invalid-token.error.js';
-import { NotificationBroker, type ChannelMessage } from '../notification.broker.js';
-import { NotificationStore } from '../notification.store.js';
-import { InboxService } from '../inbox.service.js';
 import { NotificationsMetrics } from '../notifications.metrics.js';
 import { NotificationsSettings } from '../notifications.settings.js';
-import { TokenVerifier } from '../token.verifier.js';
 import { ClientConnection, type ConnectionHooks } from './client-connection.js';
 import { isFrameError, parseClientFrame } from './client-frames.js';
-import { originAllowed, sinceOf, tokenOf } from './handshake.js';
-import { upgradeCheck, verifiedIdentityOf } from './upgrade-check.js';
-
-const connections = new WeakMap<WebSocket, ClientConnection>();
+import { ConnectionHeartbeat } from './connection-heartbeat.js';
+import { sinceOf } from './handshake.js';
+import { LiveInboxService } from './live-inbox.service.js';
+import { closeCodeOfSocketError } from './socket-errors.js';
+import { UpgradeAuthenticator } from './upgrade-authenticator.js';
 
 /**
  * How long a socket the server closes may take to answer the close frame before it is cut (ws's
@@ -29,14 +24,20 @@ const connections = new WeakMap<WebSocket, ClientConnection>();
  */
 const CLOSE_HANDSHAKE_TIMEOUT_MS = 5000;
 
-function onPong(this: WebSocket): void {
-  connections.get(this)?.answered();
+/** Listeners of a socket; `this` is the socket. */
+interface SocketListeners {
+  message: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
+  pong: (this: WebSocket) => void;
+  ping: (this: WebSocket) => void;
+  error: (this: WebSocket, error: Error) => void;
 }
 
 /**
- * The WebSocket endpoint of wire protocol v1: authenticates at connect, registers the socket, replays
- * what the client missed, then forwards the user's channel; answers client frames. Served on the path
- * that `gatewayForPath` binds it to.
+ * The WebSocket endpoint of wire protocol v1, served on the path that `gatewayForPath` binds it to.
+ * It wires the parts together: `UpgradeAuthenticator` admits a socket, `LiveInboxService` registers
+ * it, replays what it missed and keeps it live, `ConnectionHeartbeat` pings it and ends it when its
+ * token expires; the gateway reads the client's frames (within their budget) and drains the sockets
+ * at shutdown.
  */
 @Injectable()
 export class NotificationGateway
@@ -47,58 +48,23 @@ export class NotificationGateway
     BeforeApplicationShutdown
 {
   private readonly logger = new Logger(NotificationGateway.name);
-  private heartbeat: NodeJS.Timeout | undefined;
-  private draining = false;
+  private readonly connections = new WeakMap<WebSocket, ClientConnection>();
   private readonly hooks: ConnectionHooks;
-
-  // Listeners shared by every socket (`this` is the socket), rather than closures per socket.
-  private readonly onMessage: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
-  private readonly onPing: (this: WebSocket) => void;
-  private readonly onError: (this: WebSocket, error: Error) => void;
+  private readonly listeners: SocketListeners;
+  private draining = false;
 
   constructor(
-    private readonly registry: ConnectionRegistry<ClientConnection>,
-    private readonly verifier: TokenVerifier,
-    private readonly store: NotificationStore,
-    private readonly inbox: InboxService,
-    private readonly broker: NotificationBroker,
+    private readonly authenticator: UpgradeAuthenticator,
+    private readonly heartbeat: ConnectionHeartbeat,
+    private readonly inbox: LiveInboxService,
     private readonly settings: NotificationsSettings,
-    private readonly metrics: NotificationsMetrics,
+    metrics: NotificationsMetrics,
   ) {
-    broker.onMessage((message) => this.deliver(message));
-    broker.onResubscribed(() => this.resumeInterrupted());
     this.hooks = {
       closedByServer: (code) => metrics.rejected.inc({ code: String(code) }),
       delivered: () => metrics.delivered.inc(),
     };
-    const frames = (connection: ClientConnection, data: Buffer, isBinary: boolean) =>
-      this.onFrame(connection, data, isBinary);
-    this.onMessage = function (data, isBinary) {
-      const connection = connections.get(this);
-      if (!connection) return;
-      connection.answered();
-      if (connection.authenticated === true) frames(connection, data, isBinary);
-      else if (connection.authenticated !== false) {
-        // Frames sent before the token is verified are handled once it is.
-        void connection.authenticated.then((ok) => ok && frames(connection, data, isBinary));
-      }
-    };
-    // Ping frames cost the server a pong each: they spend the same per-socket frame budget as
-    // messages, so a ping flood ends in 4429 like a message flood.
-    const overBudget = (connection: ClientConnection) => this.overBudget(connection);
-    this.onPing = function () {
-      const connection = connections.get(this);
-      if (connection) overBudget(connection);
-    };
-    const hooks = this.hooks;
-    this.onError = function (error) {
-      // ws closes a socket on a client's protocol error (1009 frame too large, 1007 invalid UTF-8,
-      // 1008 too many fragments…) and tags the error with that code: count it with the others.
-      const code = Object.getOwnPropertySymbols(error)
-        .filter((symbol) => symbol.description === 'status-code')
-        .map((symbol) => (error as unknown as Record<symbol, unknown>)[symbol])[0];
-      if (typeof code === 'number') hooks.closedByServer(code);
-    };
+    this.listeners = this.sharedListeners();
   }
 
   afterInit(server: WebSocketServer): void {
@@ -111,19 +77,8 @@ export class NotificationGateway
     server.options.handleProtocols = (protocols) =>
       protocols.has(BEARER_PROTOCOL) ? BEARER_PROTOCOL : false;
     // Origin and token are checked before the handshake completes: refused upgrades get 403/401.
-    server.options.verifyClient = upgradeCheck(
-      this.verifier,
-      this.settings.allowedOrigins,
-      (code) => this.hooks.closedByServer(code),
-    );
-    // The heartbeat ticks often and pings only the sockets that are due, so that pings (and the
-    // token expiry checks) are spread over the interval instead of arriving as one burst.
-    const tickMs = Math.min(
-      1000,
-      Math.max(50, Math.floor(this.settings.limits.pingIntervalMs / 20)),
-    );
-    this.heartbeat = setInterval(() => this.tick(), tickMs);
-    this.heartbeat.unref();
+    server.options.verifyClient = this.authenticator.verifyClient;
+    this.heartbeat.start();
   }
 
   async handleConnection(socket: WebSocket, request: IncomingMessage): Promise<void> {
@@ -132,31 +87,16 @@ export class NotificationGateway
       this.settings.limits.maxBufferedBytes,
       this.hooks,
     );
-    connections.set(socket, connection);
-    socket.on('error', this.onError);
-    socket.on('pong', onPong);
-    socket.on('ping', this.onPing);
-    socket.on('message', this.onMessage);
-    connection.authenticated = this.authenticate(connection, request);
+    this.connections.set(socket, connection);
+    socket.on('error', this.listeners.error);
+    socket.on('pong', this.listeners.pong);
+    socket.on('ping', this.listeners.ping);
+    socket.on('message', this.listeners.message);
+    connection.authenticated = this.admit(connection, request);
     connection.authenticated = await connection.authenticated;
     if (!connection.authenticated) return;
-
-    const { userId } = connection;
     try {
-      connection.subscribed = true;
-      connection.generation = this.broker.generation;
-      await this.broker.acquire(userId);
-      const snapshot = await this.store.replay(userId, sinceOf(request));
-      if (!connection.isOpen) return;
-      for (const frame of snapshot.frames) connection.send(frame);
-      connection.sendEvent('ready', {
-        userId,
-        unread: snapshot.unread,
-        replayed: snapshot.frames.length,
-        truncated: snapshot.truncated,
-        cursor: snapshot.cursor,
-      });
-      if (!connection.goLive(snapshot.head)) this.resetStream(connection);
+      await this.inbox.open(connection, sinceOf(request));
     } catch (error) {
       this.logger.error(`connect failed: ${(error as Error).message}`);
       connection.close(CloseCode.InternalError, 'internal error');
@@ -164,20 +104,16 @@ export class NotificationGateway
   }
 
   handleDisconnect(socket: WebSocket): void {
-    const connection = connections.get(socket);
+    const connection = this.connections.get(socket);
     if (!connection) return;
-    connections.delete(socket);
-    this.registry.remove(connection);
-    if (connection.subscribed) {
-      connection.subscribed = false;
-      this.broker.release(connection.userId);
-    }
+    this.connections.delete(socket);
+    this.inbox.close(connection);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.draining = true;
-    clearInterval(this.heartbeat);
-    const closed = [...this.registry.all()].map(
+    this.heartbeat.stop();
+    const closed = [...this.inbox.connections()].map(
       (connection) =>
         new Promise<void>((resolve) => {
           connection.socket.once('close', () => resolve());
@@ -187,51 +123,71 @@ export class NotificationGateway
     await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, 2000).unref())]);
   }
 
-  private async authenticate(
-    connection: ClientConnection,
-    request: IncomingMessage,
-  ): Promise<boolean> {
+  /** Authenticates the socket's user and registers the socket; false when it was closed instead. */
+  private async admit(connection: ClientConnection, request: IncomingMessage): Promise<boolean> {
     if (this.draining) {
       connection.close(CloseCode.GoingAway, 'server shutting down: reconnect');
       return false;
     }
-    // Proven before the upgrade (upgradeCheck); checked here again only for a server whose
-    // upgrades did not go through it.
-    let identity = verifiedIdentityOf(request);
-    if (!identity) {
-      if (!originAllowed(request, this.settings.allowedOrigins)) {
-        connection.close(CloseCode.OriginNotAllowed, 'origin not allowed');
-        return false;
-      }
-      const token = tokenOf(request);
-      if (!token) {
-        connection.close(CloseCode.Unauthorized, 'missing token');
-        return false;
-      }
-      try {
-        identity = await this.verifier.verify(token);
-      } catch (error) {
-        const reason = error instanceof InvalidTokenError ? error.reason : 'token invalid';
-        connection.close(CloseCode.Unauthorized, reason);
-        return false;
-      }
+    const outcome = await this.authenticator.authenticate(request);
+    if ('refused' in outcome) {
+      connection.close(outcome.refused.closeCode, outcome.refused.reason);
+      return false;
     }
-    connection.userId = identity.userId;
-    connection.expiresAt = identity.expiresAt + this.settings.limits.tokenExpiryGraceMs;
-    connection.nextPingAt = Date.now() + Math.random() * this.settings.limits.pingIntervalMs;
+    connection.userId = outcome.identity.userId;
+    this.heartbeat.watch(connection, outcome.identity.expiresAt);
     if (!connection.isOpen) return false;
-    if (!this.registry.add(connection, this.settings.limits.maxSocketsPerUser)) {
+    if (!this.inbox.register(connection)) {
       connection.close(CloseCode.TooMany, 'too many connections for this user');
       return false;
     }
     return true;
   }
 
+  /**
+   * The socket listeners, shared by every socket (`this` is the socket) rather than closures per
+   * socket, which idle sockets would each hold.
+   */
+  private sharedListeners(): SocketListeners {
+    const connectionOf = (socket: WebSocket) => this.connections.get(socket);
+    const onFrame = (connection: ClientConnection, data: Buffer, isBinary: boolean) =>
+      this.onFrame(connection, data, isBinary);
+    const overBudget = (connection: ClientConnection) => this.overBudget(connection);
+    const closedByServer = (code: number) => this.hooks.closedByServer(code);
+    return {
+      message(data, isBinary) {
+        const connection = connectionOf(this);
+        if (!connection) return;
+        connection.answered();
+        if (connection.authenticated === true) onFrame(connection, data, isBinary);
+        else if (connection.authenticated !== false) {
+          // Frames sent before the token is verified are handled once it is.
+          void connection.authenticated.then((ok) => ok && onFrame(connection, data, isBinary));
+        }
+      },
+      pong() {
+        connectionOf(this)?.answered();
+      },
+      // Ping frames cost the server a pong each: they spend the same per-socket frame budget as
+      // messages, so a ping flood ends in 4429 like a message flood.
+      ping() {
+        const connection = connectionOf(this);
+        if (connection) overBudget(connection);
+      },
+      // ws closes a socket on a client's protocol error (1009 frame too large, 1007 invalid UTF-8,
+      // 1008 too many fragments…): count it with the other closes.
+      error(error) {
+        const code = closeCodeOfSocketError(error);
+        if (code !== undefined) closedByServer(code);
+      },
+    };
+  }
+
   /** Spends one frame of the socket's budget; over it, the socket gets `rate_limited` and 4429. */
   private overBudget(connection: ClientConnection): boolean {
     if (connection.takeMessageBudget(this.settings.limits.maxMessagesPerMinute)) return false;
     if (connection.isOpen) {
-      connection.sendEvent('error', { code: 'rate_limited', message: 'too many messages' });
+      connection.send('error', { code: 'rate_limited', message: 'too many messages' });
       connection.close(CloseCode.TooMany, 'too many messages');
     }
     return true;
@@ -241,7 +197,7 @@ export class NotificationGateway
     if (this.overBudget(connection)) return;
     const frame = parseClientFrame(data, isBinary);
     if (isFrameError(frame)) {
-      connection.sendEvent('error', frame);
+      connection.send('error', frame);
       return;
     }
     void this.handleFrame(connection, frame);
@@ -249,59 +205,16 @@ export class NotificationGateway
 
   private async handleFrame(connection: ClientConnection, frame: ClientFrame): Promise<void> {
     if (frame.event === 'ping') {
-      connection.sendEvent('pong', frame.data);
+      connection.send('pong', frame.data);
       return;
     }
     try {
-      const { unread, changed } = await this.inbox.markRead(connection.userId, frame.data);
+      const { unread, changed } = await this.inbox.markRead(connection, frame.data);
       // When it changed, every socket of the user (this one too) is told through the channel.
-      if (!changed) connection.sendEvent('unread', { unread });
+      if (!changed) connection.send('unread', { unread });
     } catch (error) {
       this.logger.error(`read failed: ${(error as Error).message}`);
-      connection.sendEvent('error', { code: 'internal', message: 'could not mark read; retry' });
-    }
-  }
-
-  private deliver(message: ChannelMessage): void {
-    for (const connection of this.registry.connectionsOf(message.userId)) {
-      if (!connection.offer(message)) this.resetStream(connection);
-    }
-    if (message.id !== undefined && message.enqueuedAt > 0) {
-      this.metrics.pushLatency.observe((Date.now() - message.enqueuedAt) / 1000);
-    }
-  }
-
-  /** The channels were lost for a while: sockets live before that may have missed messages. */
-  private resumeInterrupted(): void {
-    const generation = this.broker.generation;
-    for (const connection of this.registry.all()) {
-      if (connection.generation < generation) {
-        connection.close(CloseCode.InternalError, 'stream interrupted: resume with since');
-      }
-    }
-  }
-
-  /** The user's history was reset under a live socket: make the client resume (it is told `truncated`). */
-  private resetStream(connection: ClientConnection): void {
-    connection.close(CloseCode.InternalError, 'history reset: resume with since');
-  }
-
-  /**
-   * One heartbeat tick: closes sockets whose token expired (4401, after the grace), drops those that
-   * did not answer a ping within `pingTimeoutMs`, and pings those that are due.
-   */
-  private tick(now = Date.now()): void {
-    const { pingIntervalMs, pingTimeoutMs } = this.settings.limits;
-    for (const connection of this.registry.all()) {
-      if (now >= connection.expiresAt) {
-        connection.close(CloseCode.Unauthorized, 'token expired: reconnect with a fresh token');
-      } else if (connection.pingSentAt > 0 && now - connection.pingSentAt >= pingTimeoutMs) {
-        connection.socket.terminate();
-      } else if (connection.pingSentAt === 0 && now >= connection.nextPingAt) {
-        connection.pingSentAt = now;
-        connection.nextPingAt = now + pingIntervalMs;
-        connection.socket.ping();
-      }
+      connection.send('error', { code: 'internal', message: 'could not mark read; retry' });
     }
   }
 }

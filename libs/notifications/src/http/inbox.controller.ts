@@ -1,11 +1,11 @@
 import { Body, Controller, Get, HttpCode, Post, Query, UseGuards, UsePipes } from '@nestjs/common';
 import type { InboxPage, UnreadCount } from '@rtnotify/protocol';
 import { ReadFrameDto } from '../dto/client-frames.dto.js';
-import { InboxService } from '../inbox.service.js';
-import { NotificationsUserId } from './current-user.decorator.js';
+import { InboxService } from '../inbox/inbox.service.js';
+import { NotificationsUserId } from '../auth/current-user.decorator.js';
 import { ListNotificationsQuery } from './inbox.dto.js';
 import { StrictValidationPipe } from './strict-validation.pipe.js';
-import { NotificationsUserGuard } from './user-auth.guard.js';
+import { NotificationsUserGuard } from '../auth/user-auth.guard.js';
 
 /** The signed-in user's own notifications. */
 @Controller('v1/me/notifications')

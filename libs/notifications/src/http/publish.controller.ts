@@ -8,9 +8,12 @@ import {
   UseFilters,
   UseGuards,
 } from '@nestjs/common';
-import { NotificationService, type EnqueuedNotification } from '../notification.service.js';
-import { NotificationsApiKeyGuard } from './api-key.guard.js';
-import { bearerCredential, type RequestWithHeaders } from './bearer.js';
+import {
+  NotificationService,
+  type EnqueuedNotification,
+} from '../producer/notification.service.js';
+import { NotificationsApiKeyGuard } from '../auth/api-key.guard.js';
+import { bearerCredential, type RequestWithHeaders } from '../auth/bearer.js';
 import { NotificationsExceptionFilter } from './notifications-exception.filter.js';
 
 /** HTTP publish for producers in any language: the body is the job contract. */

@@ -1,9 +1,10 @@
 import type { JobsOptions } from 'bullmq';
-import { InvalidNotificationError } from './errors/invalid-notification.error.js';
-import { NotificationsUnavailableError } from './errors/notifications-unavailable.error.js';
+import { InvalidNotificationError } from '../errors/invalid-notification.error.js';
+import { NotificationsUnavailableError } from '../errors/notifications-unavailable.error.js';
 import { NotificationService } from './notification.service.js';
-import { DEFAULT_JOB_OPTIONS, NotificationsSettings } from './notifications.settings.js';
-import type { NotificationsRedis } from './redis/notifications-redis.js';
+import { DEFAULT_JOB_OPTIONS } from '../notifications.defaults.js';
+import { NotificationsSettings } from '../notifications.settings.js';
+import type { NotificationsRedis } from '../storage/notifications-redis.js';
 
 /** The library's connection, as the service sees it: up, unless a test says otherwise. */
 const available = () =>

@@ -10,14 +10,14 @@ import {
 } from '@rtnotify/protocol';
 import type { Job, Queue } from 'bullmq';
 import { createHash, randomUUID } from 'node:crypto';
-import { validateNotification } from './dto/notify-job.validation.js';
-import { InvalidNotificationError } from './errors/invalid-notification.error.js';
-import { NotificationsUnavailableError } from './errors/notifications-unavailable.error.js';
-import { NOTIFICATIONS_QUEUE } from './notifications.constants.js';
-import { NotificationsSettings } from './notifications.settings.js';
-import { NotificationsRedis } from './redis/notifications-redis.js';
-import type { FieldError } from './utils/validation.util.js';
-import { withTimeout } from './utils/with-timeout.util.js';
+import { validateNotification } from '../dto/notify-job.validation.js';
+import { InvalidNotificationError } from '../errors/invalid-notification.error.js';
+import { NotificationsUnavailableError } from '../errors/notifications-unavailable.error.js';
+import { NOTIFICATIONS_QUEUE } from '../notifications.constants.js';
+import { NotificationsSettings } from '../notifications.settings.js';
+import { NotificationsRedis } from '../storage/notifications-redis.js';
+import type { FieldError } from '../utils/validation.util.js';
+import { withTimeout } from '../utils/with-timeout.util.js';
 
 /** Enqueues under way at once; calls made meanwhile wait and go out together in the next batch. */
 const MAX_CONCURRENT_ENQUEUES = 4;

@@ -5,7 +5,7 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import { InvalidTokenError } from '../errors/invalid-token.error.js';
-import { TokenVerifier } from '../token.verifier.js';
+import { TokenVerifier } from './token.verifier.js';
 import { bearerCredential, type RequestWithHeaders } from './bearer.js';
 import { setRequestUserId } from './current-user.decorator.js';
 

@@ -1,3 +1,5 @@
+import type { SerializedFrame } from './serialized-frame.js';
+
 /** A message published on a user's channel: the frame to send and where it stands in the history. */
 export interface ChannelMessage {
   userId: string;
@@ -9,7 +11,7 @@ export interface ChannelMessage {
   id?: string;
   /** When its job was enqueued (epoch ms; 0 when unknown). */
   enqueuedAt: number;
-  frame: string;
+  frame: SerializedFrame<'notification' | 'unread'>;
 }
 
 export type ChannelListener = (message: ChannelMessage) => void;

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
-import { InvalidTokenError } from './errors/invalid-token.error.js';
-import type { JwtVerificationOptions } from './interfaces/notifications-options.interface.js';
-import { NotificationsSettings } from './notifications.settings.js';
+import { InvalidTokenError } from '../errors/invalid-token.error.js';
+import type { JwtVerificationOptions } from '../interfaces/notifications-options.interface.js';
+import { NotificationsSettings } from '../notifications.settings.js';
 import { TokenVerifier } from './token.verifier.js';
 
 const SECRET = 'unit-test-secret-that-is-long-enough-for-hs256';

@@ -11,12 +11,13 @@ import {
   type AppendRequest,
   type AppendResult,
   type ReplayResult,
-} from '../notification.store.js';
+} from './notification.store.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import { newEpoch } from '../utils/epoch.util.js';
 import { APPEND_SCRIPT, LIST_SCRIPT, MARK_READ_SCRIPT, REPLAY_SCRIPT } from './lua-scripts.js';
 import { NotificationsRedis } from './notifications-redis.js';
 import { RedisKeys } from './redis-keys.js';
+import { serializedFrame } from './serialized-frame.js';
 
 type Arg = string | number;
 
@@ -108,9 +109,10 @@ export class RedisNotificationStore extends NotificationStore {
       this.settings.historyMaxAgeSeconds,
     );
     return {
-      frames: members.map(
-        (member, i) =>
+      frames: members.map((member, i) =>
+        serializedFrame<'notification'>(
           `{"event":"notification","data":{"notification":${withReadFlag(member, flags[i])},"unread":${unread}}}`,
+        ),
       ),
       unread,
       cursor: `${epoch}-${seq}`,

@@ -1,4 +1,5 @@
 import type { InboxPage, ReadEventData } from '@rtnotify/protocol';
+import type { SerializedFrame } from './serialized-frame.js';
 
 export interface AppendRequest {
   userId: string;
@@ -21,7 +22,7 @@ export interface AppendResult {
 
 export interface ReplayResult {
   /** Serialized notifications newer than `since`, oldest first (empty when truncated). */
-  frames: string[];
+  frames: SerializedFrame<'notification'>[];
   unread: number;
   /**
    * Where the snapshot stands: the id to resume from (`since`) for a client that has seen nothing

@@ -5,6 +5,7 @@ import {
   type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
+import { bearerCredential, type RequestWithHeaders } from '@rtnotify/nestjs';
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** The injection token of METRICS_TOKEN (undefined: metrics are public). */
@@ -23,15 +24,8 @@ export class MetricsTokenGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     if (!this.token) return true;
-    const { authorization } = context
-      .switchToHttp()
-      .getRequest<{ headers: Record<string, unknown> }>().headers;
-    const [scheme, presented] = typeof authorization === 'string' ? authorization.split(' ') : [];
-    if (
-      scheme?.toLowerCase() !== 'bearer' ||
-      !presented ||
-      !timingSafeEqual(this.token, digest(presented))
-    ) {
+    const presented = bearerCredential(context.switchToHttp().getRequest<RequestWithHeaders>());
+    if (!presented || !timingSafeEqual(this.token, digest(presented))) {
       throw new UnauthorizedException('metrics need Authorization: Bearer <METRICS_TOKEN>');
     }
     return true;

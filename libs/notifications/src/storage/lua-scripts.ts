@@ -1,3 +1,5 @@
+import { PUBLISH_FRAME_LUA } from './channel-message.js';
+
 /*
  * Each script touches the keys of one user only (see RedisKeys), so it runs atomically and in one
  * round trip. Stored notifications are JSON strings that begin with `{"createdAt":"<24-char ISO>"`, so
@@ -23,9 +25,9 @@ end
  * ARGV: channel, type, payloadJson, dedupeKey, createdAt (ISO), historyLimit, cutoff (ISO or ''),
  *       epochCandidate, ttlSeconds (0 for none), enqueuedAt (epoch ms, carried to the gateways for the
  *       enqueue-to-push latency).
- * Returns {stored (1|0), id, unread}.
+ * Returns {stored (1|0), id, unread}; publishes the notification frame (see channel-message.ts).
  */
-export const APPEND_SCRIPT = `${TRIM_UP_TO}
+export const APPEND_SCRIPT = `${TRIM_UP_TO}${PUBLISH_FRAME_LUA}
 local epoch = redis.call('HGET', KEYS[3], 'epoch')
 if not epoch then
   epoch = ARGV[8]
@@ -75,7 +77,7 @@ if ttl > 0 then
 end
 local unread = redis.call('ZCARD', KEYS[2])
 local version = redis.call('HINCRBY', KEYS[3], 'v', 1)
-redis.call('PUBLISH', ARGV[1], epoch .. ' ' .. version .. ' ' .. id .. ' ' .. ARGV[10] .. '\\n{"event":"notification","data":{"notification":' .. body .. ',"read":false},"unread":' .. unread .. '}}')
+publishFrame(ARGV[1], epoch, version, id, ARGV[10], '{"event":"notification","data":{"notification":' .. body .. ',"read":false},"unread":' .. unread .. '}}')
 return {1, id, unread}
 `;
 
@@ -149,9 +151,9 @@ return {unread, members, flags, #found > limit * 2 and 1 or 0}
 
 /**
  * KEYS: unread, meta. ARGV: channel, 'all' | 'ids', ids...
- * Returns {removed, unread}; publishes the new count when it changed.
+ * Returns {removed, unread}; publishes the new count when it changed (see channel-message.ts).
  */
-export const MARK_READ_SCRIPT = `
+export const MARK_READ_SCRIPT = `${PUBLISH_FRAME_LUA}
 local removed = 0
 if ARGV[2] == 'all' then
   removed = redis.call('ZCARD', KEYS[1])
@@ -163,7 +165,7 @@ local unread = redis.call('ZCARD', KEYS[1])
 if removed > 0 then
   local epoch = redis.call('HGET', KEYS[2], 'epoch') or ''
   local version = redis.call('HINCRBY', KEYS[2], 'v', 1)
-  redis.call('PUBLISH', ARGV[1], epoch .. ' ' .. version .. ' - 0\\n{"event":"unread","data":{"unread":' .. unread .. '}}')
+  publishFrame(ARGV[1], epoch, version, '-', 0, '{"event":"unread","data":{"unread":' .. unread .. '}}')
 end
 return {removed, unread}
 `;

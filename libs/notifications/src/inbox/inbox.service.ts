@@ -1,11 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import type { InboxPage, ReadEventData } from '@rtnotify/protocol';
-import { NotificationStore } from './notification.store.js';
+import { NotificationStore, type ReplayResult } from '../storage/notification.store.js';
 
-/** A user's inbox: the same history the sockets replay from, paged newest first. */
+/**
+ * A user's inbox, in front of the store: paged newest first over HTTP, replayed to a socket that
+ * resumes, marked read from either.
+ */
 @Injectable()
 export class InboxService {
   constructor(private readonly store: NotificationStore) {}
+
+  /**
+   * What a socket missed since the notification id `since` (none: nothing to replay), with where the
+   * user's history stands; `truncated` when the history cannot prove nothing was missed.
+   */
+  replay(userId: string, since: string | undefined): Promise<ReplayResult> {
+    return this.store.replay(userId, since);
+  }
 
   /** One page, newest first; `before` is the `nextCursor` of the previous page. */
   list(userId: string, page: { limit: number; before?: string }): Promise<InboxPage> {

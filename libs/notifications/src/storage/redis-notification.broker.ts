@@ -1,10 +1,7 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import {
-  NotificationBroker,
-  type ChannelListener,
-  type ChannelMessage,
-} from '../notification.broker.js';
+import { decodeChannelMessage } from './channel-message.js';
+import { NotificationBroker, type ChannelListener } from './notification.broker.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import { NotificationsRedis } from './notifications-redis.js';
 import { RedisKeys } from './redis-keys.js';
@@ -142,18 +139,8 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
 
   private dispatch(channel: string, raw: string): void {
     const userId = this.keys.userOfChannel(channel);
-    const newline = raw.indexOf('\n');
-    if (userId === undefined || newline < 0) return;
-    // Header written by the store's scripts: `<epoch> <version> <id | -> <enqueuedAt>`.
-    const [epoch, version, id, enqueuedAt] = raw.slice(0, newline).split(' ');
-    const message: ChannelMessage = {
-      userId,
-      epoch,
-      version: Number(version),
-      enqueuedAt: Number(enqueuedAt) || 0,
-      frame: raw.slice(newline + 1),
-    };
-    if (id !== '-') message.id = id;
+    const message = userId === undefined ? undefined : decodeChannelMessage(userId, raw);
+    if (!message) return;
     for (const listener of this.listeners) listener(message);
   }
 

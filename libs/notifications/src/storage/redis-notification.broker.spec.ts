@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { inject } from 'vitest';
-import type { ChannelMessage } from '../notification.broker.js';
+import type { ChannelMessage } from './notification.broker.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import type { NotificationsRedis } from './notifications-redis.js';
 import { RedisKeys } from './redis-keys.js';

@@ -2,9 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { ContractLimits } from '@rtnotify/protocol';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify } from 'jose';
-import { InvalidTokenError } from './errors/invalid-token.error.js';
-import { NotificationsSettings } from './notifications.settings.js';
-import { isWellFormedId, WELL_FORMED_ID_RULE } from './utils/well-formed-id.util.js';
+import { InvalidTokenError } from '../errors/invalid-token.error.js';
+import { NotificationsSettings } from '../notifications.settings.js';
+import { isWellFormedId, WELL_FORMED_ID_RULE } from '../utils/well-formed-id.util.js';
 
 /** Who a verified token names. */
 export interface VerifiedIdentity {

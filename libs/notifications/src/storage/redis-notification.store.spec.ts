@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { parseNotificationId, type InboxPage, type Notification } from '@rtnotify/protocol';
-import type { AppendRequest, AppendResult } from '../notification.store.js';
+import type { AppendRequest, AppendResult } from './notification.store.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import type { NotificationsRedis } from './notifications-redis.js';
 import { RedisKeys } from './redis-keys.js';

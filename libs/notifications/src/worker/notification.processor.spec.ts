@@ -1,9 +1,9 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import type { NotificationStore, AppendResult } from './notification.store.js';
+import type { NotificationStore, AppendResult } from '../storage/notification.store.js';
 import { NotificationProcessor } from './notification.processor.js';
-import type { NotificationsMetrics } from './notifications.metrics.js';
-import type { NotificationsRedis } from './redis/notifications-redis.js';
-import { NotificationsSettings } from './notifications.settings.js';
+import type { NotificationsMetrics } from '../notifications.metrics.js';
+import type { NotificationsRedis } from '../storage/notifications-redis.js';
+import { NotificationsSettings } from '../notifications.settings.js';
 
 const connectionClosed = () => new Error('Connection is closed.');
 const gaveUp = () =>

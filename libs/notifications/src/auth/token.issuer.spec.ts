@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import type { JwtVerificationOptions } from './interfaces/notifications-options.interface.js';
-import { NotificationsSettings } from './notifications.settings.js';
+import type { JwtVerificationOptions } from '../interfaces/notifications-options.interface.js';
+import { NotificationsSettings } from '../notifications.settings.js';
 import { NotificationTokenIssuer } from './token.issuer.js';
 import { TokenVerifier } from './token.verifier.js';
 

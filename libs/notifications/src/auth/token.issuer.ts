@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ContractLimits } from '@rtnotify/protocol';
 import { SignJWT } from 'jose';
-import { NotificationsSettings } from './notifications.settings.js';
+import { NotificationsSettings } from '../notifications.settings.js';
 
 /** Options of `NotificationTokenIssuer.issueToken`. */
 export interface IssueTokenOptions {

@@ -15,16 +15,20 @@ import {
 } from '@rtnotify/protocol';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { NotificationsWorkerOptions } from './interfaces/notifications-options.interface.js';
-import { NotifyBatchJobDto } from './dto/notify-job.dto.js';
-import { validateNotification } from './dto/notify-job.validation.js';
+import type { NotificationsWorkerOptions } from '../interfaces/notifications-options.interface.js';
+import { NotifyBatchJobDto } from '../dto/notify-job.dto.js';
+import { validateNotification } from '../dto/notify-job.validation.js';
 import { JobRecovery } from './job-recovery.js';
-import { NotificationStore, type AppendRequest, type AppendResult } from './notification.store.js';
-import { NotificationsMetrics } from './notifications.metrics.js';
-import { NotificationsSettings } from './notifications.settings.js';
-import { NotificationsRedis } from './redis/notifications-redis.js';
-import { isTransientRedisError } from './utils/transient-error.util.js';
-import { describeFieldErrors, validatePlain, type FieldError } from './utils/validation.util.js';
+import {
+  NotificationStore,
+  type AppendRequest,
+  type AppendResult,
+} from '../storage/notification.store.js';
+import { NotificationsMetrics } from '../notifications.metrics.js';
+import { NotificationsSettings } from '../notifications.settings.js';
+import { NotificationsRedis } from '../storage/notifications-redis.js';
+import { isTransientRedisError } from '../utils/transient-error.util.js';
+import { describeFieldErrors, validatePlain, type FieldError } from '../utils/validation.util.js';
 
 /** In-process retries of a store that failed because Redis was unreachable: 100 ms, doubling to 1 s. */
 const STORE_RETRY_FIRST_MS = 100;

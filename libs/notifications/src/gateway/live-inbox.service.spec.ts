@@ -1,0 +1,192 @@
+import { CloseCode, type ServerFrame } from '@rtnotify/protocol';
+import type { WebSocket } from 'ws';
+import type { InboxService } from '../inbox/inbox.service.js';
+import type { NotificationsMetrics } from '../notifications.metrics.js';
+import { NotificationsSettings } from '../notifications.settings.js';
+import type {
+  ChannelListener,
+  ChannelMessage,
+  NotificationBroker,
+} from '../storage/notification.broker.js';
+import type { ReplayResult } from '../storage/notification.store.js';
+import { serializedFrame } from '../storage/serialized-frame.js';
+import { ClientConnection } from './client-connection.js';
+import { ConnectionRegistry } from './connection.registry.js';
+import { LiveInboxService } from './live-inbox.service.js';
+
+const OPEN = 1;
+
+function notificationFrame(id: string, unread: number) {
+  return serializedFrame<'notification'>(
+    JSON.stringify({
+      event: 'notification',
+      data: {
+        notification: { id, type: 't', payload: {}, createdAt: '', read: false },
+        unread,
+      },
+    } satisfies ServerFrame<'notification'>),
+  );
+}
+
+function message(version: number, id: string, epoch = 'e1'): ChannelMessage {
+  return { userId: 'ada', epoch, version, id, enqueuedAt: 0, frame: notificationFrame(id, 1) };
+}
+
+/** A broker that hands messages to the listeners when told to. */
+class FakeBroker {
+  generation = 0;
+  readonly acquire = vi.fn(async (_userId: string) => undefined);
+  readonly release = vi.fn();
+  readonly listeners: ChannelListener[] = [];
+  readonly resubscribed: (() => void)[] = [];
+  onMessage(listener: ChannelListener): void {
+    this.listeners.push(listener);
+  }
+  onResubscribed(listener: () => void): void {
+    this.resubscribed.push(listener);
+  }
+  publish(message: ChannelMessage): void {
+    for (const listener of this.listeners) listener(message);
+  }
+}
+
+/** A connection on a fake open socket, recording the frames sent and the close. */
+function connectionOf(userId: string) {
+  const sent: string[] = [];
+  const socket = {
+    readyState: OPEN,
+    bufferedAmount: 0,
+    send: (frame: string) => sent.push(frame),
+    close: vi.fn(function (this: { readyState: number }) {
+      this.readyState = 3;
+    }),
+  };
+  const connection = new ClientConnection(socket as unknown as WebSocket, 1 << 20, {
+    closedByServer: () => undefined,
+    delivered: () => undefined,
+  });
+  connection.userId = userId;
+  return {
+    connection,
+    socket,
+    events: () => sent.map((f) => (JSON.parse(f) as ServerFrame).event),
+  };
+}
+
+describe(LiveInboxService.name, () => {
+  let broker: FakeBroker;
+  let inbox: { replay: ReturnType<typeof vi.fn>; markRead: ReturnType<typeof vi.fn> };
+  let registry: ConnectionRegistry<ClientConnection>;
+  let sut: LiveInboxService;
+  const replay = (overrides: Partial<ReplayResult> = {}): ReplayResult => ({
+    frames: [],
+    unread: 0,
+    cursor: 'e1-0',
+    head: { epoch: 'e1', version: 0 },
+    truncated: false,
+    ...overrides,
+  });
+
+  beforeEach(() => {
+    broker = new FakeBroker();
+    inbox = { replay: vi.fn(async () => replay()), markRead: vi.fn() };
+    registry = new ConnectionRegistry<ClientConnection>();
+    const metrics = { pushLatency: { observe: vi.fn() } } as unknown as NotificationsMetrics;
+    sut = new LiveInboxService(
+      inbox as unknown as InboxService,
+      broker as unknown as NotificationBroker,
+      registry,
+      new NotificationsSettings({ limits: { maxSocketsPerUser: 2 } }),
+      metrics,
+    );
+  });
+
+  it('registers up to maxSocketsPerUser sockets of a user', () => {
+    expect(sut.register(connectionOf('ada').connection)).toBe(true);
+    expect(sut.register(connectionOf('ada').connection)).toBe(true);
+    expect(sut.register(connectionOf('ada').connection)).toBe(false);
+    expect(sut.register(connectionOf('bob').connection)).toBe(true);
+  });
+
+  it('subscribes, replays what was missed, then sends ready', async () => {
+    const { connection, events } = connectionOf('ada');
+    inbox.replay.mockResolvedValueOnce(
+      replay({ frames: [notificationFrame('e1-1', 1)], unread: 1, cursor: 'e1-1' }),
+    );
+
+    await sut.open(connection, 'e1-0');
+
+    expect(broker.acquire).toHaveBeenCalledWith('ada');
+    expect(inbox.replay).toHaveBeenCalledWith('ada', 'e1-0');
+    expect(events()).toEqual(['notification', 'ready']);
+    expect(connection.isLive).toBe(true);
+  });
+
+  it('forwards the channel to every registered socket of the user, past the snapshot only', async () => {
+    const first = connectionOf('ada');
+    const second = connectionOf('ada');
+    for (const { connection } of [first, second]) {
+      sut.register(connection);
+      await sut.open(connection, undefined);
+    }
+
+    broker.publish(message(1, 'e1-1'));
+    broker.publish(message(1, 'e1-1'));
+
+    expect(first.events()).toEqual(['ready', 'notification']);
+    expect(second.events()).toEqual(['ready', 'notification']);
+  });
+
+  it('makes a live socket resume when the history was reset under it', async () => {
+    const { connection, socket } = connectionOf('ada');
+    sut.register(connection);
+    await sut.open(connection, undefined);
+
+    broker.publish(message(1, 'e2-1', 'e2'));
+
+    expect(socket.close).toHaveBeenCalledWith(
+      CloseCode.InternalError,
+      'history reset: resume with since',
+    );
+  });
+
+  it('closes the sockets older than a lost channel connection once it is back', async () => {
+    const old = connectionOf('ada');
+    sut.register(old.connection);
+    await sut.open(old.connection, undefined);
+    broker.generation = 1;
+    const fresh = connectionOf('bob');
+    sut.register(fresh.connection);
+    await sut.open(fresh.connection, undefined);
+
+    for (const listener of broker.resubscribed) listener();
+
+    expect(old.socket.close).toHaveBeenCalledWith(
+      CloseCode.InternalError,
+      'stream interrupted: resume with since',
+    );
+    expect(fresh.socket.close).not.toHaveBeenCalled();
+  });
+
+  it('unregisters and releases the channel once, on close', async () => {
+    const { connection } = connectionOf('ada');
+    sut.register(connection);
+    await sut.open(connection, undefined);
+
+    sut.close(connection);
+    sut.close(connection);
+
+    expect(broker.release).toHaveBeenCalledOnce();
+    expect([...sut.connections()]).toEqual([]);
+  });
+
+  it("marks read for the socket's user", async () => {
+    inbox.markRead.mockResolvedValueOnce({ unread: 0, changed: true });
+
+    await expect(sut.markRead(connectionOf('ada').connection, { all: true })).resolves.toEqual({
+      unread: 0,
+      changed: true,
+    });
+    expect(inbox.markRead).toHaveBeenCalledWith('ada', { all: true });
+  });
+});

@@ -1,0 +1,100 @@
+import { Injectable } from '@nestjs/common';
+import { CloseCode, type ReadEventData } from '@rtnotify/protocol';
+import { InboxService } from '../inbox/inbox.service.js';
+import { NotificationsMetrics } from '../notifications.metrics.js';
+import { NotificationsSettings } from '../notifications.settings.js';
+import { NotificationBroker, type ChannelMessage } from '../storage/notification.broker.js';
+import type { ClientConnection } from './client-connection.js';
+import { ConnectionRegistry } from './connection.registry.js';
+
+/**
+ * The inbox as the gateway's sockets see it: registers a user's sockets on this instance, replays
+ * what a socket missed, then forwards the user's channel to every socket of the user, and marks
+ * read. The gateway talks to it alone about notifications.
+ */
+@Injectable()
+export class LiveInboxService {
+  constructor(
+    private readonly inbox: InboxService,
+    private readonly broker: NotificationBroker,
+    private readonly registry: ConnectionRegistry<ClientConnection>,
+    private readonly settings: NotificationsSettings,
+    private readonly metrics: NotificationsMetrics,
+  ) {
+    broker.onMessage((message) => this.deliver(message));
+    broker.onResubscribed(() => this.resumeInterrupted());
+  }
+
+  /** Registers an authenticated socket; false when its user has `maxSocketsPerUser` here already. */
+  register(connection: ClientConnection): boolean {
+    return this.registry.add(connection, this.settings.limits.maxSocketsPerUser);
+  }
+
+  /**
+   * Subscribes the socket to its user's channel, replays what it missed since `since`, sends
+   * `ready`, and makes it live: from then on it gets the user's channel.
+   */
+  async open(connection: ClientConnection, since: string | undefined): Promise<void> {
+    const { userId } = connection;
+    connection.subscribed = true;
+    connection.generation = this.broker.generation;
+    await this.broker.acquire(userId);
+    const snapshot = await this.inbox.replay(userId, since);
+    if (!connection.isOpen) return;
+    for (const frame of snapshot.frames) connection.send(frame);
+    connection.send('ready', {
+      userId,
+      unread: snapshot.unread,
+      replayed: snapshot.frames.length,
+      truncated: snapshot.truncated,
+      cursor: snapshot.cursor,
+    });
+    if (!connection.goLive(snapshot.head)) this.resetStream(connection);
+  }
+
+  /** Forgets a closed socket: unregisters it and gives up its share of the channel. */
+  close(connection: ClientConnection): void {
+    this.registry.remove(connection);
+    if (connection.subscribed) {
+      connection.subscribed = false;
+      this.broker.release(connection.userId);
+    }
+  }
+
+  /** Marks read for the socket's user; when the count changed, the channel tells every socket. */
+  markRead(
+    connection: ClientConnection,
+    selection: ReadEventData,
+  ): Promise<{ unread: number; changed: boolean }> {
+    return this.inbox.markRead(connection.userId, selection);
+  }
+
+  /** Every registered socket on this instance. */
+  connections(): IterableIterator<ClientConnection> {
+    return this.registry.all();
+  }
+
+  private deliver(message: ChannelMessage): void {
+    for (const connection of this.registry.connectionsOf(message.userId)) {
+      if (!connection.offer(message)) this.resetStream(connection);
+    }
+    if (message.id !== undefined && message.enqueuedAt > 0) {
+      this.metrics.pushLatency.observe((Date.now() - message.enqueuedAt) / 1000);
+    }
+  }
+
+  /** The channels were lost for a while: sockets live before that may have missed messages. */
+  private resumeInterrupted(): void {
+    const generation = this.broker.generation;
+    for (const connection of this.registry.all()) {
+      if (connection.generation < generation) {
+        connection.close(CloseCode.InternalError, 'stream interrupted: resume with since');
+      }
+    }
+  }
+
+  /** The user's history was reset under a live socket: make the client resume (it is told `truncated`). */
+  private resetStream(connection: ClientConnection): void {
+    connection.close(CloseCode.InternalError, 'history reset: resume with since');
+  }
+}

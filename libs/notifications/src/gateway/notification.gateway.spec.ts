@@ -1,0 +1,241 @@
+import { Logger } from '@nestjs/common';
+import { CloseCode, type ServerFrame } from '@rtnotify/protocol';
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket, WebSocketServer } from 'ws';
+import type { NotificationsMetrics } from '../notifications.metrics.js';
+import { NotificationsSettings } from '../notifications.settings.js';
+import type { ClientConnection } from './client-connection.js';
+import type { ConnectionHeartbeat } from './connection-heartbeat.js';
+import type { LiveInboxService } from './live-inbox.service.js';
+import { NotificationGateway } from './notification.gateway.js';
+import type { UpgradeAuthenticator, UpgradeOutcome } from './upgrade-authenticator.js';
+
+const OPEN = 1;
+const CLOSED = 3;
+
+/** An open socket that records what the server sends and how it closes it. */
+class FakeSocket extends EventEmitter {
+  readyState = OPEN;
+  bufferedAmount = 0;
+  readonly sent: ServerFrame[] = [];
+  closedWith: [number, string] | undefined;
+  send(frame: string): void {
+    this.sent.push(JSON.parse(frame) as ServerFrame);
+  }
+  close(code: number, reason: string): void {
+    this.closedWith = [code, reason];
+    this.readyState = CLOSED;
+    queueMicrotask(() => this.emit('close'));
+  }
+  /** A text frame from the client. */
+  frame(json: unknown): void {
+    this.emit('message', Buffer.from(JSON.stringify(json)), false);
+  }
+}
+
+const REQUEST = { url: '/ws?since=e1-3', headers: {} } as IncomingMessage;
+
+describe(NotificationGateway.name, () => {
+  let authenticate: ReturnType<typeof vi.fn<(request: IncomingMessage) => Promise<UpgradeOutcome>>>;
+  let heartbeat: {
+    start: ReturnType<typeof vi.fn>;
+    stop: ReturnType<typeof vi.fn>;
+    watch: ReturnType<typeof vi.fn>;
+  };
+  let inbox: {
+    register: ReturnType<typeof vi.fn<(connection: ClientConnection) => boolean>>;
+    open: ReturnType<typeof vi.fn>;
+    close: ReturnType<typeof vi.fn>;
+    markRead: ReturnType<typeof vi.fn>;
+    connections: ReturnType<typeof vi.fn>;
+  };
+  let rejected: ReturnType<typeof vi.fn>;
+  let sut: NotificationGateway;
+
+  beforeEach(() => {
+    authenticate = vi.fn(async () => ({ identity: { userId: 'ada', expiresAt: 10_000 } }));
+    heartbeat = { start: vi.fn(), stop: vi.fn(), watch: vi.fn() };
+    const open = new Set<ClientConnection>();
+    inbox = {
+      register: vi.fn((connection: ClientConnection) => (open.add(connection), true)),
+      open: vi.fn(async () => undefined),
+      close: vi.fn((connection: ClientConnection) => open.delete(connection)),
+      markRead: vi.fn(async () => ({ unread: 2, changed: false })),
+      connections: vi.fn(() => open.values()),
+    };
+    rejected = vi.fn();
+    const metrics = {
+      rejected: { inc: rejected },
+      delivered: { inc: vi.fn() },
+    } as unknown as NotificationsMetrics;
+    sut = new NotificationGateway(
+      { authenticate } as unknown as UpgradeAuthenticator,
+      heartbeat as unknown as ConnectionHeartbeat,
+      inbox as unknown as LiveInboxService,
+      new NotificationsSettings({ limits: { maxMessagesPerMinute: 3, maxFrameBytes: 2048 } }),
+      metrics,
+    );
+  });
+
+  async function connect(): Promise<FakeSocket> {
+    const socket = new FakeSocket();
+    await sut.handleConnection(socket as unknown as WebSocket, REQUEST);
+    return socket;
+  }
+
+  /** Waits until the pending frame handlers have run. */
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('sets the limits and the upgrade check on the ws server, and starts the heartbeat', () => {
+    const server = { options: {} } as WebSocketServer;
+
+    sut.afterInit(server);
+
+    expect(server.options).toMatchObject({ maxPayload: 2048, perMessageDeflate: false });
+    expect(server.options.handleProtocols?.(new Set(['bearer', 'x']), {} as IncomingMessage)).toBe(
+      'bearer',
+    );
+    expect(heartbeat.start).toHaveBeenCalledOnce();
+  });
+
+  it('admits an authenticated socket: watched, registered, opened from `since`', async () => {
+    await connect();
+
+    expect(heartbeat.watch).toHaveBeenCalledWith(
+      expect.objectContaining({ userId: 'ada' }),
+      10_000,
+    );
+    expect(inbox.register).toHaveBeenCalledOnce();
+    expect(inbox.open).toHaveBeenCalledWith(expect.objectContaining({ userId: 'ada' }), 'e1-3');
+  });
+
+  it('closes a refused socket with the close code and reason, and counts it', async () => {
+    authenticate.mockResolvedValueOnce({
+      refused: { closeCode: CloseCode.Unauthorized, reason: 'token expired' },
+    });
+
+    const socket = await connect();
+
+    expect(socket.closedWith).toEqual([CloseCode.Unauthorized, 'token expired']);
+    expect(rejected).toHaveBeenCalledWith({ code: String(CloseCode.Unauthorized) });
+    expect(inbox.register).not.toHaveBeenCalled();
+  });
+
+  it('closes a socket over maxSocketsPerUser with 4429', async () => {
+    inbox.register.mockReturnValueOnce(false);
+
+    const socket = await connect();
+
+    expect(socket.closedWith).toEqual([CloseCode.TooMany, 'too many connections for this user']);
+    expect(inbox.open).not.toHaveBeenCalled();
+  });
+
+  it('closes with 1011 when opening the inbox fails', async () => {
+    inbox.open.mockRejectedValueOnce(new Error('redis down'));
+    const logged = vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+
+    const socket = await connect();
+
+    expect(socket.closedWith).toEqual([CloseCode.InternalError, 'internal error']);
+    expect(logged).toHaveBeenCalledWith('connect failed: redis down');
+    logged.mockRestore();
+  });
+
+  it('answers ping with pong', async () => {
+    const socket = await connect();
+
+    socket.frame({ event: 'ping', data: { ts: 7 } });
+    await settle();
+
+    expect(socket.sent).toEqual([{ event: 'pong', data: { ts: 7 } }]);
+  });
+
+  it('marks read, and sends the count itself only when nothing changed', async () => {
+    const socket = await connect();
+
+    socket.frame({ event: 'read', data: { all: true } });
+    await settle();
+
+    expect(inbox.markRead).toHaveBeenCalledWith(expect.objectContaining({ userId: 'ada' }), {
+      all: true,
+    });
+    expect(socket.sent).toEqual([{ event: 'unread', data: { unread: 2 } }]);
+  });
+
+  it('says why a frame is refused, and keeps the socket', async () => {
+    const socket = await connect();
+
+    socket.frame({ event: 'subscribe', data: {} });
+    await settle();
+
+    expect(socket.sent).toEqual([
+      { event: 'error', data: { code: 'unknown_event', message: expect.any(String) } },
+    ]);
+    expect(socket.closedWith).toBeUndefined();
+  });
+
+  it('handles frames sent before the token was verified once it is', async () => {
+    let admit!: (outcome: UpgradeOutcome) => void;
+    authenticate.mockReturnValueOnce(new Promise((resolve) => (admit = resolve)));
+    const socket = new FakeSocket();
+    const connected = sut.handleConnection(socket as unknown as WebSocket, REQUEST);
+
+    socket.frame({ event: 'ping', data: {} });
+    await settle();
+    expect(socket.sent).toEqual([]);
+    admit({ identity: { userId: 'ada', expiresAt: 10_000 } });
+    await connected;
+    await settle();
+
+    expect(socket.sent).toEqual([{ event: 'pong', data: {} }]);
+  });
+
+  it('spends the frame budget on messages and pings alike: over it, rate_limited and 4429', async () => {
+    const socket = await connect();
+
+    socket.frame({ event: 'ping', data: {} });
+    socket.emit('ping');
+    socket.frame({ event: 'ping', data: {} });
+    socket.frame({ event: 'ping', data: {} });
+    await settle();
+
+    expect(socket.sent.map((frame) => frame.event)).toEqual(['pong', 'pong', 'error']);
+    expect(socket.sent[2].data).toEqual({ code: 'rate_limited', message: 'too many messages' });
+    expect(socket.closedWith).toEqual([CloseCode.TooMany, 'too many messages']);
+  });
+
+  it("counts ws's closes on a client's protocol error under their close code", async () => {
+    const socket = await connect();
+
+    socket.emit(
+      'error',
+      Object.assign(new Error('too big'), { code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' }),
+    );
+    socket.emit('error', Object.assign(new Error('reset'), { code: 'ECONNRESET' }));
+
+    expect(rejected.mock.calls).toEqual([[{ code: '1009' }]]);
+  });
+
+  it('hands a closed socket back to the inbox once', async () => {
+    const socket = await connect();
+
+    sut.handleDisconnect(socket as unknown as WebSocket);
+    sut.handleDisconnect(socket as unknown as WebSocket);
+
+    expect(inbox.close).toHaveBeenCalledOnce();
+  });
+
+  it('drains at shutdown: stops the heartbeat, closes every socket with 1001, refuses new ones', async () => {
+    const sockets = [await connect(), await connect()];
+
+    await sut.beforeApplicationShutdown();
+    const late = await connect();
+
+    expect(heartbeat.stop).toHaveBeenCalledOnce();
+    for (const socket of sockets) {
+      expect(socket.closedWith).toEqual([CloseCode.GoingAway, 'server shutting down: reconnect']);
+    }
+    expect(late.closedWith).toEqual([CloseCode.GoingAway, 'server shutting down: reconnect']);
+  });
+});
