@@ -1,13 +1,7 @@
-/** A notification as a client sees it (wire protocol v1). */
-export interface StoredNotification {
-  /** Opaque, unique per user, ordered by store order within one history epoch. */
-  id: string;
-  type: string;
-  payload: Record<string, unknown>;
-  /** ISO 8601 time at which it was stored. */
-  createdAt: string;
-  read: boolean;
-}
+import type { InboxNotification } from './protocol-v1_1.js';
+
+/** A notification as a client sees it (protocol 1.1's notification object). */
+export type StoredNotification = InboxNotification;
 
 /** What a producer asks for: everything but the recipient. */
 export interface NotificationInput {
