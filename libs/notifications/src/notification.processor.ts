@@ -25,6 +25,8 @@ export interface NotifyJobResult {
   ids: string[];
   /** How many were new (the rest were duplicates of a dedupe key or of an earlier attempt). */
   stored: number;
+  /** How many were not stored because their `expiresAt` passed while the job waited. */
+  expired: number;
 }
 
 /**
@@ -72,8 +74,16 @@ export class NotificationProcessor
   private async handle(job: Job<unknown, NotifyJobResult>): Promise<NotifyJobResult> {
     const items = this.validate(job);
     const requests: AppendRequest[] = [];
+    const now = Date.now();
+    let expired = 0;
     items.forEach((item, index) => {
       const userIds = [...new Set(item.userIds ?? [item.userId as string])];
+      const expiresAt =
+        item.expiresAt === undefined ? undefined : new Date(item.expiresAt).toISOString();
+      if (expiresAt !== undefined && Date.parse(expiresAt) <= now) {
+        expired += userIds.length;
+        return;
+      }
       const payloadJson = JSON.stringify(item.payload ?? {});
       // Without a dedupe key, the job itself is the key: a retried attempt stores nothing twice.
       const dedupeKey =
@@ -81,18 +91,26 @@ export class NotificationProcessor
           ? `j:${job.id}:${job.timestamp}${items.length > 1 ? `:${index}` : ''}`
           : `k:${item.dedupeKey}`;
       for (const userId of userIds) {
-        requests.push({
+        const request: AppendRequest = {
           userId,
           type: item.type,
           payloadJson,
           dedupeKey,
           enqueuedAt: job.timestamp,
-        });
+        };
+        if (item.category !== undefined) request.category = item.category;
+        if (item.collapseKey !== undefined) request.collapseKey = item.collapseKey;
+        if (expiresAt !== undefined) request.expiresAt = expiresAt;
+        requests.push(request);
       }
     });
     // One pipeline for the whole job: every user's store is one script, all in one round trip.
     const results = await this.store.append(requests);
-    return { ids: results.map((r) => r.id), stored: results.filter((r) => r.stored).length };
+    return {
+      ids: results.map((r) => r.id),
+      stored: results.filter((r) => r.stored).length,
+      expired,
+    };
   }
 
   /** The job's notifications by the contract: one for `notify`, many for `notify-batch`. */
@@ -103,8 +121,9 @@ export class NotificationProcessor
       this.logger.warn(`a ${job.name} job was rejected: ${errors.length} invalid field(s)`);
       throw new UnrecoverableError(`invalid notification job: ${describeFieldErrors(errors)}`);
     };
+    // `expiresAt` must have been in the future when the producer enqueued the job.
     if (job.name === NOTIFY_JOB_NAME) {
-      const result = validateNotification(job.data);
+      const result = validateNotification(job.data, job.timestamp);
       return result.ok ? [result.value] : reject(result.errors);
     }
     if (job.name !== NOTIFY_BATCH_JOB_NAME) {
@@ -117,7 +136,7 @@ export class NotificationProcessor
     const items: NotifyJobData[] = [];
     const errors: FieldError[] = [];
     batch.value.items.forEach((item, index) => {
-      const result = validateNotification(item);
+      const result = validateNotification(item, job.timestamp);
       if (result.ok) items.push(result.value);
       else errors.push(...result.errors.map((e) => ({ ...e, field: `items.${index}.${e.field}` })));
     });

@@ -13,6 +13,11 @@ import {
 import { NotificationsSettings } from './notifications.settings.js';
 import { withTimeout } from './utils/with-timeout.util.js';
 
+/** A valid `Date` as ISO 8601 (what the job contract takes); anything else as it is. */
+function isoOf(value: unknown): unknown {
+  return value instanceof Date && Number.isFinite(value.getTime()) ? value.toISOString() : value;
+}
+
 /** Enqueues under way at once; calls made meanwhile wait and go out together in the next batch. */
 const MAX_CONCURRENT_ENQUEUES = 4;
 
@@ -62,12 +67,18 @@ export class NotificationService {
    * @throws NotificationsUnavailableError at once while Redis is unreachable, or when the enqueue
    * takes longer than `enqueueTimeoutMs`
    */
-  enqueue(data: NotifyJobData): Promise<EnqueuedNotification> {
+  enqueue(
+    data: NotifyJobData | (NotificationInput & Pick<NotifyJobData, 'userId' | 'userIds'>),
+  ): Promise<EnqueuedNotification> {
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
       const root = [{ field: '(root)', messages: ['notification must be a JSON object'] }];
       return Promise.reject(new InvalidNotificationError(root));
     }
-    const clean = Object.fromEntries(Object.entries(data).filter(([, v]) => v !== undefined));
+    const clean = Object.fromEntries(
+      Object.entries(data)
+        .filter(([, value]) => value !== undefined)
+        .map(([key, value]) => [key, key === 'expiresAt' ? isoOf(value) : value]),
+    );
     const result = validateNotification(clean);
     if (!result.ok) return Promise.reject(new InvalidNotificationError(result.errors));
     return new Promise((resolve, reject) => {

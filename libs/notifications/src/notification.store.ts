@@ -90,10 +90,10 @@ export abstract class NotificationStore {
   abstract mark(userId: string, selection: MarkSelection): Promise<MarkResult>;
   abstract counts(userId: string): Promise<NotificationCounts>;
   /**
-   * Removes the notifications whose `expiresAt` has passed, for the users that have any due, and tells
-   * their sockets (`removed`). Returns how many were removed.
+   * Removes the notifications whose `expiresAt` has passed, for (a batch of) the users that have any
+   * due, and tells their sockets (`removed`). `more` says whether other users are due already.
    */
-  abstract sweepExpired(): Promise<number>;
+  abstract sweepExpired(): Promise<{ removed: number; more: boolean }>;
   /** Resolves when the backend answers; rejects while it is unreachable. */
   abstract ping(): Promise<void>;
 

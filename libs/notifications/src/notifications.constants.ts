@@ -37,6 +37,9 @@ export const ContractLimits = {
   payloadMaxBytes: 16 * 1024,
   payloadMaxDepth: 32,
   dedupeKeyMaxLength: 128,
+  categoryMaxLength: 64,
+  categoryPattern: /^[a-z0-9._-]+$/,
+  collapseKeyMaxLength: 128,
   maxBatchItems: 1000,
   maxBatchRecipients: 10_000,
 } as const;

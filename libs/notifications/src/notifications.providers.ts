@@ -2,6 +2,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Provider } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { ConnectionRegistry } from './connection.registry.js';
+import { ExpirySweeper } from './expiry.sweeper.js';
 import { InboxService } from './inbox.service.js';
 import { NotificationGateway } from './gateway/notification.gateway.js';
 import type {
@@ -64,7 +65,9 @@ export function createNotificationsProviders(
     NotificationsMetrics,
   ];
   if (extras.gateway) providers.push(NotificationGateway);
-  if (extras.worker) providers.push(processorForQueue(extras.queueName, extras.workerOptions));
+  if (extras.worker) {
+    providers.push(processorForQueue(extras.queueName, extras.workerOptions), ExpirySweeper);
+  }
   return providers;
 }
 

@@ -34,6 +34,7 @@ export class NotificationsSettings {
   readonly limits: NotificationLimits;
   readonly jobOptions: JobsOptions;
   readonly enqueueTimeoutMs: number;
+  readonly expirySweepIntervalMs: number;
 
   constructor(options: NotificationsModuleOptions) {
     if (!options.jwt?.secret && !options.jwt?.publicKey) {
@@ -48,5 +49,6 @@ export class NotificationsSettings {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.jobOptions = { ...DEFAULT_JOB_OPTIONS, ...options.jobOptions };
     this.enqueueTimeoutMs = options.enqueueTimeoutMs ?? 5000;
+    this.expirySweepIntervalMs = options.expirySweepIntervalMs ?? 1000;
   }
 }

@@ -9,7 +9,13 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { ContractLimits } from '../notifications.constants.js';
-import { ExactlyOneOf, MaxJsonBytes, MaxJsonDepth, StringLength } from './validators.js';
+import {
+  ExactlyOneOf,
+  IsIsoTimestamp,
+  MaxJsonBytes,
+  MaxJsonDepth,
+  StringLength,
+} from './validators.js';
 
 /** The job contract (DESIGN.md): the data of a `notify` job, from any producer. */
 export class NotifyJobDto {
@@ -42,6 +48,24 @@ export class NotifyJobDto {
   @IsString()
   @StringLength(1, ContractLimits.dedupeKeyMaxLength)
   dedupeKey?: string;
+
+  @ValidateIf((job: NotifyJobDto) => job.category !== undefined)
+  @IsString()
+  @Length(1, ContractLimits.categoryMaxLength)
+  @Matches(ContractLimits.categoryPattern, {
+    message: 'category must use only a-z, 0-9, ".", "_" and "-"',
+  })
+  category?: string;
+
+  @ValidateIf((job: NotifyJobDto) => job.collapseKey !== undefined)
+  @IsString()
+  @StringLength(1, ContractLimits.collapseKeyMaxLength)
+  collapseKey?: string;
+
+  /** In the future when enqueued: checked by validateNotification, which knows the time. */
+  @ValidateIf((job: NotifyJobDto) => job.expiresAt !== undefined)
+  @IsIsoTimestamp()
+  expiresAt?: string;
 }
 
 /** The batch form of the job contract (job name `notify-batch`); each item is validated as above. */

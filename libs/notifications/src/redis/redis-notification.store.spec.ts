@@ -915,7 +915,7 @@ describe(RedisNotificationStore.name, () => {
             for (const frames of expired.values()) {
               due += (frames[0].data.ids as string[]).length;
             }
-            expect(await sut.sweepExpired()).toBe(due);
+            expect(await sut.sweepExpired()).toMatchObject({ removed: due });
             if (due > 0) coverage.swept++;
           }
           // Without a sweep, the next read of each user removes them.
@@ -1508,11 +1508,11 @@ describe(RedisNotificationStore.name, () => {
           id: gone.id,
           expiresAt: soon,
         });
-        expect(await sut.sweepExpired()).toBe(0);
+        expect(await sut.sweepExpired()).toEqual({ removed: 0, more: false });
 
         await vi.waitFor(
           async () => {
-            expect(await sut.sweepExpired()).toBe(1);
+            expect(await sut.sweepExpired()).toEqual({ removed: 1, more: false });
           },
           { timeout: 5000, interval: 50 },
         );

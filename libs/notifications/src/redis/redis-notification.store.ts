@@ -203,7 +203,7 @@ export class RedisNotificationStore extends NotificationStore implements OnAppli
     return JSON.parse(counts) as NotificationCounts;
   }
 
-  async sweepExpired(): Promise<number> {
+  async sweepExpired(): Promise<{ removed: number; more: boolean }> {
     const now = Date.now();
     const due = await this.redis.zrangebyscore(
       this.keys.expiring,
@@ -214,7 +214,7 @@ export class RedisNotificationStore extends NotificationStore implements OnAppli
       0,
       SWEEP_BATCH,
     );
-    if (due.length === 0) return 0;
+    if (due.length === 0) return { removed: 0, more: false };
     const users: { userId: string; score: string }[] = [];
     const expiring = this.redis.pipeline();
     for (let i = 0; i < due.length; i += 2) {
@@ -231,7 +231,7 @@ export class RedisNotificationStore extends NotificationStore implements OnAppli
       rescheduling.notifReschedule(this.keys.expiring, users[i].userId, users[i].score, next);
     });
     for (const [error] of (await rescheduling.exec()) ?? []) if (error) throw error;
-    return removed;
+    return { removed, more: users.length === SWEEP_BATCH };
   }
 
   async ping(): Promise<void> {
