@@ -1,19 +1,38 @@
 import { Injectable } from '@nestjs/common';
 import type { ReadSelection } from './interfaces/notification.interface.js';
-import { NotificationStore, type InboxPage } from './notification.store.js';
+import type { MarkSelection, NotificationCounts } from './interfaces/protocol-v1_1.js';
+import {
+  NotificationStore,
+  type InboxPage,
+  type InboxQuery,
+  type MarkResult,
+} from './notification.store.js';
 
 /** A user's inbox: the same history the sockets replay from, paged newest first. */
 @Injectable()
 export class InboxService {
   constructor(private readonly store: NotificationStore) {}
 
-  /** One page, newest first; `before` is the `nextCursor` of the previous page. */
-  list(userId: string, page: { limit: number; before?: string }): Promise<InboxPage> {
-    return this.store.list(userId, page);
+  /**
+   * One page, newest first; `before` is the `nextCursor` of the previous page. `status` defaults to
+   * `inbox` (everything not archived).
+   */
+  list(userId: string, query: InboxQuery): Promise<InboxPage> {
+    return this.store.list(userId, query);
   }
 
   /**
-   * Marks notifications read (ids of other users, unknown or already read ones change nothing).
+   * Sets or clears a state of the given ids, or of all (the inbox, or the archived ones for
+   * `unarchived`), optionally of one category or only the read ones. Ids of other users, unknown
+   * ids and those already in that state change nothing. When anything changes, every socket of the
+   * user is sent `marked` (and `unread` when that count changed).
+   */
+  mark(userId: string, selection: MarkSelection): Promise<MarkResult> {
+    return this.store.mark(userId, selection);
+  }
+
+  /**
+   * v1: marks notifications read (ids of other users, unknown or already read ones change nothing).
    * When the count changes, every socket of the user is sent `unread`.
    */
   markRead(
@@ -21,6 +40,11 @@ export class InboxService {
     selection: ReadSelection,
   ): Promise<{ unread: number; changed: boolean }> {
     return this.store.markRead(userId, selection);
+  }
+
+  /** Unread and unseen, in total and per category, over what is not archived. */
+  counts(userId: string): Promise<NotificationCounts> {
+    return this.store.counts(userId);
   }
 
   unreadCount(userId: string): Promise<number> {

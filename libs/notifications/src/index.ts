@@ -14,11 +14,33 @@ export type {
   ReadSelection,
   StoredNotification,
 } from './interfaces/notification.interface.js';
+export {
+  INBOX_STATUSES,
+  MARK_AS,
+  type CategoryCounts,
+  type InboxNotification,
+  type InboxPageData,
+  type InboxStatus,
+  type MarkAs,
+  type MarkedEventData,
+  type MarkSelection,
+  type NotificationCounts,
+  type NotificationEventData,
+  type ReadyEventData,
+  type RemovedEventData,
+  type RemovedReason,
+} from './interfaces/protocol-v1_1.js';
 export { NotificationService, type EnqueuedNotification } from './notification.service.js';
-export { NotificationStore, type InboxPage } from './notification.store.js';
+export {
+  NotificationStore,
+  type InboxPage,
+  type InboxQuery,
+  type MarkResult,
+} from './notification.store.js';
 export { ConnectionRegistry } from './connection.registry.js';
 export { InboxService } from './inbox.service.js';
-export { ReadFrameDto } from './dto/client-frames.dto.js';
+export { MarkFrameDto, markSelectionOf, ReadFrameDto } from './dto/client-frames.dto.js';
+export { ExpirySweeper } from './expiry.sweeper.js';
 export { TokenVerifier, type VerifiedIdentity } from './token.verifier.js';
 export { NotificationsSettings } from './notifications.settings.js';
 export { NotificationsMetrics } from './notifications.metrics.js';

@@ -3,12 +3,18 @@ import {
   ArrayMinSize,
   Equals,
   IsArray,
+  IsBoolean,
+  IsIn,
   IsNumber,
   IsString,
+  Length,
+  Matches,
   MaxLength,
   ValidateIf,
 } from 'class-validator';
-import { ExactlyOneOf } from './validators.js';
+import { MARK_AS, type MarkAs, type MarkSelection } from '../interfaces/protocol-v1_1.js';
+import { ContractLimits } from '../notifications.constants.js';
+import { ExactlyOneOf, OnlyWith } from './validators.js';
 
 /** `read`: `{ids: [...]}` or `{all: true}`. */
 export class ReadFrameDto {
@@ -31,4 +37,49 @@ export class PingFrameDto {
   @ValidateIf((frame: PingFrameDto) => frame.ts !== undefined)
   @IsNumber({ allowNaN: false, allowInfinity: false })
   ts?: number;
+}
+
+/**
+ * `mark` (protocol 1.1), also the body of `POST /v1/me/notifications/mark`: `{as, ids}` or
+ * `{as, all: true, category?, onlyRead?}`.
+ */
+export class MarkFrameDto {
+  @IsIn(MARK_AS, { message: `as must be one of: ${MARK_AS.join(', ')}` })
+  as!: MarkAs;
+
+  @ExactlyOneOf('all')
+  @ValidateIf((frame: MarkFrameDto) => frame.ids !== undefined || frame.all === undefined)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(1000)
+  @IsString({ each: true })
+  @MaxLength(64, { each: true })
+  ids?: string[];
+
+  @ValidateIf((frame: MarkFrameDto) => frame.all !== undefined)
+  @Equals(true)
+  all?: true;
+
+  @OnlyWith('all')
+  @ValidateIf((frame: MarkFrameDto) => frame.category !== undefined)
+  @IsString()
+  @Length(1, ContractLimits.categoryMaxLength)
+  @Matches(ContractLimits.categoryPattern, {
+    message: 'category must use only a-z, 0-9, ".", "_" and "-"',
+  })
+  category?: string;
+
+  @OnlyWith('all')
+  @ValidateIf((frame: MarkFrameDto) => frame.onlyRead !== undefined)
+  @IsBoolean()
+  onlyRead?: boolean;
+}
+
+/** What a validated `mark` selects, without the DTO's undefined fields. */
+export function markSelectionOf(frame: MarkFrameDto): MarkSelection {
+  if (!frame.all) return { as: frame.as, ids: frame.ids ?? [] };
+  const selection: MarkSelection = { as: frame.as, all: true };
+  if (frame.category !== undefined) selection.category = frame.category;
+  if (frame.onlyRead) selection.onlyRead = true;
+  return selection;
 }

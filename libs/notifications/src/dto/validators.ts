@@ -154,3 +154,23 @@ export function IsIsoTimestamp(options?: ValidationOptions): PropertyDecorator {
       validator: { validate: (value: unknown) => isIsoTimestamp(value) },
     });
 }
+
+/** The property may only be given together with `other` (e.g. a filter that needs `all`). */
+export function OnlyWith(other: string, options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'onlyWith',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      constraints: [other],
+      options: {
+        message: ({ property }: ValidationArguments) =>
+          `${property} may only be given with ${other}`,
+        ...options,
+      },
+      validator: {
+        validate: (value: unknown, args: ValidationArguments) =>
+          value === undefined || (args.object as Record<string, unknown>)[other] !== undefined,
+      },
+    });
+}

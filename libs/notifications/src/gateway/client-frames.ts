@@ -1,16 +1,24 @@
-import { PingFrameDto, ReadFrameDto } from '../dto/client-frames.dto.js';
+import {
+  MarkFrameDto,
+  markSelectionOf,
+  PingFrameDto,
+  ReadFrameDto,
+} from '../dto/client-frames.dto.js';
 import type { ReadSelection } from '../interfaces/notification.interface.js';
+import type { MarkSelection } from '../interfaces/protocol-v1_1.js';
 import { describeFieldErrors, validatePlain } from '../utils/validation.util.js';
 
 export type ClientFrame =
-  { event: 'ping'; data: { ts?: number } } | { event: 'read'; data: ReadSelection };
+  | { event: 'ping'; data: { ts?: number } }
+  | { event: 'read'; data: ReadSelection }
+  | { event: 'mark'; data: MarkSelection };
 
 export interface FrameError {
   code: 'bad_frame' | 'unknown_event' | 'invalid_data';
   message: string;
 }
 
-const DTO_BY_EVENT = { ping: PingFrameDto, read: ReadFrameDto } as const;
+const DTO_BY_EVENT = { ping: PingFrameDto, read: ReadFrameDto, mark: MarkFrameDto } as const;
 
 function isEvent(event: string): event is keyof typeof DTO_BY_EVENT {
   return Object.hasOwn(DTO_BY_EVENT, event);
@@ -51,6 +59,7 @@ export function parseClientFrame(
     const { ts } = result.value as PingFrameDto;
     return { event, data: ts === undefined ? {} : { ts } };
   }
+  if (event === 'mark') return { event, data: markSelectionOf(result.value as MarkFrameDto) };
   const read = result.value as ReadFrameDto;
   return { event, data: read.all ? { all: true } : { ids: read.ids ?? [] } };
 }

@@ -130,6 +130,7 @@ export class NotificationGateway
         replayed: snapshot.frames.length,
         truncated: snapshot.truncated,
         cursor: snapshot.cursor,
+        counts: snapshot.counts,
       });
       if (!connection.goLive(snapshot.head)) this.resetStream(connection);
     } catch (error) {
@@ -217,12 +218,26 @@ export class NotificationGateway
       return;
     }
     try {
-      const { unread, changed } = await this.inbox.markRead(connection.userId, frame.data);
-      // When it changed, every socket of the user (this one too) is told through the channel.
-      if (!changed) connection.sendEvent('unread', { unread });
+      if (frame.event === 'read') {
+        const { unread, changed } = await this.inbox.markRead(connection.userId, frame.data);
+        // When the count changed, every socket of the user (this one too) is told through the
+        // channel; else this one is answered directly.
+        if (!changed) connection.sendEvent('unread', { unread });
+        return;
+      }
+      const result = await this.inbox.mark(connection.userId, frame.data);
+      // Nothing changed, so nothing went through the channel: answer this socket alone.
+      if (result.changed === 0) {
+        const { as } = frame.data;
+        const what = 'ids' in frame.data ? { as, ids: [] } : { ...frame.data };
+        connection.sendEvent('marked', { ...what, as, counts: result.counts });
+      }
     } catch (error) {
-      this.logger.error(`read failed: ${(error as Error).message}`);
-      connection.sendEvent('error', { code: 'internal', message: 'could not mark read; retry' });
+      this.logger.error(`${frame.event} failed: ${(error as Error).message}`);
+      connection.sendEvent('error', {
+        code: 'internal',
+        message: `could not ${frame.event === 'read' ? 'mark read' : 'mark'}; retry`,
+      });
     }
   }
 
