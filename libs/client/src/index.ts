@@ -1,13 +1,20 @@
 export { connect, NotificationsClient } from './notifications-client.js';
 export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 export type {
+  CategoryCounts,
   ClientErrorEvent,
   ClientNotification,
   ConnectionState,
   ConnectOptions,
+  InboxStatus,
+  MarkAs,
+  MarkedEvent,
+  MarkSelection,
+  NotificationCounts,
   NotificationEvent,
   NotificationsClientEvents,
   ReadyEvent,
+  RemovedEvent,
   StateEvent,
   TokenSource,
   UnreadEvent,

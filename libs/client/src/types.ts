@@ -1,16 +1,21 @@
+import type {
+  InboxNotification,
+  MarkedEventData,
+  NotificationCounts,
+  RemovedEventData,
+} from '../../notifications/src/interfaces/protocol-v1_1.js';
 import type { BackoffOptions } from './backoff.js';
 
-/** A notification as the server sends it (wire protocol v1). */
-export interface ClientNotification<P extends object = Record<string, unknown>> {
-  /** Opaque, unique per user; notifications arrive in the order they were stored. */
-  id: string;
-  /** E.g. `comment.created`. */
-  type: string;
-  payload: P;
-  /** ISO 8601 time at which it was stored. */
-  createdAt: string;
-  read: boolean;
-}
+export type {
+  CategoryCounts,
+  InboxStatus,
+  MarkAs,
+  MarkSelection,
+  NotificationCounts,
+} from '../../notifications/src/interfaces/protocol-v1_1.js';
+
+/** A notification as the server sends it (protocol 1.1's notification object). */
+export type ClientNotification<P extends object = Record<string, unknown>> = InboxNotification<P>;
 
 /** The server's `ready`: the socket is live and any replay is done. */
 export interface ReadyEvent {
@@ -22,6 +27,8 @@ export interface ReadyEvent {
   truncated: boolean;
   /** The id to resume from; the client keeps it for the next reconnect. */
   cursor: string;
+  /** Unread and unseen, in total and per category (protocol 1.1). */
+  counts?: NotificationCounts;
 }
 
 export interface NotificationEvent {
@@ -30,7 +37,19 @@ export interface NotificationEvent {
   unread: number;
   /** True when it was replayed on reconnect (it was stored while this client was away). */
   replayed: boolean;
+  /** The counts once this notification was stored (protocol 1.1). */
+  counts?: NotificationCounts;
 }
+
+/**
+ * States changed (here or in another tab): apply `as` to the notifications with these `ids`, or to
+ * `all` of them (the inbox; for `unarchived` the archived ones), narrowed by `category` or to the
+ * read ones (`onlyRead`).
+ */
+export type MarkedEvent = MarkedEventData;
+
+/** Notifications left the history: `expired`, or `collapsed` into a newer one. */
+export type RemovedEvent = RemovedEventData;
 
 /** The unread count changed for another reason than a new notification (read in another tab, say). */
 export interface UnreadEvent {
@@ -73,6 +92,10 @@ export interface ClientErrorEvent {
 export interface NotificationsClientEvents {
   notification: NotificationEvent;
   unread: UnreadEvent;
+  marked: MarkedEvent;
+  removed: RemovedEvent;
+  /** The counts changed (after `ready`, each `notification`, `marked` and `removed`). */
+  counts: NotificationCounts;
   ready: ReadyEvent;
   /** Emitted after `ready` when `ready.truncated`: the page must refetch the inbox over HTTP. */
   truncated: ReadyEvent;
