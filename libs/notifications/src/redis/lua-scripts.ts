@@ -16,7 +16,9 @@
  * - e  ZSET expiresAt (ms) → seq of each notification that expires.
  * - cz ZSET collapseKey → seq of the newest notification with that key.
  * - m  HASH epoch, seq (last issued), v (channel messages published), t (trimmed up to this seq;
- *      absent in histories written before protocol 1.1), ne (the earliest expiry in e).
+ *      absent in histories written before protocol 1.1), ne (the earliest expiry in e), cats (set
+ *      once a notification had a category: c may hold counts), rm (set once one was collapsed or
+ *      expired: dz may outgrow h). The two flags spare the common append two commands.
  * - d  HASH dedupe key → id; dz ZSET seq → dedupe key, to forget the keys of trimmed ones.
  */
 
@@ -27,8 +29,9 @@ const PRELUDE = `
 local H, U, M, D, DZ, N, A, F, C, E, CZ =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 local channel, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[4])
-local head = redis.call('HMGET', M, 'epoch', 'ne')
+local head = redis.call('HMGET', M, 'epoch', 'ne', 'cats', 'rm')
 local epoch = head[1]
+local hasCategories, removedAny = head[3] ~= false, head[4] ~= false
 
 local function createEpoch()
   epoch = ARGV[3]
@@ -63,6 +66,7 @@ local function metaOf(seq)
 end
 
 local function writeMeta(seq, old, bits, exp, cat, ck)
+  if not old and bits == 0 and not exp and cat == '' and ck == '' then return end
   local raw = seq .. '|' .. bits .. '|' .. (exp and '1' or '0') .. '|' .. cat .. '|' .. ck
   if old and old.raw == raw then return end
   if old then redis.call('ZREM', F, old.raw) end
@@ -70,7 +74,7 @@ local function writeMeta(seq, old, bits, exp, cat, ck)
 end
 
 local function countsJson(unread)
-  local flat = redis.call('HGETALL', C)
+  local flat = hasCategories and redis.call('HGETALL', C) or {}
   local names, per = {}, {}
   for i = 1, #flat, 2 do
     local name = string.sub(flat[i], 3)
@@ -90,46 +94,13 @@ local function countsJson(unread)
     ',"categories":{' .. table.concat(parts, ',') .. '}}'
 end
 
--- The state of a stored notification: unread, unseen, archived, and its meta (nil when it has none).
-local function stateOf(seq, id, hasMeta)
-  local meta = hasMeta and metaOf(seq) or nil
-  if redis.call('ZSCORE', A, id) then
-    local bits = meta and meta.bits or 0
-    return bits % 2 == 1, bits >= 2, true, meta
-  end
-  return redis.call('ZSCORE', U, id) ~= false, redis.call('ZSCORE', N, id) ~= false, false, meta
-end
-
--- The flags a client sees: 1 = read, 2 = seen, 4 = archived.
-local function flagsOf(unread, unseen, archived)
-  return (unread and 0 or 1) + (unseen and 0 or 2) + (archived and 4 or 0)
-end
-
--- Moves a stored notification from one state to another, keeping every index and count in step.
-local function setState(seq, id, meta, was, to)
-  local cat = meta and meta.cat or ''
-  local wasU, isU = was[1] and not was[3], to[1] and not to[3]
-  if wasU ~= isU then
-    if isU then redis.call('ZADD', U, seq, id) else redis.call('ZREM', U, id) end
-    if cat ~= '' then bump('u:' .. cat, isU and 1 or -1) end
-  end
-  local wasN, isN = was[2] and not was[3], to[2] and not to[3]
-  if wasN ~= isN then
-    if isN then redis.call('ZADD', N, seq, id) else redis.call('ZREM', N, id) end
-    if cat ~= '' then bump('n:' .. cat, isN and 1 or -1) end
-  end
-  if was[3] ~= to[3] then
-    if to[3] then redis.call('ZADD', A, seq, id) else redis.call('ZREM', A, id) end
-  end
-  local bits = to[3] and ((to[1] and 1 or 0) + (to[2] and 2 or 0)) or 0
-  if (meta and meta.bits or 0) ~= bits then
-    writeMeta(seq, meta, bits, meta and meta.exp, cat, meta and meta.ck or '')
-  end
-end
-
 -- Takes a notification out of the history and every index; true when it was there.
 local function removeSeq(seq)
   local id = epoch .. '-' .. seq
+  if not removedAny then
+    redis.call('HSET', M, 'rm', 1)
+    removedAny = true
+  end
   local removed = redis.call('ZREMRANGEBYSCORE', H, seq, seq)
   local meta = metaOf(seq)
   local inU = redis.call('ZREM', U, id)
@@ -181,6 +152,47 @@ end
 
 local expiredNow = 0
 if epoch and head[2] and tonumber(head[2]) <= now then expiredNow = expireDue() end
+`;
+
+/** What reads and marks need of a notification's state. */
+const STATE = `
+-- The state of a stored notification: unread, unseen, archived, and its meta (nil when it has none).
+local function stateOf(seq, id, hasMeta)
+  local meta = hasMeta and metaOf(seq) or nil
+  if redis.call('ZSCORE', A, id) then
+    local bits = meta and meta.bits or 0
+    return bits % 2 == 1, bits >= 2, true, meta
+  end
+  return redis.call('ZSCORE', U, id) ~= false, redis.call('ZSCORE', N, id) ~= false, false, meta
+end
+
+-- The flags a client sees: 1 = read, 2 = seen, 4 = archived.
+local function flagsOf(unread, unseen, archived)
+  return (unread and 0 or 1) + (unseen and 0 or 2) + (archived and 4 or 0)
+end
+
+-- Moves a stored notification from one state to another, keeping every index and count in step.
+local function setState(seq, id, meta, was, to)
+  local cat = meta and meta.cat or ''
+  local wasU, isU = was[1] and not was[3], to[1] and not to[3]
+  if wasU ~= isU then
+    if isU then redis.call('ZADD', U, seq, id) else redis.call('ZREM', U, id) end
+    if cat ~= '' then bump('u:' .. cat, isU and 1 or -1) end
+  end
+  local wasN, isN = was[2] and not was[3], to[2] and not to[3]
+  if wasN ~= isN then
+    if isN then redis.call('ZADD', N, seq, id) else redis.call('ZREM', N, id) end
+    if cat ~= '' then bump('n:' .. cat, isN and 1 or -1) end
+  end
+  if was[3] ~= to[3] then
+    if to[3] then redis.call('ZADD', A, seq, id) else redis.call('ZREM', A, id) end
+  end
+  local bits = to[3] and ((to[1] and 1 or 0) + (to[2] and 2 or 0)) or 0
+  if (meta and meta.bits or 0) ~= bits then
+    writeMeta(seq, meta, bits, meta and meta.exp, cat, meta and meta.ck or '')
+  end
+end
+
 `;
 
 /** Drops everything up to seq `trimTo` from every structure (count and age trims). */
@@ -257,6 +269,10 @@ redis.call('ZADD', H, seq, body .. '}')
 redis.call('ZADD', U, seq, id)
 redis.call('ZADD', N, seq, id)
 if category ~= '' then
+  if not hasCategories then
+    redis.call('HSET', M, 'cats', 1)
+    hasCategories = true
+  end
   bump('u:' .. category, 1)
   bump('n:' .. category, 1)
 end
@@ -294,8 +310,8 @@ if ARGV[10] ~= '' then
 end
 trimUpTo(trimTo)
 -- Removed ones (collapsed, expired) keep their dedupe keys, so that a retried job does not store
--- them again; the newest historyLimit keys are kept.
-local extraKeys = redis.call('ZCARD', DZ) - limit
+-- them again; the newest historyLimit keys are kept. Without removals dz holds what h does.
+local extraKeys = removedAny and (redis.call('ZCARD', DZ) - limit) or 0
 if extraKeys > 0 then
   local keys = redis.call('ZRANGE', DZ, 0, extraKeys - 1)
   for i = 1, #keys, 500 do
@@ -324,7 +340,7 @@ return {1, id, unread, replaced}
  * from. `version` counts every message published on the user's channel, so a socket can drop what
  * the snapshot already covers.
  */
-export const REPLAY_SCRIPT = `${PRELUDE}
+export const REPLAY_SCRIPT = `${PRELUDE}${STATE}
 if not epoch then
   createEpoch()
   if ttl > 0 then redis.call('EXPIRE', M, ttl) end
@@ -373,7 +389,7 @@ return {epoch, seq, version, unread, 0, members, flags, counts}
  * InboxStatus), category ('' = any).
  * Returns {counts JSON, members, flags, hasMore (1|0)}, newest first.
  */
-export const LIST_SCRIPT = `${PRELUDE}
+export const LIST_SCRIPT = `${PRELUDE}${STATE}
 local counts = countsJson()
 local current = epoch or ''
 local max = '+inf'
@@ -425,7 +441,7 @@ return {counts, members, flags, more and 1 or 0}
  * ''), ids... Returns {changed, counts JSON, changed ids, unread before}; publishes `marked` (and v1's `unread` when
  * that count changed) when anything changed.
  */
-export const MARK_SCRIPT = `${PRELUDE}
+export const MARK_SCRIPT = `${PRELUDE}${STATE}
 if not epoch then return {0, countsJson(), {}, 0} end
 local as, mode, category, onlyRead = ARGV[5], ARGV[6], ARGV[7], ARGV[8] == '1'
 local hasMeta = redis.call('EXISTS', F) == 1
