@@ -451,16 +451,36 @@ async function benchSystem(name, o) {
   return result;
 }
 
+/** The packages the service imports, as `libs/<folder>` → `@rtnotify/<name>`. */
+const PACKAGES = { protocol: 'protocol', client: 'client', notifications: 'nestjs' };
+
 /**
- * Copies dist/ to dist-bench/dist/ and runs ours from there: a `nest build` started meanwhile (it
- * empties dist/ first) cannot pull the service away in the middle of a run.
+ * Copies dist/ to dist-bench/dist/, and each package's package.json and dist/ to
+ * dist-bench/node_modules/@rtnotify/<name>/ (found first from dist-bench/dist/src/main.js), and runs
+ * ours from there: a build started meanwhile (it empties dist/ and libs/X/dist first) cannot pull
+ * the service away in the middle of a run.
  */
 function snapshotDist() {
-  if (!existsSync('dist/src/main.js'))
-    throw new Error('dist/src/main.js is missing: run "npx nest build" first');
+  const built = [
+    'dist/src/main.js',
+    ...Object.keys(PACKAGES).map((f) => `libs/${f}/dist/index.js`),
+  ];
+  for (const file of built) {
+    if (!existsSync(file)) throw new Error(`${file} is missing: run "npm run build" first`);
+  }
   rmSync('dist-bench/dist', { recursive: true, force: true });
+  rmSync('dist-bench/node_modules', { recursive: true, force: true });
   cpSync('dist', 'dist-bench/dist', { recursive: true });
-  if (!existsSync('dist-bench/dist/src/main.js'))
+  for (const [folder, name] of Object.entries(PACKAGES)) {
+    const target = `dist-bench/node_modules/@rtnotify/${name}`;
+    cpSync(`libs/${folder}/package.json`, `${target}/package.json`);
+    cpSync(`libs/${folder}/dist`, `${target}/dist`, { recursive: true });
+  }
+  const copied = [
+    'dist-bench/dist/src/main.js',
+    'dist-bench/node_modules/@rtnotify/nestjs/dist/index.js',
+  ];
+  if (!copied.every((file) => existsSync(file)))
     throw new Error('dist/ changed while it was copied: run again');
 }
 

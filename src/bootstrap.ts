@@ -1,8 +1,10 @@
-import { NotificationsWsAdapter } from '@app/notifications';
 import { type INestApplication } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { NotificationsWsAdapter } from '@rtnotify/nestjs';
 import { AppModule } from './app.module.js';
+import { hardenHttpServer } from './http/http-server.js';
+import { useJsonBodies } from './http/json-body.js';
 import type { AppConfig } from './config/app-config.js';
 
 /** Builds the service (not yet listening): used by `main.ts` and by the end-to-end tests. */
@@ -12,10 +14,11 @@ export async function createApp(
 ): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     logger: options.logger ?? ['log', 'warn', 'error'],
+    bodyParser: false,
   });
   app.useWebSocketAdapter(new NotificationsWsAdapter(app));
-  // The largest valid job (1,000 user ids of 128 characters and a 16 KiB payload) is over Express's
-  // default 100 KB.
-  app.useBodyParser('json', { limit: '1mb' });
+  // JSON only, bounded in size per route and in depth, checked before parsing.
+  useJsonBodies(app);
+  hardenHttpServer(app, config.http);
   return app;
 }

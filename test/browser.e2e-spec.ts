@@ -30,6 +30,7 @@ describe('the demo page in Chromium (e2e)', () => {
       REDIS_URL: inject('redisUrl'),
       NODE_ENV: 'development',
       JWT_SECRET: TEST_JWT_SECRET,
+      DEV_TOKENS: '1',
       ...isolatedEnv(),
     };
     service = await startService(env);

@@ -1,3 +1,4 @@
+import { waitForJobs } from './support/jobs.js';
 import { ResumingTab, storedIds } from './support/resuming-tab.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { signToken } from './support/tokens.js';
@@ -54,7 +55,7 @@ describe('churn (e2e)', () => {
         }));
         const added = await t.producer.addBulk(batch);
         // Pace the flow by the worker, so that it spans many drops and resumes of every tab.
-        await Promise.all(added.map((job) => job.waitUntilFinished(t.queueEvents, 30_000)));
+        await waitForJobs(added, t.queueEvents, 30_000);
       }
     } finally {
       clearInterval(churn);
@@ -89,5 +90,5 @@ describe('churn (e2e)', () => {
       truncated: 0,
     });
     expect(drops).toBeGreaterThan(USERS * TABS_PER_USER);
-  });
+  }, 120_000);
 });

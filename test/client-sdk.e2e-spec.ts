@@ -6,8 +6,8 @@ import {
   type NotificationsClient,
   type ReadyEvent,
   type StateEvent,
-} from '@app/client';
-import { ConnectionRegistry } from '@app/notifications';
+} from '@rtnotify/client';
+import { ConnectionRegistry } from '@rtnotify/nestjs';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { startLocalRedis, type LocalRedis } from '../src/redis/local-redis.js';

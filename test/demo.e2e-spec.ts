@@ -1,17 +1,25 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { http } from './support/http.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { TEST_JWT_SECRET } from './support/tokens.js';
 import { TestClient } from './support/ws-client.js';
+
+const require = createRequire(import.meta.url);
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('the demo page and its development endpoints (e2e)', () => {
   describe('outside production', () => {
     let t: TestApp;
 
     beforeAll(async () => {
-      // Dev tokens carry the configured issuer and audience, or they would not verify.
+      // Dev tokens carry the configured issuer and audience, or they would not verify. The tests'
+      // own JWT_SECRET is an operator's secret: /dev/* needs the opt-in.
       t = await startTestApp({
         NODE_ENV: 'development',
+        DEV_TOKENS: '1',
         JWT_ISSUER: 'https://auth.example',
         JWT_AUDIENCE: 'notifications',
       });
@@ -31,9 +39,21 @@ describe('the demo page and its development endpoints (e2e)', () => {
       const response = await fetch(`${t.httpUrl}/`);
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toMatch(/^text\/html/);
-      expect(response.headers.get('content-security-policy')).toContain("default-src 'self'");
+      const policy = response.headers.get('content-security-policy') ?? '';
+      expect(policy).toContain("default-src 'self'");
       const html = await response.text();
       expect(html).toContain('<script type="module" src="/demo.js"></script>');
+      // The one inline script, the import map, is allowed by its hash and nothing else inline is.
+      const importMap = /<script type="importmap">([\s\S]*?)<\/script>/.exec(html)?.[1] ?? '';
+      const hash = createHash('sha256').update(importMap).digest('base64');
+      expect(policy).toMatch(new RegExp(`script-src 'self' 'sha256-${escapeRegExp(hash)}'(;|$)`));
+      expect(policy).not.toContain('unsafe-inline');
+      expect(JSON.parse(importMap)).toEqual({
+        imports: {
+          '@rtnotify/client': '/sdk/client/index.js',
+          '@rtnotify/protocol': '/sdk/protocol/index.js',
+        },
+      });
 
       for (const [path, type] of [
         ['/demo.js', /javascript/],
@@ -44,28 +64,45 @@ describe('the demo page and its development endpoints (e2e)', () => {
         expect(asset.headers.get('content-type'), path).toMatch(type);
       }
       expect(await (await fetch(`${t.httpUrl}/demo.js`)).text()).toContain(
-        "import { connect } from '/sdk/index.js'",
+        "import { connect } from '@rtnotify/client'",
       );
     });
 
-    it('serves the built SDK as browser modules whose imports resolve under /sdk/', async () => {
-      const index = await fetch(`${t.httpUrl}/sdk/index.js`);
-      expect(index.status).toBe(200);
-      expect(index.headers.get('content-type')).toMatch(/javascript/);
-      const source = await index.text();
-      const imports = [...source.matchAll(/from '\.\/([^']+)'/g)].map((match) => match[1]);
-      expect(imports).toContain('notifications-client.js');
-      for (const file of imports) {
-        expect((await fetch(`${t.httpUrl}/sdk/${file}`)).status, file).toBe(200);
-      }
+    it('serves the client and protocol packages as built, every module import resolvable', async () => {
+      const built = (name: string, file: string) =>
+        readFileSync(join(dirname(require.resolve(`@rtnotify/${name}`)), file), 'utf8');
+      const seen = new Set<string>();
+      const visit = async (name: string, file: string): Promise<void> => {
+        if (seen.has(`${name}/${file}`)) return;
+        seen.add(`${name}/${file}`);
+        const response = await fetch(`${t.httpUrl}/sdk/${name}/${file}`);
+        expect(response.status, `${name}/${file}`).toBe(200);
+        expect(response.headers.get('content-type')).toMatch(/javascript/);
+        const source = await response.text();
+        expect(source, 'the package build itself').toBe(built(name, file));
+        for (const [, bare, relative] of source.matchAll(
+          /from '(?:@rtnotify\/([a-z]+)|\.\/([^']+))'/g,
+        )) {
+          await (bare ? visit(bare, 'index.js') : visit(name, relative));
+        }
+      };
+      await visit('client', 'index.js');
+      expect(seen).toContain('client/notifications-client.js');
+      expect(seen).toContain('protocol/index.js');
     });
 
-    it.each(['index.d.ts', '..%2Fpackage.json', '.hidden.js', 'INDEX.JS', 'missing.js'])(
-      'refuses /sdk/%s',
-      async (file) => {
-        expect((await fetch(`${t.httpUrl}/sdk/${file}`)).status).toBe(404);
-      },
-    );
+    it.each([
+      'client/index.d.ts',
+      'client/..%2Fpackage.json',
+      'client/.hidden.js',
+      'client/INDEX.JS',
+      'client/missing.js',
+      'nestjs/index.js',
+      'constructor/index.js',
+      'index.js',
+    ])('refuses /sdk/%s', async (path) => {
+      expect((await fetch(`${t.httpUrl}/sdk/${path}`)).status).toBe(404);
+    });
 
     it('says the development endpoints are on', async () => {
       expect(await http('GET', `${t.httpUrl}/demo/config`)).toMatchObject({
@@ -161,7 +198,7 @@ describe('the demo page and its development endpoints (e2e)', () => {
 
     it(`${pageServed ? 'serves' : 'does not serve'} the page, and never the dev endpoints`, async () => {
       expect((await fetch(`${t.httpUrl}/`)).status).toBe(pageServed ? 200 : 404);
-      expect((await fetch(`${t.httpUrl}/sdk/index.js`)).status).toBe(pageServed ? 200 : 404);
+      expect((await fetch(`${t.httpUrl}/sdk/client/index.js`)).status).toBe(pageServed ? 200 : 404);
       if (pageServed) {
         expect((await http('GET', `${t.httpUrl}/demo/config`)).body).toEqual({
           devEndpoints: false,

@@ -2,7 +2,7 @@ import {
   InvalidNotificationError,
   NotificationService,
   NotificationsModule,
-} from '@app/notifications';
+} from '@rtnotify/nestjs';
 import { BullModule } from '@nestjs/bullmq';
 import { Injectable, Module, type INestApplication } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';

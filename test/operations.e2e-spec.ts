@@ -74,6 +74,85 @@ describe('operations (e2e)', () => {
       expect(big).toMatchObject({ status: 400, body: { fields: ['payload'] } });
     });
 
+    it('answers a retried publish with the same Idempotency-Key with the first job, storing once', async () => {
+      const url = `${t.httpUrl}/v1/notifications`;
+      const user = 'idempotent-target';
+      const body = { userId: user, type: 'http.retried', payload: { n: 1 } };
+      const headers = { 'idempotency-key': 'order-17-shipped' };
+      const first = await http('POST', url, { token: API_KEY, body, headers });
+      const again = await http('POST', url, { token: API_KEY, body, headers });
+      // The IETF draft's structured-field form of the same key is the same key.
+      const quoted = await http('POST', url, {
+        token: API_KEY,
+        body,
+        headers: { 'idempotency-key': '"order-17-shipped"' },
+      });
+      // Another API key's holder using the same key: a request of its own.
+      const otherKey = await http('POST', url, { token: 'another-key-0123456789', body, headers });
+
+      expect(first).toMatchObject({
+        status: 202,
+        body: { jobId: expect.stringMatching(/^idem-/) },
+      });
+      expect(again).toEqual(first);
+      expect(quoted).toEqual(first);
+      expect(otherKey.status).toBe(202);
+      expect(otherKey.body.jobId).not.toBe(first.body.jobId);
+      await Promise.all(
+        [first, otherKey].map(({ body: b }) =>
+          t.producer.getJob(b.jobId).then((job) => job!.waitUntilFinished(t.queueEvents, 10_000)),
+        ),
+      );
+      const token = await signToken(user);
+      const inbox = await http('GET', `${t.httpUrl}/v1/me/notifications`, { token });
+      expect(inbox.body.items).toHaveLength(2);
+    });
+
+    it('answers a retried publish with the same dedupeKey with the first job, storing once', async () => {
+      const url = `${t.httpUrl}/v1/notifications`;
+      const user = 'dedupe-target';
+      const body = { userIds: [user, 'someone'], type: 'http.retried', dedupeKey: 'inv-A-17' };
+      const first = await http('POST', url, { token: API_KEY, body });
+      const again = await http('POST', url, {
+        token: API_KEY,
+        body: { ...body, userIds: ['someone', user] },
+      });
+
+      expect(first).toMatchObject({
+        status: 202,
+        body: { jobId: expect.stringMatching(/^idem-/) },
+      });
+      expect(again).toEqual(first);
+      await (await t.producer.getJob(first.body.jobId))!.waitUntilFinished(t.queueEvents, 10_000);
+      const inbox = await http('GET', `${t.httpUrl}/v1/me/notifications`, {
+        token: await signToken(user),
+      });
+      expect(inbox.body.items).toHaveLength(1);
+    });
+
+    it('answers 400 naming Idempotency-Key for a malformed key, and enqueues nothing', async () => {
+      const url = `${t.httpUrl}/v1/notifications`;
+      const before = await t.producer.count();
+      for (const key of ['', 'has space', 'k'.repeat(256), 'clé', 'a,b']) {
+        const answer = await http('POST', url, {
+          token: API_KEY,
+          body: { userId: 'x', type: 'ok.type' },
+          headers: { 'idempotency-key': key },
+        });
+        expect(answer).toMatchObject({
+          status: 400,
+          body: { fields: ['Idempotency-Key'], message: [expect.stringContaining('1–255')] },
+        });
+      }
+      const both = await http('POST', url, {
+        token: API_KEY,
+        body: { userId: 'x', type: 'BAD TYPE' },
+        headers: { 'idempotency-key': 'has space' },
+      });
+      expect(both.body.fields).toEqual(['Idempotency-Key', 'type']);
+      expect(await t.producer.count()).toBe(before);
+    });
+
     it('exposes Prometheus metrics', async () => {
       const client = await TestClient.ready(t.wsUrl, { token: await signToken('metered') });
       await t.producer.add('notify', { userId: 'metered', type: 'metric.check' });
@@ -134,6 +213,17 @@ describe('operations (e2e)', () => {
       const normal = await TestClient.ready(t.wsUrl, { token: await signToken('normal') });
       // The slow client stops reading: the server's buffer for it grows past the limit.
       (slow.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+      // The server cuts a closed slow consumer that does not drain within 5 s: the client reads
+      // again as soon as the server has closed it (4008 counted), while the production goes on, so
+      // that it reads the close frame in time however long the production takes.
+      const closedByServer = eventually(
+        async () => {
+          const { body } = await http('GET', `${t.httpUrl}/metrics`);
+          return body.includes('notifications_closed_connections_total{code="4008"} 1');
+        },
+        60_000,
+        '4008 close',
+      ).then(() => (slow.socket as unknown as { _socket: { resume(): void } })._socket.resume());
       const blob = 'x'.repeat(15 * 1024);
       for (let i = 0; i < 40; i++) {
         await t.producer.addBulk(
@@ -145,15 +235,7 @@ describe('operations (e2e)', () => {
         await t.producer.add('notify', { userId: 'normal', type: 'small.one', payload: { i } });
         await normal.next('notification');
       }
-      await eventually(
-        async () => {
-          const { body } = await http('GET', `${t.httpUrl}/metrics`);
-          return body.includes('notifications_closed_connections_total{code="4008"} 1');
-        },
-        15_000,
-        '4008 close',
-      );
-      (slow.socket as unknown as { _socket: { resume(): void } })._socket.resume();
+      await closedByServer;
       expect((await slow.waitClosed(10_000)).code).toBe(4008);
       expect(slow.all('notification').length).toBeLessThan(1000);
       expect(normal.all('notification')).toHaveLength(40);

@@ -26,50 +26,51 @@ describe('wire protocol v1 (e2e)', () => {
     await t.close();
   });
 
-  describe('close codes', () => {
+  describe('refused upgrades and close codes', () => {
+    /** The upgrade is answered with `status` and never a 101: no socket, no frame. */
     async function expectRejected(
       options: Parameters<typeof connect>[0],
-      code: number,
+      status: 401 | 403,
       reason: RegExp,
     ) {
       const client = connect(options);
       const closed = await client.waitClosed();
-      expect(closed.code).toBe(code);
+      expect(closed.status).toBe(status);
       expect(closed.reason).toMatch(reason);
       expect(client.frames).toEqual([]);
     }
 
-    it('4401 without a token', () => expectRejected({}, 4401, /missing token/));
+    it('401 without a token', () => expectRejected({}, 401, /missing token/));
 
-    it('4401 for a malformed token', () => expectRejected({ token: 'not.a.jwt' }, 4401, /token/));
+    it('401 for a malformed token', () => expectRejected({ token: 'not.a.jwt' }, 401, /token/));
 
-    it('4401 for an expired token', async () =>
+    it('401 for an expired token', async () =>
       expectRejected(
         { token: await signToken('u', { expiresIn: Math.floor(Date.now() / 1000) - 60 }) },
-        4401,
+        401,
         /expired/,
       ));
 
-    it('4401 for alg none', () => expectRejected({ token: unsignedToken('u') }, 4401, /token/));
+    it('401 for alg none', () => expectRejected({ token: unsignedToken('u') }, 401, /token/));
 
-    it('4401 for a token signed with another secret', async () =>
+    it('401 for a token signed with another secret', async () =>
       expectRejected(
         { token: await signToken('u', { secret: 'some-other-secret-of-enough-length!!' }) },
-        4401,
+        401,
         /signature/,
       ));
 
-    it('4401 for an algorithm outside the allowed list', async () =>
-      expectRejected({ token: await signToken('u', { alg: 'HS512' }) }, 4401, /algorithm/));
+    it('401 for an algorithm outside the allowed list', async () =>
+      expectRejected({ token: await signToken('u', { alg: 'HS512' }) }, 401, /algorithm/));
 
-    it('4401 for an RS256 token, even one signed with the HS secret as key material', async () => {
+    it('401 for an RS256 token, even one signed with the HS secret as key material', async () => {
       const { privateKey, publicKey } = await generateKeyPair('RS256');
       const rs = await new SignJWT({})
         .setProtectedHeader({ alg: 'RS256' })
         .setSubject('u')
         .setExpirationTime('1h')
         .sign(privateKey);
-      await expectRejected({ token: rs }, 4401, /algorithm/);
+      await expectRejected({ token: rs }, 401, /algorithm/);
       // The classic confusion: the attacker signs HS256 with the public key text; our key is the secret.
       const pem = await exportSPKI(publicKey);
       const confused = await new SignJWT({})
@@ -77,22 +78,22 @@ describe('wire protocol v1 (e2e)', () => {
         .setSubject('u')
         .setExpirationTime('1h')
         .sign(new TextEncoder().encode(pem));
-      await expectRejected({ token: confused }, 4401, /signature/);
+      await expectRejected({ token: confused }, 401, /signature/);
     });
 
-    it('4401 for an empty sub', async () => {
+    it('401 for an empty sub', async () => {
       const token = await new SignJWT({})
         .setProtectedHeader({ alg: 'HS256' })
         .setSubject('')
         .setExpirationTime('1h')
         .sign(new TextEncoder().encode(TEST_JWT_SECRET));
-      await expectRejected({ token }, 4401, /sub/);
+      await expectRejected({ token }, 401, /sub/);
     });
 
-    it('4403 for an origin not in ALLOWED_ORIGINS, before looking at the token', async () => {
+    it('403 for an origin not in ALLOWED_ORIGINS, before looking at the token', async () => {
       await expectRejected(
         { token: await signToken('u'), origin: 'https://evil.example' },
-        4403,
+        403,
         /origin/,
       );
       const allowed = connect({ token: await signToken('u'), origin: 'https://app.example' });

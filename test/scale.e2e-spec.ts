@@ -2,6 +2,7 @@ import { Queue, QueueEvents, type Job } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { startLocalRedis, type LocalRedis } from '../src/redis/local-redis.js';
 import { redisOptionsFromUrl } from '../src/redis/redis-url.js';
+import { waitForJobs } from './support/jobs.js';
 import { ResumingTab, storedIds } from './support/resuming-tab.js';
 import { startService, type ServiceProcess } from './support/service-process.js';
 import { TEST_JWT_SECRET, signToken } from './support/tokens.js';
@@ -93,7 +94,7 @@ describe('scale out: 2 gateways + 1 worker (e2e)', { timeout: 120_000 }, () => {
 
   it('delivers each notification exactly once to every socket of its user, across gateways', async () => {
     const jobs = await producer.addBulk(batch(90));
-    await Promise.all(jobs.map((job) => job.waitUntilFinished(events, 30_000)));
+    await waitForJobs(jobs, events, 30_000);
     await expectComplete();
   });
 
@@ -102,7 +103,7 @@ describe('scale out: 2 gateways + 1 worker (e2e)', { timeout: 120_000 }, () => {
     for (let round = 0; round < 10; round++) {
       const jobs = await producer.addBulk(batch(20));
       if (round === 4) stopping = gatewayA.stop('SIGTERM');
-      await Promise.all(jobs.map((job) => job.waitUntilFinished(events, 30_000)));
+      await waitForJobs(jobs, events, 30_000);
     }
     expect(await stopping).toBe(0);
     expect(tabs[0].closes.map((c) => c.code)).toContain(1001);
@@ -119,7 +120,7 @@ describe('scale out: 2 gateways + 1 worker (e2e)', { timeout: 120_000 }, () => {
         worker = await startService({ ...env, ROLE: 'worker' });
       }
     }
-    await Promise.all(jobs.map((job) => job.waitUntilFinished(events, 60_000)));
+    await waitForJobs(jobs, events, 60_000);
     await expectComplete();
   });
 });

@@ -57,7 +57,7 @@ describe('the built service as a process (e2e)', () => {
       expect((await client.next('notification')).notification.type).toBe('prod.check');
 
       const foreign = TestClient.connect(service.wsUrl, { token, origin: 'https://evil.example' });
-      expect((await foreign.waitClosed()).code).toBe(4403);
+      expect((await foreign.waitClosed()).status).toBe(403);
 
       const exitCode = service.stop('SIGTERM');
       expect((await client.waitClosed()).code).toBe(1001);

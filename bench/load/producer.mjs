@@ -8,10 +8,13 @@
  *
  * The same producer serves the three systems; jobs carry ours' default job options. With
  * `mode: 'service'` (ours only) it goes through the library's own producer API,
- * `NotificationService.notify`, built in dist/, instead of adding the jobs itself.
+ * `NotificationService.notify` of the snapshot's `@rtnotify/nestjs` in a producer-only Nest context
+ * (no gateway, no worker), instead of adding the jobs itself.
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { nowMs, sleep } from '../lib/clock.mjs';
 import { serveRpc } from '../lib/rpc.mjs';
 import { summarize } from '../lib/stats.mjs';
@@ -30,15 +33,25 @@ let queue;
 /** (data[]) => Promise: enqueues one notification per element. */
 let enqueue;
 
-async function serviceEnqueue(distRoot) {
-  await import('reflect-metadata');
-  const root = new URL(`../../${distRoot}/libs/notifications/src/`, import.meta.url);
-  const { NotificationService } = await import(new URL('notification.service.js', root).href);
-  const { NotificationsSettings } = await import(new URL('notifications.settings.js', root).href);
-  const service = new NotificationService(
-    queue,
-    new NotificationsSettings({ jwt: { secret: 'unused-by-the-producer' } }),
-  );
+/** A producer-only Nest host of the snapshot's packages (resolved as the service resolves them). */
+async function serviceEnqueue(distRoot, redisUrl, queueName) {
+  const resolveFrom = createRequire(new URL(`../../${distRoot}/src/main.js`, import.meta.url));
+  const load = (name) => import(pathToFileURL(resolveFrom.resolve(name)).href);
+  await load('reflect-metadata');
+  const { NestFactory } = await load('@nestjs/core');
+  const { Module } = await load('@nestjs/common');
+  const { BullModule } = await load('@nestjs/bullmq');
+  const { NotificationsModule, NotificationService } = await load('@rtnotify/nestjs');
+  const { hostname, port } = new URL(redisUrl);
+  class ProducerModule {}
+  Module({
+    imports: [
+      BullModule.forRoot({ connection: { host: hostname, port: Number(port) } }),
+      NotificationsModule.forRoot({ queueName, gateway: false, worker: false }),
+    ],
+  })(ProducerModule);
+  const app = await NestFactory.createApplicationContext(ProducerModule, { logger: false });
+  const service = app.get(NotificationService);
   return (items) =>
     Promise.all(
       items.map(({ userId, userIds, type, payload }) =>
@@ -55,8 +68,9 @@ serveRpc({
       connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
     });
     await queue.waitUntilReady();
-    if (mode === 'service' && system === 'ours') enqueue = await serviceEnqueue(distRoot);
-    else
+    if (mode === 'service' && system === 'ours') {
+      enqueue = await serviceEnqueue(distRoot, redisUrl, queueName);
+    } else
       enqueue = (items) =>
         queue.addBulk(items.map((data) => ({ name: 'notify', data, opts: JOB_OPTIONS })));
     return { pid: process.pid };

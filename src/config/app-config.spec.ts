@@ -211,6 +211,78 @@ describe(loadConfig.name, () => {
     });
   });
 
+  describe('HTTP timeouts', () => {
+    it('bounds headers to 10 s, requests to 30 s, idle keep-alive to 5 s by default', () => {
+      expect(loadConfig({}).http).toEqual({
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 5000,
+      });
+    });
+
+    it('refuses a headers timeout longer than the request timeout', () => {
+      const error = configErrorOf({
+        HTTP_HEADERS_TIMEOUT_MS: '20000',
+        HTTP_REQUEST_TIMEOUT_MS: '10000',
+      });
+      expect(error.message).toContain('HTTP_HEADERS_TIMEOUT_MS');
+    });
+
+    it.each(['HTTP_HEADERS_TIMEOUT_MS', 'HTTP_REQUEST_TIMEOUT_MS', 'HTTP_KEEP_ALIVE_TIMEOUT_MS'])(
+      'rejects %s=0',
+      (name) => {
+        expect(configErrorOf({ [name]: '0' }).message).toContain(name);
+      },
+    );
+  });
+
+  describe('JWT_MAX_TOKEN_LIFETIME_SECONDS', () => {
+    it('bounds tokens to a day by default; 0 turns the bound off', () => {
+      expect(loadConfig({}).notifications.jwt.maxLifetimeSeconds).toBe(86_400);
+      expect(
+        loadConfig({ JWT_MAX_TOKEN_LIFETIME_SECONDS: '0' }).notifications.jwt.maxLifetimeSeconds,
+      ).toBe(0);
+    });
+
+    it.each(['-1', '1d', '1e3'])('rejects %j', (value) => {
+      expect(configErrorOf({ JWT_MAX_TOKEN_LIFETIME_SECONDS: value }).message).toContain(
+        'JWT_MAX_TOKEN_LIFETIME_SECONDS',
+      );
+    });
+  });
+
+  describe('METRICS_TOKEN', () => {
+    it('is unset by default (metrics are public)', () => {
+      expect(loadConfig({}).metricsToken).toBeUndefined();
+    });
+
+    it('reads a token, and refuses a short one', () => {
+      expect(loadConfig({ METRICS_TOKEN: 'm'.repeat(16) }).metricsToken).toBe('m'.repeat(16));
+      expect(configErrorOf({ METRICS_TOKEN: 'short' }).message).toContain('METRICS_TOKEN');
+    });
+  });
+
+  describe('DEV_TOKENS', () => {
+    it('is off unless set to 1', () => {
+      expect(loadConfig({}).devTokens).toBe(false);
+      expect(loadConfig({ DEV_TOKENS: '0' }).devTokens).toBe(false);
+      expect(loadConfig({ DEV_TOKENS: '1', JWT_SECRET: GOOD_SECRET }).devTokens).toBe(true);
+    });
+
+    it('is refused in production', () => {
+      const error = configErrorOf({
+        NODE_ENV: 'production',
+        JWT_SECRET: GOOD_SECRET,
+        DEV_TOKENS: '1',
+      });
+      expect(error.message).toContain('DEV_TOKENS=1 is not allowed in production');
+    });
+
+    it.each(['true', 'yes'])('rejects DEV_TOKENS=%j', (DEV_TOKENS) => {
+      expect(configErrorOf({ DEV_TOKENS }).message).toContain('DEV_TOKENS must be 0 or 1');
+    });
+  });
+
   describe('numbers', () => {
     it('reads numeric limits', () => {
       const sut = loadConfig({ HISTORY_LIMIT: '50', MAX_SOCKETS_PER_USER: '3' });

@@ -1,5 +1,6 @@
-import type { NotificationsModuleOptions } from '@app/notifications';
-import { parseEnvironment, type EnvironmentVariables } from './environment.js';
+import type { JwtVerificationOptions, NotificationsModuleOptions } from '@rtnotify/nestjs';
+import type { HttpTimeouts } from '../http/http-server.js';
+import { ConfigError, parseEnvironment, type EnvironmentVariables } from './environment.js';
 
 /** Used outside production when no JWT key is configured; the service warns loudly about it. */
 export const DEVELOPMENT_JWT_SECRET = 'development-only-secret-do-not-use-in-production!';
@@ -18,11 +19,21 @@ export interface AppConfig {
   shutdownTimeoutMs: number;
   /** Serve the demo page at `/` (DEMO=1, or outside production unless DEMO=0). */
   demo: boolean;
+  /**
+   * DEV_TOKENS=1: serve `/dev/*` (which signs tokens for any user) although an operator's
+   * JWT_SECRET is set; without it they exist only with the built-in development secret.
+   */
+  devTokens: boolean;
   /** Keys that producers present to `POST /v1/notifications`; empty: HTTP publish refuses all. */
   apiKeys: string[];
+  /** When set, `GET /metrics` needs `Authorization: Bearer <metricsToken>`. */
+  metricsToken: string | undefined;
   /** How long a job stays locked to its worker: a crashed worker's jobs are retried after it. */
   jobLockMs: number;
-  notifications: NotificationsModuleOptions;
+  /** Timeouts of the HTTP server. */
+  http: HttpTimeouts;
+  /** The library's options; the service always configures token verification. */
+  notifications: NotificationsModuleOptions & { jwt: JwtVerificationOptions };
 }
 
 function list(value: string | undefined): string[] {
@@ -36,6 +47,16 @@ function list(value: string | undefined): string[] {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const e = parseEnvironment(env);
   const production = e.NODE_ENV === 'production';
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError([
+      'HTTP_HEADERS_TIMEOUT_MS must not be greater than HTTP_REQUEST_TIMEOUT_MS',
+    ]);
+  }
+  if (production && e.DEV_TOKENS === '1') {
+    throw new ConfigError([
+      'DEV_TOKENS=1 is not allowed in production: /dev/token signs tokens for any user',
+    ]);
+  }
   const usingDevelopmentSecret = !e.JWT_SECRET && !e.JWT_PUBLIC_KEY;
   const origins = e.ALLOWED_ORIGINS?.trim();
   return {
@@ -47,8 +68,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     usingDevelopmentSecret,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     demo: e.DEMO === undefined ? !production : e.DEMO === '1',
+    devTokens: e.DEV_TOKENS === '1',
     apiKeys: list(e.API_KEYS),
+    metricsToken: e.METRICS_TOKEN,
     jobLockMs: e.JOB_LOCK_MS,
+    http: {
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
     notifications: {
       jwt: {
         secret: e.JWT_PUBLIC_KEY ? undefined : (e.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET),
@@ -56,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         algorithms: e.JWT_ALGORITHMS ? list(e.JWT_ALGORITHMS) : undefined,
         issuer: e.JWT_ISSUER,
         audience: e.JWT_AUDIENCE,
+        maxLifetimeSeconds: e.JWT_MAX_TOKEN_LIFETIME_SECONDS,
       },
       // Outside production any origin may connect unless a list is given.
       allowedOrigins: origins === '*' ? '*' : origins ? list(origins) : production ? [] : '*',

@@ -55,6 +55,17 @@ export class EnvironmentVariables {
   @IsString()
   JWT_AUDIENCE?: string;
 
+  @IsInt()
+  @Min(0)
+  @Max(10 * 365 * 24 * 3600)
+  JWT_MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
+
+  @IsOptional()
+  @Matches(/^[\x21-\x7e]{16,256}$/, {
+    message: 'METRICS_TOKEN must be 16-256 printable characters',
+  })
+  METRICS_TOKEN?: string;
+
   @IsOptional()
   @IsString()
   ALLOWED_ORIGINS?: string;
@@ -62,6 +73,10 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsIn(['0', '1'], { message: 'DEMO must be 0 or 1' })
   DEMO?: '0' | '1';
+
+  @IsOptional()
+  @IsIn(['0', '1'], { message: 'DEV_TOKENS must be 0 or 1' })
+  DEV_TOKENS?: '0' | '1';
 
   @IsOptional()
   @Matches(/^[\x21-\x7e]{16,256}(,[\x21-\x7e]{16,256})*$/, {
@@ -137,6 +152,21 @@ export class EnvironmentVariables {
   @Min(0)
   @Max(3_600_000)
   TOKEN_EXPIRY_GRACE_MS = 5000;
+
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  HTTP_HEADERS_TIMEOUT_MS = 10_000;
+
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  HTTP_REQUEST_TIMEOUT_MS = 30_000;
+
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  HTTP_KEEP_ALIVE_TIMEOUT_MS = 5000;
 }
 
 const NUMERIC: (keyof EnvironmentVariables)[] = [
@@ -153,6 +183,10 @@ const NUMERIC: (keyof EnvironmentVariables)[] = [
   'SHUTDOWN_TIMEOUT_MS',
   'JOB_LOCK_MS',
   'TOKEN_EXPIRY_GRACE_MS',
+  'HTTP_HEADERS_TIMEOUT_MS',
+  'HTTP_REQUEST_TIMEOUT_MS',
+  'HTTP_KEEP_ALIVE_TIMEOUT_MS',
+  'JWT_MAX_TOKEN_LIFETIME_SECONDS',
 ];
 
 export class ConfigError extends Error {
@@ -175,7 +209,9 @@ export function parseEnvironment(env: NodeJS.ProcessEnv): EnvironmentVariables {
     'JWT_AUDIENCE',
     'ALLOWED_ORIGINS',
     'DEMO',
+    'DEV_TOKENS',
     'API_KEYS',
+    'METRICS_TOKEN',
   )) {
     const raw = env[key]?.trim();
     if (raw === undefined || raw === '') continue;

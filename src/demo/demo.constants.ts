@@ -1,15 +1,14 @@
-import type { JwtVerificationOptions } from '@app/notifications';
-
 export const DEMO_OPTIONS = Symbol('DEMO_OPTIONS');
 
 export interface DemoOptions {
   /**
-   * Serve `POST /dev/token` and `POST /dev/notify`: never in production, and only with a shared
-   * secret (with a public key the service cannot sign tokens).
+   * Serve `POST /dev/token` and `POST /dev/notify`: never in production, only with a shared secret
+   * (with a public key the service cannot sign tokens), and only with the built-in development
+   * secret unless the operator opted in (DEV_TOKENS=1).
    */
   devEndpoints: boolean;
-  /** How user tokens are verified: dev tokens are signed to match. */
-  jwt: JwtVerificationOptions;
+  /** Tokens are verified with the operator's own key, not the built-in development secret. */
+  operatorKey: boolean;
 }
 
 /** Lifetime of a token from `POST /dev/token`. */

@@ -1,11 +1,12 @@
 import { Controller, Get, Inject, NotFoundException, Param, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { findSdkDir, PUBLIC_DIR, SDK_FILE_NAME } from './demo-assets.js';
+import { INDEX_HTML_HASH, PUBLIC_DIR, SDK_DIRS, SDK_FILE_NAME } from './demo-assets.js';
 import { DEMO_OPTIONS, type DemoOptions } from './demo.constants.js';
 
-/** Same-origin only; the socket is on this origin too. */
+/** Same-origin only; the socket is on this origin too. Inline: the import map alone. */
 const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
+  `script-src 'self' ${INDEX_HTML_HASH}`,
   "connect-src 'self' ws: wss:",
   "img-src 'self' data:",
   "base-uri 'none'",
@@ -13,7 +14,7 @@ const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** The demo page and the browser SDK it imports. */
+/** The demo page and the browser SDK it imports (the client and protocol packages' builds). */
 @Controller()
 export class DemoController {
   constructor(@Inject(DEMO_OPTIONS) private readonly options: DemoOptions) {}
@@ -40,12 +41,10 @@ export class DemoController {
     return { devEndpoints: this.options.devEndpoints };
   }
 
-  @Get('sdk/:file')
-  sdk(@Param('file') file: string, @Res() response: Response): void {
-    if (!SDK_FILE_NAME.test(file)) throw new NotFoundException();
-    const dir = findSdkDir();
-    if (!dir) throw new NotFoundException('the client SDK is not built: run "npm run build"');
-    sendFile(response, dir, file);
+  @Get('sdk/:name/:file')
+  sdk(@Param('name') name: string, @Param('file') file: string, @Res() response: Response): void {
+    if (!Object.hasOwn(SDK_DIRS, name) || !SDK_FILE_NAME.test(file)) throw new NotFoundException();
+    sendFile(response, SDK_DIRS[name], file);
   }
 }
 

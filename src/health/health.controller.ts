@@ -1,6 +1,6 @@
-import { NotificationStore } from '@app/notifications';
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { NotificationsHealth } from '@rtnotify/nestjs';
 
 /** Liveness (the process answers) and readiness (Redis answers: 503 while it does not). */
 @Controller('health')
@@ -8,7 +8,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
-    private readonly store: NotificationStore,
+    private readonly notifications: NotificationsHealth,
   ) {}
 
   @Get('live')
@@ -24,7 +24,7 @@ export class HealthController {
       () =>
         this.indicators
           .check('redis')
-          .attempt(() => this.store.ping())
+          .attempt(() => this.notifications.ping())
           .withTimeout(1000),
     ]);
   }

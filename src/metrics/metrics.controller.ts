@@ -1,9 +1,11 @@
-import { NotificationsMetrics } from '@app/notifications';
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Header, UseGuards } from '@nestjs/common';
+import { NotificationsMetrics } from '@rtnotify/nestjs';
 import { collectDefaultMetrics } from 'prom-client';
+import { MetricsTokenGuard } from './metrics-token.guard.js';
 
-/** Prometheus metrics of this instance, in the text exposition format. */
+/** Prometheus metrics of this instance, in the text exposition format (METRICS_TOKEN: private). */
 @Controller('metrics')
+@UseGuards(MetricsTokenGuard)
 export class MetricsController {
   constructor(private readonly metrics: NotificationsMetrics) {
     // Process metrics too: CPU, memory, event-loop delay (nodejs_eventloop_lag_p99_seconds, …).

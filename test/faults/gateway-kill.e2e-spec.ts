@@ -1,4 +1,4 @@
-import { connect, type NotificationsClient } from '@app/client';
+import { connect, type NotificationsClient } from '@rtnotify/client';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
@@ -7,6 +7,7 @@ import { redisOptionsFromUrl } from '../../src/redis/redis-url.js';
 import { reportCounts } from '../support/counts.js';
 import { metricValue, scrapeMetrics } from '../support/metrics.js';
 import { eventually } from '../support/eventually.js';
+import { waitForJobs } from '../support/jobs.js';
 import { storedIds } from '../support/resuming-tab.js';
 import { startService, type ServiceProcess } from '../support/service-process.js';
 import { TcpBalancer } from '../support/tcp-balancer.js';
@@ -102,7 +103,7 @@ describe('faults: a gateway SIGKILLed with 1,000 sockets (e2e)', { timeout: 180_
         })),
       );
       jobs.push(...added);
-      await Promise.all(added.map((job) => job.waitUntilFinished(events, 60_000)));
+      await waitForJobs(added, events, 60_000);
     };
     await produce(500);
 

@@ -8,6 +8,7 @@ import { redisOptionsFromUrl } from '../../src/redis/redis-url.js';
 import { reportCounts } from '../support/counts.js';
 import { eventually } from '../support/eventually.js';
 import { http } from '../support/http.js';
+import { waitForJobs } from '../support/jobs.js';
 import { ResumingTab, storedIds } from '../support/resuming-tab.js';
 import { startService, type ServiceProcess } from '../support/service-process.js';
 import { TEST_JWT_SECRET, signToken } from '../support/tokens.js';
@@ -202,7 +203,7 @@ describe('faults: Redis (e2e)', { timeout: 120_000 }, () => {
       await jobs[0].waitUntilFinished(events, 30_000);
       await worker.stop('SIGKILL');
       worker = await startService({ ...env, ROLE: 'worker' });
-      await Promise.all(jobs.map((job) => job.waitUntilFinished(events, 60_000)));
+      await waitForJobs(jobs, events, 60_000);
 
       let stored = 0;
       let delivered = 0;

@@ -1,4 +1,4 @@
-import { connect, type StateEvent } from '@app/client';
+import { connect, type StateEvent } from '@rtnotify/client';
 import WebSocket from 'ws';
 import { eventually } from '../support/eventually.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';

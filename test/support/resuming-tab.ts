@@ -1,4 +1,4 @@
-import { parseNotificationId } from '../../libs/notifications/src/utils/notification-id.util.js';
+import { parseNotificationId } from '@rtnotify/protocol';
 import { http } from './http.js';
 import { TestClient, type CloseInfo } from './ws-client.js';
 
@@ -17,9 +17,11 @@ export class ResumingTab {
   private stopped = false;
   private connecting: Promise<void> = Promise.resolve();
 
+  /** `onNotification` sees each notification the first time its id arrives. */
   constructor(
     private readonly token: string,
     private readonly target: () => string,
+    private readonly onNotification?: (notification: { id: string; payload: any }) => void,
   ) {}
 
   async open(): Promise<void> {
@@ -62,6 +64,7 @@ export class ResumingTab {
     if (last && parseNotificationId(id)!.seq < parseNotificationId(last)!.seq) this.reordered++;
     this.received.push(id);
     this.lastId = id;
+    this.onNotification?.(frame.data.notification);
   }
 
   /** Drops the socket, as a flaky network or a refresh would; the tab resumes by itself. */

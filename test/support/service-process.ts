@@ -39,7 +39,7 @@ export function runService(env: Record<string, string>): {
 /** Starts the built service on a free port and waits until it logs that it listens. */
 export async function startService(
   env: Record<string, string>,
-  timeoutMs = 15_000,
+  timeoutMs = 60_000,
 ): Promise<ServiceProcess> {
   const port = Number(env.PORT ?? (await freePort()));
   const { process: child, output } = runService({ ...env, PORT: String(port) });

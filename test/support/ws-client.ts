@@ -8,6 +8,11 @@ export interface Frame {
 export interface CloseInfo {
   code: number;
   reason: string;
+  /**
+   * The HTTP status of an upgrade the server refused (401 token, 403 origin) instead of a `101`;
+   * then `code` is 1006 and `reason` is the body of that answer.
+   */
+  status?: number;
 }
 
 export interface ConnectOptions {
@@ -32,10 +37,20 @@ export class TestClient {
       if (!isBinary) this.frames.push(JSON.parse((data as Buffer).toString()) as Frame);
       this.wake?.();
     });
+    let refusal: { status: number; reason: string } | undefined;
+    socket.on('unexpected-response', (_request, response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => {
+        refusal = { status: response.statusCode ?? 0, reason: body };
+        socket.terminate();
+      });
+    });
     this.closed = new Promise((resolve) =>
       socket.on('close', (code, reason) => {
         this.wake?.();
-        resolve({ code, reason: reason.toString() });
+        resolve(refusal ? { code, ...refusal } : { code, reason: reason.toString() });
       }),
     );
     socket.on('error', () => undefined);

@@ -1,16 +1,11 @@
 export { connect, NotificationsClient } from './notifications-client.js';
 export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 export type {
-  CategoryCounts,
   ClientErrorEvent,
   ClientNotification,
   ConnectionState,
   ConnectOptions,
-  InboxStatus,
-  MarkAs,
   MarkedEvent,
-  MarkSelection,
-  NotificationCounts,
   NotificationEvent,
   NotificationsClientEvents,
   ReadyEvent,
@@ -22,3 +17,23 @@ export type {
   WebSocketLike,
 } from './types.js';
 export type { Listener } from './typed-emitter.js';
+// The wire protocol, for code that reads close codes or frames itself.
+export {
+  BEARER_PROTOCOL,
+  CloseCode,
+  ServerEvent,
+  type CategoryCounts,
+  type ErrorEventData,
+  type InboxStatus,
+  type MarkAs,
+  type MarkedEventData,
+  type MarkEventData,
+  type Notification,
+  type NotificationCounts,
+  type NotificationEventData,
+  type ReadyEventData,
+  type RemovedEventData,
+  type ServerErrorCode,
+  type ServerEvents,
+  type UnreadEventData,
+} from '@rtnotify/protocol';

@@ -487,6 +487,55 @@ describe(NotificationsClient.name, () => {
       expect(sut.state).toBe('connecting');
     });
 
+    it('treats an upgrade refused with 401 (as ws reports it) like 4401', async () => {
+      const token = vi.fn(() => 'refused-jwt');
+      start({ token });
+      await settle();
+
+      for (let attempt = 0; attempt < 2; attempt++) {
+        FakeWebSocket.last.onerror?.({ message: 'Unexpected server response: 401' });
+        FakeWebSocket.last.drop(1006);
+        await settle();
+      }
+      await vi.advanceTimersByTimeAsync(10 * 60_000);
+
+      expect(token).toHaveBeenCalledTimes(2);
+      expect(FakeWebSocket.instances).toHaveLength(2);
+      expect(states.at(-1)).toEqual({
+        state: 'closed',
+        code: 4401,
+        reason: 'upgrade refused (HTTP 401)',
+        final: true,
+      });
+      expect(errors).toEqual([expect.objectContaining({ code: 'unauthorized', fatal: true })]);
+    });
+
+    it('treats an upgrade refused with 403 like 4403', async () => {
+      start();
+      await settle();
+
+      FakeWebSocket.last.onerror?.({ message: 'Unexpected server response: 403' });
+      FakeWebSocket.last.drop(1006);
+      await vi.advanceTimersByTimeAsync(10 * 60_000);
+
+      expect(FakeWebSocket.instances).toHaveLength(1);
+      expect(states.at(-1)).toMatchObject({ state: 'closed', code: 4403, final: true });
+    });
+
+    it('retries with backoff after a refusal it cannot see (a browser reports only 1006)', async () => {
+      const token = vi.fn(() => 'jwt');
+      start({ token, backoff: { baseMs: 1000, capMs: 1000 } });
+      await settle();
+
+      FakeWebSocket.last.onerror?.({ type: 'error' });
+      FakeWebSocket.last.drop(1006);
+      await vi.advanceTimersByTimeAsync(1000);
+
+      expect(FakeWebSocket.instances).toHaveLength(2);
+      expect(token).toHaveBeenCalledTimes(2);
+      expect(errors).toEqual([]);
+    });
+
     it('stops at once after 4401 with a fixed token string', async () => {
       start({ token: 'fixed' });
       await settle();

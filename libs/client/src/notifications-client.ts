@@ -1,34 +1,37 @@
+import {
+  BEARER_PROTOCOL,
+  CloseCode,
+  ContractLimits,
+  SINCE_QUERY_PARAM,
+  TOKEN_QUERY_PARAM,
+  type CategoryCounts,
+  type ClientFrame,
+  type MarkedEventData,
+  type MarkEventData,
+  type Notification,
+  type NotificationCounts,
+  type ReadyEventData,
+  type RemovedEventData,
+} from '@rtnotify/protocol';
 import { backoffDelay, checkBackoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { SeenIds } from './seen-ids.js';
 import { TypedEmitter } from './typed-emitter.js';
+import { closeOfRefusal, upgradeRefusalOf } from './upgrade-refusal.js';
 import type {
-  CategoryCounts,
-  ClientNotification,
   ConnectionState,
   ConnectOptions,
-  MarkedEvent,
-  MarkSelection,
-  NotificationCounts,
   NotificationsClientEvents,
-  ReadyEvent,
-  RemovedEvent,
   StateEvent,
   TokenSource,
   WebSocketConstructor,
   WebSocketLike,
 } from './types.js';
 
-const BEARER_PROTOCOL = 'bearer';
-const CLOSE_NORMAL = 1000;
-const CLOSE_UNAUTHORIZED = 4401;
-const CLOSE_ORIGIN_NOT_ALLOWED = 4403;
 const OPEN = 1;
-/** The server accepts at most this many ids in one `read` or `mark` frame. */
-const MAX_IDS_PER_FRAME = 1000;
 
 /** A state change not sent yet: v1 reads (merged while they follow each other), or any mark. */
 type PendingChange =
-  { kind: 'read'; all: boolean; ids: Set<string> } | { kind: 'mark'; selection: MarkSelection };
+  { kind: 'read'; all: boolean; ids: Set<string> } | { kind: 'mark'; selection: MarkEventData };
 
 /** What a page offers for network hints; absent in Node. */
 interface NetworkHints {
@@ -37,6 +40,11 @@ interface NetworkHints {
   removeEventListener?: (type: string, listener: () => void) => void;
   location?: { href: string };
   WebSocket?: WebSocketConstructor;
+}
+
+/** Sends one client frame of the protocol. */
+function send(socket: WebSocketLike, frame: ClientFrame): void {
+  socket.send(JSON.stringify(frame));
 }
 
 const env = (): NetworkHints => globalThis as unknown as NetworkHints;
@@ -158,7 +166,7 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
    * Every tab of the user is sent `marked` when anything changed. Sent at once when connected, else
    * when the connection is back, in the order the changes were made.
    */
-  mark(selection: MarkSelection): void {
+  mark(selection: MarkEventData): void {
     if ('ids' in selection && selection.ids.length === 0) return;
     this.pending.push({ kind: 'mark', selection });
     this.flushPending();
@@ -187,7 +195,7 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
 
   /** Archives every read notification (of one category, when given). */
   archiveAllRead(category?: string): void {
-    const selection: MarkSelection = { as: 'archived', all: true, onlyRead: true };
+    const selection: MarkEventData = { as: 'archived', all: true, onlyRead: true };
     if (category !== undefined) selection.category = category;
     this.mark(selection);
   }
@@ -200,7 +208,12 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
   /** Closes the connection for good: no reconnect; the last `state` event is `closed`, `final`. */
   close(): void {
     if (this.stopped) return;
-    this.stop({ state: 'closed', code: CLOSE_NORMAL, reason: 'closed by the client', final: true });
+    this.stop({
+      state: 'closed',
+      code: CloseCode.Normal,
+      reason: 'closed by the client',
+      final: true,
+    });
   }
 
   private async open(): Promise<void> {
@@ -237,10 +250,19 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     socket.onmessage = (event: { data?: unknown }) => {
       if (this.socket === socket && typeof event.data === 'string') this.onFrame(event.data);
     };
-    socket.onclose = (event: { code?: number; reason?: string }) =>
-      this.onClose(socket, event.code ?? 1006, event.reason ?? '');
+    // A refused upgrade (401 or 403 instead of 101) counts as the close code it stands for.
+    let refusedWith: number | undefined;
+    socket.onclose = (event: { code?: number; reason?: string }) => {
+      const { code, reason } = closeOfRefusal(refusedWith, {
+        code: event.code ?? 1006,
+        reason: event.reason ?? '',
+      });
+      this.onClose(socket, code, reason);
+    };
     // Every failure is followed by `close`, which decides what to do.
-    socket.onerror = () => undefined;
+    socket.onerror = (event: unknown) => {
+      refusedWith ??= upgradeRefusalOf(event);
+    };
   }
 
   private async resolveToken(): Promise<string> {
@@ -255,9 +277,9 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     const url = new URL(this.options.url, base);
     if (url.protocol === 'http:') url.protocol = 'ws:';
     if (url.protocol === 'https:') url.protocol = 'wss:';
-    if (this.lastSeenId) url.searchParams.set('since', this.lastSeenId);
-    else url.searchParams.delete('since');
-    if (token !== undefined) url.searchParams.set('token', token);
+    if (this.lastSeenId) url.searchParams.set(SINCE_QUERY_PARAM, this.lastSeenId);
+    else url.searchParams.delete(SINCE_QUERY_PARAM);
+    if (token !== undefined) url.searchParams.set(TOKEN_QUERY_PARAM, token);
     return url.toString();
   }
 
@@ -273,21 +295,21 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     switch (frame.event) {
       case 'notification':
         this.onNotification(
-          data.notification as ClientNotification,
+          data.notification as Notification,
           data.unread as number,
           data.counts as NotificationCounts | undefined,
         );
         break;
       case 'marked':
         this.takeCounts(data.counts as NotificationCounts | undefined);
-        this.emit('marked', data as MarkedEvent);
+        this.emit('marked', data as MarkedEventData);
         break;
       case 'removed':
         this.takeCounts(data.counts as NotificationCounts | undefined);
-        this.emit('removed', data as RemovedEvent);
+        this.emit('removed', data as RemovedEventData);
         break;
       case 'ready':
-        this.onReady(data as ReadyEvent);
+        this.onReady(data as ReadyEventData);
         break;
       case 'unread':
         this.unreadCount = data.unread as number;
@@ -307,7 +329,7 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
   }
 
   private onNotification(
-    notification: ClientNotification,
+    notification: Notification,
     unread: number,
     counts: NotificationCounts | undefined,
   ): void {
@@ -328,7 +350,7 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     this.emit('counts', counts);
   }
 
-  private onReady(ready: ReadyEvent): void {
+  private onReady(ready: ReadyEventData): void {
     this.readySeen = true;
     this.attempt = 0;
     this.retriedAuth = false;
@@ -346,11 +368,11 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     if (socket !== this.socket) return;
     this.socket = undefined;
     if (this.stopped) return;
-    if (code === CLOSE_ORIGIN_NOT_ALLOWED) {
+    if (code === CloseCode.OriginNotAllowed) {
       this.fail(code, reason, 'origin_not_allowed', `this page's origin is not allowed (${code})`);
       return;
     }
-    if (code === CLOSE_UNAUTHORIZED) {
+    if (code === CloseCode.Unauthorized) {
       if (typeof this.options.token === 'function' && !this.retriedAuth) {
         // The token may just have expired: ask for a fresh one, once, right away.
         this.retriedAuth = true;
@@ -397,17 +419,18 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     if (this.pending.length === 0 || !socket || !this.readySeen || socket.readyState !== OPEN) {
       return;
     }
-    const send = (event: string, data: object) => socket.send(JSON.stringify({ event, data }));
     for (const change of this.pending.splice(0)) {
       if (change.kind === 'read' && change.all) {
-        send('read', { all: true });
+        send(socket, { event: 'read', data: { all: true } });
       } else if (change.kind === 'read') {
-        for (const ids of chunks([...change.ids])) send('read', { ids });
+        for (const ids of chunks([...change.ids])) send(socket, { event: 'read', data: { ids } });
       } else if ('ids' in change.selection) {
         const { as } = change.selection;
-        for (const ids of chunks([...new Set(change.selection.ids)])) send('mark', { as, ids });
+        for (const ids of chunks([...new Set(change.selection.ids)])) {
+          send(socket, { event: 'mark', data: { as, ids } });
+        }
       } else {
-        send('mark', change.selection);
+        send(socket, { event: 'mark', data: change.selection });
       }
     }
   }
@@ -424,7 +447,7 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     env().removeEventListener?.('online', this.onOnline);
     const socket = this.socket;
     this.socket = undefined;
-    if (socket && socket.readyState <= OPEN) socket.close(CLOSE_NORMAL, 'client closed');
+    if (socket && socket.readyState <= OPEN) socket.close(CloseCode.Normal, 'client closed');
     this.pending = [];
     this.setState(event);
   }
@@ -452,8 +475,8 @@ function isUsableUrl(url: unknown): boolean {
 
 function chunks(ids: string[]): string[][] {
   const out: string[][] = [];
-  for (let start = 0; start < ids.length; start += MAX_IDS_PER_FRAME) {
-    out.push(ids.slice(start, start + MAX_IDS_PER_FRAME));
+  for (let start = 0; start < ids.length; start += ContractLimits.maxReadIds) {
+    out.push(ids.slice(start, start + ContractLimits.maxReadIds));
   }
   return out;
 }

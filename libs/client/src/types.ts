@@ -1,43 +1,31 @@
 import type {
-  InboxNotification,
   MarkedEventData,
+  Notification,
   NotificationCounts,
+  NotificationEventData,
+  ReadyEventData,
   RemovedEventData,
-} from '../../notifications/src/interfaces/protocol-v1_1.js';
+  UnreadEventData,
+} from '@rtnotify/protocol';
 import type { BackoffOptions } from './backoff.js';
 
-export type {
-  CategoryCounts,
-  InboxStatus,
-  MarkAs,
-  MarkSelection,
-  NotificationCounts,
-} from '../../notifications/src/interfaces/protocol-v1_1.js';
+/** A notification as the server sends it (`Notification` of `@rtnotify/protocol`). */
+export type ClientNotification<P extends object = Record<string, unknown>> = Notification<P>;
 
-/** A notification as the server sends it (protocol 1.1's notification object). */
-export type ClientNotification<P extends object = Record<string, unknown>> = InboxNotification<P>;
+/**
+ * The server's `ready`: the socket is live and any replay is done. `counts` is absent from a server
+ * that speaks only protocol v1.
+ */
+export type ReadyEvent = Omit<ReadyEventData, 'counts'> & { counts?: NotificationCounts };
 
-/** The server's `ready`: the socket is live and any replay is done. */
-export interface ReadyEvent {
-  userId: string;
-  unread: number;
-  /** Notifications replayed before `ready` (each was also emitted as `notification`). */
-  replayed: number;
-  /** The server cannot prove nothing was missed: refetch the inbox over HTTP. */
-  truncated: boolean;
-  /** The id to resume from; the client keeps it for the next reconnect. */
-  cursor: string;
-  /** Unread and unseen, in total and per category (protocol 1.1). */
-  counts?: NotificationCounts;
-}
-
-export interface NotificationEvent {
-  notification: ClientNotification;
-  /** The user's unread count once this notification was stored. */
-  unread: number;
+/** A new notification, once per id. */
+export interface NotificationEvent<P extends object = Record<string, unknown>> extends Omit<
+  NotificationEventData<P>,
+  'counts'
+> {
   /** True when it was replayed on reconnect (it was stored while this client was away). */
   replayed: boolean;
-  /** The counts once this notification was stored (protocol 1.1). */
+  /** The counts once this notification was stored (protocol 1.1; absent from a v1 server). */
   counts?: NotificationCounts;
 }
 
@@ -52,9 +40,7 @@ export type MarkedEvent = MarkedEventData;
 export type RemovedEvent = RemovedEventData;
 
 /** The unread count changed for another reason than a new notification (read in another tab, say). */
-export interface UnreadEvent {
-  unread: number;
-}
+export type UnreadEvent = UnreadEventData;
 
 /**
  * `connecting`: a token is fetched, the socket opens, missed notifications are replayed.

@@ -45,10 +45,12 @@ export class ConnectionRegistry<C extends RegisteredConnection = RegisteredConne
     return this.byUser.get(userId) ?? new Set();
   }
 
+  /** How many connections the user has open here. */
   countOf(userId: string): number {
     return this.byUser.get(userId)?.size ?? 0;
   }
 
+  /** Whether the user has a connection open here. */
   has(userId: string): boolean {
     return this.byUser.has(userId);
   }
@@ -63,6 +65,7 @@ export class ConnectionRegistry<C extends RegisteredConnection = RegisteredConne
     return this.byUser.size;
   }
 
+  /** Every open connection on this instance. */
   all(): IterableIterator<C> {
     return [...this.byUser.values()].flatMap((set) => [...set]).values();
   }

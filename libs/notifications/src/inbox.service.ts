@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import type { ReadSelection } from './interfaces/notification.interface.js';
-import type { MarkSelection, NotificationCounts } from './interfaces/protocol-v1_1.js';
-import {
-  NotificationStore,
-  type InboxPage,
-  type InboxQuery,
-  type MarkResult,
-} from './notification.store.js';
+import type {
+  InboxPage,
+  MarkEventData,
+  NotificationCounts,
+  ReadEventData,
+} from '@rtnotify/protocol';
+import { NotificationStore, type InboxQuery, type MarkResult } from './notification.store.js';
 
 /** A user's inbox: the same history the sockets replay from, paged newest first. */
 @Injectable()
@@ -27,7 +26,7 @@ export class InboxService {
    * ids and those already in that state change nothing. When anything changes, every socket of the
    * user is sent `marked` (and `unread` when that count changed).
    */
-  mark(userId: string, selection: MarkSelection): Promise<MarkResult> {
+  mark(userId: string, selection: MarkEventData): Promise<MarkResult> {
     return this.store.mark(userId, selection);
   }
 
@@ -37,7 +36,7 @@ export class InboxService {
    */
   markRead(
     userId: string,
-    selection: ReadSelection,
+    selection: ReadEventData,
   ): Promise<{ unread: number; changed: boolean }> {
     return this.store.markRead(userId, selection);
   }
@@ -47,6 +46,7 @@ export class InboxService {
     return this.store.counts(userId);
   }
 
+  /** The user's unread count. */
   unreadCount(userId: string): Promise<number> {
     return this.store.unreadCount(userId);
   }

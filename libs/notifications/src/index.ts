@@ -1,67 +1,62 @@
+// The public API of @rtnotify/nestjs: only what a host application uses.
 export { NotificationsModule } from './notifications.module.js';
 export { NotificationsWsAdapter } from './gateway/notifications-ws.adapter.js';
-export { NOTIFICATIONS_MODULE_OPTIONS } from './notifications.module-definition.js';
 export type {
   JwtVerificationOptions,
-  NotificationLimits,
+  NotificationsHttpOptions,
   NotificationsModuleExtras,
   NotificationsModuleOptions,
   NotificationsWorkerOptions,
 } from './interfaces/notifications-options.interface.js';
-export type {
-  NotificationInput,
-  NotifyJobData,
-  ReadSelection,
-  StoredNotification,
-} from './interfaces/notification.interface.js';
+
 export {
-  INBOX_STATUSES,
-  MARK_AS,
-  type CategoryCounts,
-  type InboxNotification,
-  type InboxPageData,
-  type InboxStatus,
-  type MarkAs,
-  type MarkedEventData,
-  type MarkSelection,
-  type NotificationCounts,
-  type NotificationEventData,
-  type ReadyEventData,
-  type RemovedEventData,
-  type RemovedReason,
-} from './interfaces/protocol-v1_1.js';
-export { NotificationService, type EnqueuedNotification } from './notification.service.js';
-export {
-  NotificationStore,
-  type InboxPage,
-  type InboxQuery,
-  type MarkResult,
-} from './notification.store.js';
-export { ConnectionRegistry } from './connection.registry.js';
+  NotificationService,
+  type EnqueuedNotification,
+  type IdempotencyOptions,
+} from './notification.service.js';
 export { InboxService } from './inbox.service.js';
-export { MarkFrameDto, markSelectionOf, ReadFrameDto } from './dto/client-frames.dto.js';
-export { ExpirySweeper } from './expiry.sweeper.js';
+export type { InboxQuery, MarkResult } from './notification.store.js';
+export { ConnectionRegistry, type RegisteredConnection } from './connection.registry.js';
 export { TokenVerifier, type VerifiedIdentity } from './token.verifier.js';
-export { NotificationsSettings } from './notifications.settings.js';
+export {
+  NotificationTokenIssuer,
+  type IssuedToken,
+  type IssueTokenOptions,
+} from './token.issuer.js';
 export { NotificationsMetrics } from './notifications.metrics.js';
-export { NotifyJobDto } from './dto/notify-job.dto.js';
+export { NotificationsHealth } from './notifications.health.js';
+export { NOTIFICATIONS_METRICS_REGISTRY } from './notifications.constants.js';
+
+export { NotificationsUserGuard } from './http/user-auth.guard.js';
+export { NotificationsApiKeyGuard } from './http/api-key.guard.js';
+export { NotificationsUserId } from './http/current-user.decorator.js';
+export { NotificationsExceptionFilter } from './http/notifications-exception.filter.js';
+export { StrictValidationPipe } from './http/strict-validation.pipe.js';
+
 export {
   InvalidNotificationError,
   InvalidTokenError,
   NotificationsUnavailableError,
 } from './errors/index.js';
+export type { FieldError } from './utils/validation.util.js';
+
+// The job contract and the shapes the API above takes and returns, from @rtnotify/protocol.
 export {
-  CloseCode,
-  ContractLimits,
   DEFAULT_QUEUE_NAME,
-  NOTIFICATIONS_METRICS_REGISTRY,
+  IDEMPOTENT_JOB_ID_PREFIX,
+  NOTIFY_BATCH_JOB_NAME,
   NOTIFY_JOB_NAME,
-  WS_PATH,
-} from './notifications.constants.js';
-export {
-  validatePlain,
-  describeFieldErrors,
-  inheritedKeys,
-  unknownPropertyMessage,
-  type FieldError,
-} from './utils/validation.util.js';
+  type CategoryCounts,
+  type InboxPage,
+  type InboxStatus,
+  type MarkAs,
+  type MarkEventData,
+  type Notification,
+  type NotificationCounts,
+  type NotificationInput,
+  type NotificationLimits,
+  type NotifyBatchJobData,
+  type NotifyJobData,
+  type NotifyJobResult,
+  type ReadEventData,
+} from '@rtnotify/protocol';

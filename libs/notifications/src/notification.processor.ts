@@ -5,34 +5,41 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { UnrecoverableError, type Job } from 'bullmq';
+import {
+  ContractLimits,
+  IDEMPOTENT_JOB_ID_PREFIX,
+  NOTIFY_BATCH_JOB_NAME,
+  NOTIFY_JOB_NAME,
+  type NotifyJobData,
+  type NotifyJobResult,
+} from '@rtnotify/protocol';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { NotificationsWorkerOptions } from './interfaces/notifications-options.interface.js';
 import { NotifyBatchJobDto } from './dto/notify-job.dto.js';
 import { validateNotification } from './dto/notify-job.validation.js';
-import type { NotifyJobData } from './interfaces/notification.interface.js';
-import { NotificationStore, type AppendRequest } from './notification.store.js';
-import {
-  ContractLimits,
-  NOTIFY_BATCH_JOB_NAME,
-  NOTIFY_JOB_NAME,
-} from './notifications.constants.js';
+import { JobRecovery } from './job-recovery.js';
+import { NotificationStore, type AppendRequest, type AppendResult } from './notification.store.js';
 import { NotificationsMetrics } from './notifications.metrics.js';
 import { NotificationsSettings } from './notifications.settings.js';
+import { NotificationsRedis } from './redis/notifications-redis.js';
+import { isTransientRedisError } from './utils/transient-error.util.js';
 import { describeFieldErrors, validatePlain, type FieldError } from './utils/validation.util.js';
 
-export interface NotifyJobResult {
-  /** Notification ids, in the order of the job's items and their distinct users. */
-  ids: string[];
-  /** How many were new (the rest were duplicates of a dedupe key or of an earlier attempt). */
-  stored: number;
-  /** How many were not stored because their `expiresAt` passed while the job waited. */
-  expired: number;
-}
+/** In-process retries of a store that failed because Redis was unreachable: 100 ms, doubling to 1 s. */
+const STORE_RETRY_FIRST_MS = 100;
+const STORE_RETRY_MAX_MS = 1000;
+/**
+ * How much of the job's lock the retries may use. BullMQ renews the lock while `process` runs, every
+ * `lockDuration / 4` to `/ 2`, so at least half of it is left when Redis goes away.
+ */
+const STORE_RETRY_SHARE_OF_LOCK = 0.4;
 
 /**
  * Consumes `notify` and `notify-batch` jobs: validates them by the job contract, then stores, counts
  * and publishes each notification for every user it names, the whole job in one round trip. A job
- * that breaks the contract fails at once and is not retried.
+ * that breaks the contract fails at once and is not retried. A store that fails because Redis is
+ * briefly unreachable is retried in process, and a valid job never fails for that reason.
  */
 @Injectable()
 export class NotificationProcessor
@@ -40,38 +47,48 @@ export class NotificationProcessor
   implements OnApplicationBootstrap, BeforeApplicationShutdown
 {
   private readonly logger = new Logger(NotificationProcessor.name);
+  private recovery: JobRecovery | undefined;
 
   constructor(
     private readonly store: NotificationStore,
     private readonly settings: NotificationsSettings,
     private readonly metrics: NotificationsMetrics,
+    private readonly redis: NotificationsRedis,
   ) {
     super();
   }
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     this.worker.concurrency = this.settings.workerConcurrency;
+    this.recovery = new JobRecovery(this.worker, this.redis.client, this.logger);
+    this.recovery.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    await this.recovery?.stop();
     // Let in-flight jobs finish while the store's connection is still open.
     await this.worker.close();
   }
 
-  async process(job: Job<unknown, NotifyJobResult>): Promise<NotifyJobResult> {
+  async process(job: Job<unknown, NotifyJobResult>, token?: string): Promise<NotifyJobResult> {
     try {
-      const result = await this.handle(job);
+      const result = await this.handle(job, token);
       this.metrics.stored.inc(result.stored);
       return result;
     } catch (error) {
-      this.metrics.failed.inc({
-        reason: error instanceof UnrecoverableError ? 'invalid' : 'error',
-      });
+      if (!(error instanceof DelayedError)) {
+        this.metrics.failed.inc({
+          reason: error instanceof UnrecoverableError ? 'invalid' : 'error',
+        });
+      }
       throw error;
     }
   }
 
-  private async handle(job: Job<unknown, NotifyJobResult>): Promise<NotifyJobResult> {
+  private async handle(
+    job: Job<unknown, NotifyJobResult>,
+    token: string | undefined,
+  ): Promise<NotifyJobResult> {
     const items = this.validate(job);
     const requests: AppendRequest[] = [];
     const now = Date.now();
@@ -85,10 +102,15 @@ export class NotificationProcessor
         return;
       }
       const payloadJson = JSON.stringify(item.payload ?? {});
-      // Without a dedupe key, the job itself is the key: a retried attempt stores nothing twice.
+      // Without a dedupe key, the job itself is the key: a retried attempt stores nothing twice. A
+      // job id derived from an idempotency key is the key by itself, also when the job is added
+      // again after BullMQ removed it.
+      const jobKey = job.id?.startsWith(IDEMPOTENT_JOB_ID_PREFIX)
+        ? `j:${job.id}`
+        : `j:${job.id}:${job.timestamp}`;
       const dedupeKey =
         item.dedupeKey === undefined
-          ? `j:${job.id}:${job.timestamp}${items.length > 1 ? `:${index}` : ''}`
+          ? `${jobKey}${items.length > 1 ? `:${index}` : ''}`
           : `k:${item.dedupeKey}`;
       for (const userId of userIds) {
         const request: AppendRequest = {
@@ -104,13 +126,47 @@ export class NotificationProcessor
         requests.push(request);
       }
     });
-    // One pipeline for the whole job: every user's store is one script, all in one round trip.
-    const results = await this.store.append(requests);
+    const results = await this.append(job, token, requests);
     return {
       ids: results.map((r) => r.id),
       stored: results.filter((r) => r.stored).length,
       expired,
     };
+  }
+
+  /**
+   * One pipeline for the whole job: every user's store is one script, all in one round trip. While
+   * Redis is unreachable the store is retried here, so the job is finished as soon as Redis is back;
+   * the retries stay well within the job's lock (which BullMQ keeps renewing meanwhile). Past that, or
+   * when the worker is closing, the job is parked in `delayed` without spending an attempt. Retrying
+   * is safe: each notification is stored once per dedupe key.
+   */
+  private async append(
+    job: Job,
+    token: string | undefined,
+    requests: AppendRequest[],
+  ): Promise<AppendResult[]> {
+    const lockMs = this.worker.opts.lockDuration ?? 30_000;
+    const deadline = Date.now() + lockMs * STORE_RETRY_SHARE_OF_LOCK;
+    for (let wait = STORE_RETRY_FIRST_MS; ; wait = Math.min(wait * 2, STORE_RETRY_MAX_MS)) {
+      try {
+        return await this.store.append(requests);
+      } catch (error) {
+        if (!isTransientRedisError(error) || token === undefined) throw error;
+        this.metrics.storeRetries.inc();
+        if (this.worker.closing || Date.now() + wait > deadline) return this.park(job, token);
+        await delay(wait);
+      }
+    }
+  }
+
+  /** Moves the job to `delayed` (no attempt spent) and ends this attempt. */
+  private async park(job: Job, token: string): Promise<never> {
+    this.logger.warn(`Redis unreachable: a ${job.name} job waits in delayed for another attempt`);
+    await job.moveToDelayed(Date.now() + STORE_RETRY_MAX_MS, token).catch(() => {
+      // The lock is gone (Redis was down longer than it): the stalled-job check hands the job back.
+    });
+    throw new DelayedError();
   }
 
   /** The job's notifications by the contract: one for `notify`, many for `notify-batch`. */

@@ -1,20 +1,27 @@
+import type { JobsOptions } from 'bullmq';
 import { InvalidNotificationError } from './errors/invalid-notification.error.js';
 import { NotificationsUnavailableError } from './errors/notifications-unavailable.error.js';
 import { NotificationService } from './notification.service.js';
 import { DEFAULT_JOB_OPTIONS, NotificationsSettings } from './notifications.settings.js';
+import type { NotificationsRedis } from './redis/notifications-redis.js';
+
+/** The library's connection, as the service sees it: up, unless a test says otherwise. */
+const available = () =>
+  ({ whenAvailable: vi.fn().mockResolvedValue(undefined) }) as unknown as NotificationsRedis & {
+    whenAvailable: ReturnType<typeof vi.fn>;
+  };
 
 describe(NotificationService.name, () => {
   let sut: NotificationService;
-  let queue: { add: ReturnType<typeof vi.fn>; client: Promise<{ status: string }> };
+  let queue: { add: ReturnType<typeof vi.fn> };
   let settings: NotificationsSettings;
+  let redis: ReturnType<typeof available>;
 
   beforeEach(() => {
-    queue = {
-      add: vi.fn().mockResolvedValue({ id: '42' }),
-      client: Promise.resolve({ status: 'ready' }),
-    };
-    settings = new NotificationsSettings({ jwt: { secret: 's' }, enqueueTimeoutMs: 50 });
-    sut = new NotificationService(queue as any, settings);
+    queue = { add: vi.fn().mockResolvedValue({ id: '42' }) };
+    settings = new NotificationsSettings({ enqueueTimeoutMs: 50 });
+    redis = available();
+    sut = new NotificationService(queue as any, settings, redis);
   });
 
   /** The InvalidNotificationError a call rejects with. */
@@ -36,14 +43,27 @@ describe(NotificationService.name, () => {
       expect(queue.add).toHaveBeenCalledWith(
         'notify',
         { userId: 'u1', type: 'comment.created', payload: { postId: 7 } },
-        settings.jobOptions,
+        { ...settings.jobOptions, jobId: expect.any(String) },
       );
     });
 
     it('uses the default job options', async () => {
       await sut.notify('u1', { type: 't' });
 
-      expect(queue.add.mock.calls[0][2]).toEqual(DEFAULT_JOB_OPTIONS);
+      expect(queue.add.mock.calls[0][2]).toEqual({
+        ...DEFAULT_JOB_OPTIONS,
+        jobId: expect.any(String),
+      });
+    });
+
+    it('gives every job an id of its own, so that a re-sent add adds nothing', async () => {
+      await sut.notify('u1', { type: 't' });
+      await sut.notify('u1', { type: 't' });
+
+      const [first, second] = queue.add.mock.calls.map(([, , opts]) => (opts as JobsOptions).jobId);
+      expect(first).toMatch(/^[0-9a-f-]{36}$/);
+      expect(second).toMatch(/^[0-9a-f-]{36}$/);
+      expect(first).not.toBe(second);
     });
 
     it('sends the dedupe key', async () => {
@@ -138,7 +158,7 @@ describe(NotificationService.name, () => {
     });
 
     it('throws NotificationsUnavailableError at once while Redis is unreachable', async () => {
-      queue.client = Promise.resolve({ status: 'reconnecting' });
+      redis.whenAvailable.mockRejectedValue(new NotificationsUnavailableError());
 
       const error: unknown = await sut.notify('u1', { type: 't' }).catch((e: unknown) => e);
 
@@ -165,7 +185,7 @@ describe(NotificationService.name, () => {
       expect(queue.add).toHaveBeenCalledWith(
         'notify',
         { userIds: ['u1', 'u2'], type: 't', payload: { a: 1 } },
-        settings.jobOptions,
+        { ...settings.jobOptions, jobId: expect.any(String) },
       );
     });
 
@@ -195,8 +215,8 @@ describe(NotificationService.name, () => {
     });
 
     it('uses configured job options', async () => {
-      settings = new NotificationsSettings({ jwt: { secret: 's' }, jobOptions: { attempts: 1 } });
-      sut = new NotificationService(queue as any, settings);
+      settings = new NotificationsSettings({ jobOptions: { attempts: 1 } });
+      sut = new NotificationService(queue as any, settings, redis);
 
       await sut.enqueue({ userId: 'u1', type: 't' });
 
@@ -208,16 +228,130 @@ describe(NotificationService.name, () => {
   });
 });
 
+describe('NotificationService.enqueueIdempotent', () => {
+  let sut: NotificationService;
+  let queue: { add: ReturnType<typeof vi.fn> };
+  let redis: ReturnType<typeof available>;
+  const jobIdOf = (call: number) => (queue.add.mock.calls[call][2] as JobsOptions).jobId;
+
+  beforeEach(() => {
+    queue = {
+      add: vi
+        .fn()
+        .mockImplementation((_name: string, _data: object, opts: JobsOptions) =>
+          Promise.resolve({ id: opts.jobId }),
+        ),
+    };
+    redis = available();
+    sut = new NotificationService(
+      queue as any,
+      new NotificationsSettings({ jwt: { secret: 's' } }),
+      redis,
+    );
+  });
+
+  it('derives the job id from the key and scope: a repeat names the same job', async () => {
+    const data = { userId: 'u1', type: 't' };
+    const first = await sut.enqueueIdempotent(data, { key: 'k-1', scope: 'api-key-a' });
+    const again = await sut.enqueueIdempotent(data, { key: 'k-1', scope: 'api-key-a' });
+
+    expect(first.jobId).toMatch(/^idem-[A-Za-z0-9_-]{43}$/);
+    expect(again).toEqual(first);
+    expect(jobIdOf(1)).toBe(jobIdOf(0));
+    expect(queue.add.mock.calls[0][0]).toBe('notify');
+  });
+
+  it('keeps the keys of two scopes apart, and never keeps the scope itself', async () => {
+    const data = { userId: 'u1', type: 't' };
+    const a = await sut.enqueueIdempotent(data, { key: 'k-1', scope: 'secret-api-key-a' });
+    const b = await sut.enqueueIdempotent(data, { key: 'k-1', scope: 'secret-api-key-b' });
+    const other = await sut.enqueueIdempotent(data, { key: 'k-2', scope: 'secret-api-key-a' });
+
+    expect(new Set([a.jobId, b.jobId, other.jobId]).size).toBe(3);
+    expect(JSON.stringify(queue.add.mock.calls)).not.toContain('secret-api-key');
+  });
+
+  it('accepts the quoted form of the IETF draft as the same key', async () => {
+    const data = { userId: 'u1', type: 't' };
+    const plain = await sut.enqueueIdempotent(data, { key: 'abc-123' });
+    const quoted = await sut.enqueueIdempotent(data, { key: '"abc-123"' });
+
+    expect(quoted).toEqual(plain);
+  });
+
+  it('without a key, derives the job id from the dedupeKey and the recipients', async () => {
+    const first = await sut.enqueueIdempotent({ userIds: ['b', 'a'], type: 't', dedupeKey: 'd' });
+    const again = await sut.enqueueIdempotent({ userIds: ['a', 'b'], type: 'x', dedupeKey: 'd' });
+    const otherUsers = await sut.enqueueIdempotent({ userId: 'a', type: 't', dedupeKey: 'd' });
+    const otherScope = await sut.enqueueIdempotent(
+      { userIds: ['a', 'b'], type: 't', dedupeKey: 'd' },
+      { scope: 's2' },
+    );
+
+    expect(again).toEqual(first);
+    expect(otherUsers.jobId).not.toBe(first.jobId);
+    expect(otherScope.jobId).not.toBe(first.jobId);
+  });
+
+  it('without either key, enqueues as enqueue does (a random job id)', async () => {
+    const first = await sut.enqueueIdempotent({ userId: 'u1', type: 't' }, { scope: 's' });
+    const again = await sut.enqueueIdempotent({ userId: 'u1', type: 't' }, { scope: 's' });
+
+    expect(first.jobId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(again.jobId).not.toBe(first.jobId);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['too long', 'k'.repeat(256)],
+    ['a space', 'two words'],
+    ['a comma (a repeated header)', 'k1, k2'],
+    ['a control character', 'k\u0000'],
+    ['non-ASCII', 'clé'],
+    ['only quotes', '""'],
+  ])('rejects a key with %s, naming it, and enqueues nothing', async (_what, key) => {
+    const error: unknown = await sut
+      .enqueueIdempotent({ userId: 'u1', type: 't' }, { key })
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(InvalidNotificationError);
+    expect((error as InvalidNotificationError).fields).toEqual(['Idempotency-Key']);
+    expect(queue.add).not.toHaveBeenCalled();
+  });
+
+  it('accepts a key of 255 characters', async () => {
+    await expect(
+      sut.enqueueIdempotent({ userId: 'u1', type: 't' }, { key: 'k'.repeat(255) }),
+    ).resolves.toEqual({ jobId: expect.stringMatching(/^idem-/) });
+  });
+
+  it('names a bad key and bad data together', async () => {
+    const error: unknown = await sut
+      .enqueueIdempotent({ userId: 'u1', type: 'NOT VALID' }, { key: 'a b' })
+      .catch((e: unknown) => e);
+
+    expect((error as InvalidNotificationError).fields).toEqual(['Idempotency-Key', 'type']);
+    expect(queue.add).not.toHaveBeenCalled();
+  });
+
+  it('is refused at once while Redis is unreachable', async () => {
+    redis.whenAvailable.mockRejectedValue(new NotificationsUnavailableError());
+
+    const error: unknown = await sut
+      .enqueueIdempotent({ userId: 'u1', type: 't' }, { key: 'k' })
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(NotificationsUnavailableError);
+    expect(queue.add).not.toHaveBeenCalled();
+  });
+});
+
 describe('NotificationService coalescing', () => {
   it('sends concurrent calls as one notify-batch job, resolving each, and splits by recipients', async () => {
     const queue = {
       add: vi.fn().mockImplementation((name: string) => Promise.resolve({ id: name })),
-      client: Promise.resolve({ status: 'ready' }),
     };
-    const sut = new NotificationService(
-      queue as any,
-      new NotificationsSettings({ jwt: { secret: 's' } }),
-    );
+    const sut = new NotificationService(queue as any, new NotificationsSettings({}), available());
     const many = Array.from({ length: 11 }, (_, i) => `u${i}`);
 
     const results = await Promise.all([
@@ -234,14 +368,8 @@ describe('NotificationService coalescing', () => {
   });
 
   it('keeps a batch under 10,000 recipients', async () => {
-    const queue = {
-      add: vi.fn().mockResolvedValue({ id: '1' }),
-      client: Promise.resolve({ status: 'ready' }),
-    };
-    const sut = new NotificationService(
-      queue as any,
-      new NotificationsSettings({ jwt: { secret: 's' } }),
-    );
+    const queue = { add: vi.fn().mockResolvedValue({ id: '1' }) };
+    const sut = new NotificationService(queue as any, new NotificationsSettings({}), available());
     const thousand = Array.from({ length: 1000 }, (_, i) => `u${i}`);
 
     await Promise.all(Array.from({ length: 25 }, () => sut.notifyMany(thousand, { type: 'big' })));

@@ -1,16 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
+import {
+  ContractLimits,
+  IDEMPOTENT_JOB_ID_PREFIX,
+  NOTIFY_BATCH_JOB_NAME,
+  NOTIFY_JOB_NAME,
+  type NotificationInput,
+  type NotifyJobData,
+  type PublishResult,
+} from '@rtnotify/protocol';
 import type { Job, Queue } from 'bullmq';
+import { createHash, randomUUID } from 'node:crypto';
 import { validateNotification } from './dto/notify-job.validation.js';
 import { InvalidNotificationError } from './errors/invalid-notification.error.js';
 import { NotificationsUnavailableError } from './errors/notifications-unavailable.error.js';
-import type { NotificationInput, NotifyJobData } from './interfaces/notification.interface.js';
-import {
-  ContractLimits,
-  NOTIFICATIONS_QUEUE,
-  NOTIFY_BATCH_JOB_NAME,
-  NOTIFY_JOB_NAME,
-} from './notifications.constants.js';
+import { NOTIFICATIONS_QUEUE } from './notifications.constants.js';
 import { NotificationsSettings } from './notifications.settings.js';
+import { NotificationsRedis } from './redis/notifications-redis.js';
+import type { FieldError } from './utils/validation.util.js';
 import { withTimeout } from './utils/with-timeout.util.js';
 
 /** A valid `Date` as ISO 8601 (what the job contract takes); anything else as it is. */
@@ -27,9 +33,43 @@ interface PendingNotification {
   reject(error: Error): void;
 }
 
-export interface EnqueuedNotification {
-  /** The BullMQ job that carries it. */
-  jobId: string;
+/** What `notify` resolves with: `{jobId}`, the BullMQ job that carries the notification. */
+export type EnqueuedNotification = PublishResult;
+
+/** What makes a request that its sender may send again one job, however often it comes. */
+export interface IdempotencyOptions {
+  /**
+   * The sender's key for this request (HTTP `Idempotency-Key`): 1–255 characters of `A-Z a-z 0-9`
+   * and `-_.:~+/=`, optionally in double quotes (the IETF draft's structured-field string).
+   */
+  key?: string;
+  /**
+   * Whose keys they are (an API key, a tenant): the same key in two scopes is two jobs. Only a hash
+   * of it is kept, so it may be a secret.
+   */
+  scope?: string;
+}
+
+const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9\-_.:~+/=]{1,255}$/;
+
+const IDEMPOTENCY_KEY_ERROR: FieldError = {
+  field: 'Idempotency-Key',
+  messages: [
+    'Idempotency-Key must be 1–255 characters of A-Z, a-z, 0-9 and -_.:~+/=, optionally in double quotes',
+  ],
+};
+
+/** The key without the quotes of a structured-field string; null when it is malformed. */
+function parseIdempotencyKey(key: string): string | null {
+  const unquoted =
+    key.length >= 2 && key.startsWith('"') && key.endsWith('"') ? key.slice(1, -1) : key;
+  return IDEMPOTENCY_KEY_PATTERN.test(unquoted) ? unquoted : null;
+}
+
+/** A job id no other request can have: a hash of what identifies the request. */
+function idempotentJobId(parts: unknown[]): string {
+  const digest = createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
+  return `${IDEMPOTENT_JOB_ID_PREFIX}${digest}`;
 }
 
 /**
@@ -41,6 +81,7 @@ export class NotificationService {
   constructor(
     @Inject(NOTIFICATIONS_QUEUE) private readonly queue: Queue,
     private readonly settings: NotificationsSettings,
+    private readonly redis: NotificationsRedis,
   ) {}
 
   /**
@@ -70,9 +111,57 @@ export class NotificationService {
   enqueue(
     data: NotifyJobData | (NotificationInput & Pick<NotifyJobData, 'userId' | 'userIds'>),
   ): Promise<EnqueuedNotification> {
+    const clean = this.validated(data);
+    if (clean instanceof InvalidNotificationError) return Promise.reject(clean);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ data: clean, resolve, reject });
+      this.flushSoon();
+    });
+  }
+
+  /**
+   * Enqueues a request that its sender may send again (HTTP publish retried after a timeout): with
+   * an idempotency key, or else a `dedupeKey`, its job id is derived from that key, the scope and (for
+   * a `dedupeKey`) the recipients, so every repeat is answered with the first job's id and adds
+   * nothing (BullMQ ignores an add with the id of an existing job). The job goes out on its own, not
+   * in a batch. Without either key this is `enqueue`.
+   *
+   * The first request's data wins: a repeat with other data under the same key adds nothing.
+   * @throws InvalidNotificationError when the data breaks the job contract, or the key is malformed
+   * @throws NotificationsUnavailableError as `enqueue`
+   */
+  enqueueIdempotent(
+    data: NotifyJobData,
+    options: IdempotencyOptions = {},
+  ): Promise<EnqueuedNotification> {
+    const key = options.key === undefined ? undefined : parseIdempotencyKey(options.key);
+    const clean = this.validated(data);
+    if (key === null || clean instanceof InvalidNotificationError) {
+      const keyErrors = key === null ? [IDEMPOTENCY_KEY_ERROR] : [];
+      const dataErrors = clean instanceof InvalidNotificationError ? clean.errors : [];
+      return Promise.reject(new InvalidNotificationError([...keyErrors, ...dataErrors]));
+    }
+    const scope = options.scope ?? '';
+    const { dedupeKey, userId, userIds } = clean as Pick<
+      NotifyJobData,
+      'dedupeKey' | 'userId' | 'userIds'
+    >;
+    let jobId: string;
+    if (key !== undefined) jobId = idempotentJobId(['key', scope, key]);
+    else if (dedupeKey !== undefined) {
+      const recipients = [...new Set(userIds ?? [userId as string])].sort();
+      jobId = idempotentJobId(['dedupeKey', scope, dedupeKey, recipients]);
+    } else return this.enqueue(data);
+    return this.add(NOTIFY_JOB_NAME, clean, jobId).then((job) => ({ jobId: job.id ?? jobId }));
+  }
+
+  /** The data without undefined fields when it follows the contract, else the error saying why. */
+  private validated(
+    data: NotifyJobData | (NotificationInput & Pick<NotifyJobData, 'userId' | 'userIds'>),
+  ): Record<string, unknown> | InvalidNotificationError {
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
       const root = [{ field: '(root)', messages: ['notification must be a JSON object'] }];
-      return Promise.reject(new InvalidNotificationError(root));
+      return new InvalidNotificationError(root);
     }
     const clean = Object.fromEntries(
       Object.entries(data)
@@ -80,11 +169,7 @@ export class NotificationService {
         .map(([key, value]) => [key, key === 'expiresAt' ? isoOf(value) : value]),
     );
     const result = validateNotification(clean);
-    if (!result.ok) return Promise.reject(new InvalidNotificationError(result.errors));
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ data: clean, resolve, reject });
-      this.flushSoon();
-    });
+    return result.ok ? clean : new InvalidNotificationError(result.errors);
   }
 
   private readonly waiting: PendingNotification[] = [];
@@ -105,7 +190,16 @@ export class NotificationService {
     if (batch.length === 0) return;
     this.inFlight += 1;
     try {
-      const job = await this.add(batch);
+      // Every job gets an id of its own: an add that the Redis client re-sends after a lost reply
+      // (reconnecting) then adds nothing.
+      const job =
+        batch.length === 1
+          ? await this.add(NOTIFY_JOB_NAME, batch[0].data, randomUUID())
+          : await this.add(
+              NOTIFY_BATCH_JOB_NAME,
+              { items: batch.map((pending) => pending.data) },
+              randomUUID(),
+            );
       for (const pending of batch) pending.resolve({ jobId: job.id ?? '' });
     } catch (error) {
       for (const pending of batch) pending.reject(error as Error);
@@ -129,22 +223,10 @@ export class NotificationService {
     return this.waiting.splice(0, count);
   }
 
-  private async add(batch: PendingNotification[]): Promise<Job> {
+  private async add(name: string, data: object, jobId: string): Promise<Job> {
     const timeoutMs = this.settings.enqueueTimeoutMs;
-    const client = await withTimeout(
-      this.queue.client,
-      timeoutMs,
-      () => new NotificationsUnavailableError(),
-    );
-    if (client.status !== 'ready') throw new NotificationsUnavailableError();
-    const adding =
-      batch.length === 1
-        ? this.queue.add(NOTIFY_JOB_NAME, batch[0].data, this.settings.jobOptions)
-        : this.queue.add(
-            NOTIFY_BATCH_JOB_NAME,
-            { items: batch.map((pending) => pending.data) },
-            this.settings.jobOptions,
-          );
+    await this.redis.whenAvailable(timeoutMs);
+    const adding = this.queue.add(name, data, { ...this.settings.jobOptions, jobId });
     return withTimeout(adding, timeoutMs, () => new NotificationsUnavailableError(true));
   }
 }

@@ -1,10 +1,10 @@
-import type { ReadSelection } from './interfaces/notification.interface.js';
 import type {
-  InboxPageData,
+  InboxPage,
   InboxStatus,
-  MarkSelection,
+  MarkEventData,
   NotificationCounts,
-} from './interfaces/protocol-v1_1.js';
+  ReadEventData,
+} from '@rtnotify/protocol';
 
 export interface AppendRequest {
   userId: string;
@@ -52,8 +52,6 @@ export interface ReplayResult {
   truncated: boolean;
 }
 
-export type InboxPage = InboxPageData;
-
 export interface InboxQuery {
   /** Page size. */
   limit: number;
@@ -87,7 +85,7 @@ export abstract class NotificationStore {
    * Sets or clears a state; when anything changed, every socket of the user is sent `marked` (and
    * v1's `unread` when that count changed).
    */
-  abstract mark(userId: string, selection: MarkSelection): Promise<MarkResult>;
+  abstract mark(userId: string, selection: MarkEventData): Promise<MarkResult>;
   abstract counts(userId: string): Promise<NotificationCounts>;
   /**
    * Removes the notifications whose `expiresAt` has passed, for (a batch of) the users that have any
@@ -103,7 +101,7 @@ export abstract class NotificationStore {
    */
   async markRead(
     userId: string,
-    selection: ReadSelection,
+    selection: ReadEventData,
   ): Promise<{ unread: number; changed: boolean }> {
     const result = await this.mark(userId, { as: 'read', ...selection });
     return { unread: result.counts.unread, changed: result.counts.unread !== result.unreadBefore };

@@ -21,6 +21,8 @@ export class NotificationsMetrics {
   readonly delivered: Counter;
   /** Jobs that failed on this instance's worker, by reason (`invalid` or `error`). */
   readonly failed: Counter<'reason'>;
+  /** Stores this instance's worker retried because Redis was unreachable. */
+  readonly storeRetries: Counter;
   /** Seconds from enqueue to the write to a socket, once per notification and instance. */
   readonly pushLatency: Histogram;
   /** Sockets closed by the server, by close code (4401, 4403, 4429, 1009, 4008, 1011). */
@@ -30,7 +32,7 @@ export class NotificationsMetrics {
 
   constructor(
     connections: ConnectionRegistry,
-    broker: NotificationBroker,
+    @Optional() @Inject(NotificationBroker) broker: NotificationBroker | null,
     @Inject(NOTIFICATIONS_QUEUE) queue: Queue,
     @Optional() @Inject(NOTIFICATIONS_METRICS_REGISTRY) registry?: Registry,
   ) {
@@ -50,6 +52,11 @@ export class NotificationsMetrics {
       name: 'notifications_failed_jobs_total',
       help: 'Notify jobs that failed, by reason',
       labelNames: ['reason'],
+      registers,
+    });
+    this.storeRetries = new Counter({
+      name: 'notifications_store_retries_total',
+      help: 'Stores retried by the worker because Redis was unreachable',
       registers,
     });
     this.pushLatency = new Histogram({
@@ -90,7 +97,7 @@ export class NotificationsMetrics {
       help: 'User channels this instance is subscribed to',
       registers,
       collect() {
-        this.set(broker.subscribedUsers);
+        this.set(broker?.subscribedUsers ?? 0);
       },
     });
     new Gauge({

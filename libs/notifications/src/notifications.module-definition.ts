@@ -1,9 +1,9 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { DEFAULT_QUEUE_NAME, DEFAULT_SOCKET_PATH } from '@rtnotify/protocol';
 import type {
   NotificationsModuleExtras,
   NotificationsModuleOptions,
 } from './interfaces/notifications-options.interface.js';
-import { DEFAULT_QUEUE_NAME } from './notifications.constants.js';
 
 export const {
   ConfigurableModuleClass,
@@ -12,13 +12,15 @@ export const {
   ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<NotificationsModuleOptions>({ moduleName: 'Notifications' })
   .setClassMethodName('forRoot')
-  .setExtras<Required<NotificationsModuleExtras>>(
+  .setExtras<NotificationsModuleExtras>(
     {
       isGlobal: false,
       queueName: DEFAULT_QUEUE_NAME,
       gateway: true,
+      socketPath: DEFAULT_SOCKET_PATH,
       worker: true,
       workerOptions: {},
+      http: undefined,
     },
     (definition, extras) => ({ ...definition, global: extras.isGlobal }),
   )

@@ -1,30 +1,25 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { NotificationsModuleExtras } from './interfaces/notifications-options.interface.js';
-import { DEFAULT_QUEUE_NAME } from './notifications.constants.js';
 import {
   ASYNC_OPTIONS_TYPE,
   ConfigurableModuleClass,
   OPTIONS_TYPE,
 } from './notifications.module-definition.js';
-import { createNotificationsProviders, NOTIFICATIONS_EXPORTS } from './notifications.providers.js';
+import {
+  createNotificationsControllers,
+  createNotificationsProviders,
+  NOTIFICATIONS_EXPORTS,
+  roleSetupOf,
+} from './notifications.providers.js';
 
-function extrasOf(options: NotificationsModuleExtras): Required<NotificationsModuleExtras> {
-  return {
-    isGlobal: options.isGlobal ?? false,
-    queueName: options.queueName ?? DEFAULT_QUEUE_NAME,
-    gateway: options.gateway ?? true,
-    worker: options.worker ?? true,
-    workerOptions: options.workerOptions ?? {},
-  };
-}
-
-function complete(definition: DynamicModule, options: NotificationsModuleExtras): DynamicModule {
-  const extras = extrasOf(options);
+function complete(definition: DynamicModule, extras: NotificationsModuleExtras): DynamicModule {
+  const setup = roleSetupOf(extras);
   return {
     ...definition,
-    imports: [...(definition.imports ?? []), BullModule.registerQueue({ name: extras.queueName })],
-    providers: [...(definition.providers ?? []), ...createNotificationsProviders(extras)],
+    imports: [...(definition.imports ?? []), BullModule.registerQueue({ name: setup.queueName })],
+    controllers: [...(definition.controllers ?? []), ...createNotificationsControllers(setup)],
+    providers: [...(definition.providers ?? []), ...createNotificationsProviders(setup)],
     exports: [...(definition.exports ?? []), ...NOTIFICATIONS_EXPORTS],
   };
 }
@@ -32,6 +27,19 @@ function complete(definition: DynamicModule, options: NotificationsModuleExtras)
 /**
  * Real-time notifications: import once with `forRoot` or `forRootAsync`, next to the host's
  * `BullModule.forRoot` (whose Redis connection it uses), and inject `NotificationService` anywhere.
+ *
+ * Static options (also with `forRootAsync`) choose what this instance does: `gateway` (the socket
+ * endpoint on `socketPath`), `worker` (consumes the queue `queueName`), `http` (the inbox and
+ * publish routes, and a global filter that maps the library's errors to 400 and 503), `isGlobal`.
+ * The host serves sockets with a `ws` adapter: `app.useWebSocketAdapter(new NotificationsWsAdapter(app))`.
+ *
+ * @example
+ * NotificationsModule.forRoot({
+ *   isGlobal: true,
+ *   jwt: { secret: process.env.JWT_SECRET },
+ *   http: { inbox: true, publish: true },
+ *   apiKeys: [process.env.NOTIFY_API_KEY],
+ * })
  */
 @Module({})
 export class NotificationsModule extends ConfigurableModuleClass {

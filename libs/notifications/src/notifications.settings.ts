@@ -1,20 +1,10 @@
+import { DEFAULT_LIMITS, type NotificationLimits } from '@rtnotify/protocol';
+import type { JobsOptions } from 'bullmq';
 import type {
   JwtVerificationOptions,
-  NotificationLimits,
   NotificationsModuleOptions,
 } from './interfaces/notifications-options.interface.js';
-import type { JobsOptions } from 'bullmq';
 import { DEFAULT_KEY_PREFIX } from './notifications.constants.js';
-
-export const DEFAULT_LIMITS: NotificationLimits = {
-  maxFrameBytes: 64 * 1024,
-  maxSocketsPerUser: 10,
-  maxMessagesPerMinute: 100,
-  pingIntervalMs: 25_000,
-  pingTimeoutMs: 10_000,
-  maxBufferedBytes: 1024 * 1024,
-  tokenExpiryGraceMs: 5000,
-};
 
 export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   attempts: 5,
@@ -23,9 +13,17 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
+/** What the instance does, from the static options: a role that verifies tokens needs `jwt`. */
+export interface NotificationsRoles {
+  gateway: boolean;
+  inbox: boolean;
+}
+
 /** The module options with every default applied; injectable by class. */
 export class NotificationsSettings {
-  readonly jwt: JwtVerificationOptions;
+  /** Undefined on an instance that verifies no tokens (worker or producer only). */
+  readonly jwt: JwtVerificationOptions | undefined;
+  readonly apiKeys: string[];
   readonly allowedOrigins: string[] | '*';
   readonly keyPrefix: string;
   readonly historyLimit: number;
@@ -36,11 +34,19 @@ export class NotificationsSettings {
   readonly enqueueTimeoutMs: number;
   readonly expirySweepIntervalMs: number;
 
-  constructor(options: NotificationsModuleOptions) {
-    if (!options.jwt?.secret && !options.jwt?.publicKey) {
-      throw new Error('NotificationsModule: jwt.secret or jwt.publicKey is required');
+  constructor(
+    options: NotificationsModuleOptions,
+    roles: NotificationsRoles = { gateway: false, inbox: false },
+  ) {
+    const hasKey = Boolean(options.jwt?.secret || options.jwt?.publicKey);
+    if (!hasKey && (roles.gateway || roles.inbox)) {
+      throw new Error(
+        'NotificationsModule: jwt.secret or jwt.publicKey is required for the gateway and the ' +
+          'HTTP inbox (an instance with gateway: false and no http.inbox needs none)',
+      );
     }
-    this.jwt = options.jwt;
+    this.jwt = hasKey ? options.jwt : undefined;
+    this.apiKeys = options.apiKeys ?? [];
     this.allowedOrigins = options.allowedOrigins ?? [];
     this.keyPrefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
     this.historyLimit = options.historyLimit ?? 1000;

@@ -144,6 +144,35 @@ describe(TokenVerifier.name, () => {
       );
     });
 
+    it.each([
+      ['a lone high surrogate', '\ud800'],
+      ['a lone low surrogate', 'user-\udfff'],
+      ['U+FFFD', '\ufffd'],
+    ])('rejects a sub with %s: it would share keys with other ids', async (_, sub) => {
+      const token = await sign({ sub });
+      expect(JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).sub).toBe(sub);
+
+      expect(await rejectionOf(sut, token)).toMatch(/^token sub must be well-formed Unicode/);
+    });
+
+    it('rejects a payload that is not UTF-8 (it would decode to U+FFFD)', async () => {
+      const payload = Buffer.concat([
+        Buffer.from('{"sub":"'),
+        Buffer.from([0xff]),
+        Buffer.from(`","exp":${nowSeconds() + 3600}}`),
+      ]);
+      const input = `${b64url('{"alg":"HS256"}')}.${payload.toString('base64url')}`;
+      const signature = createHmac('sha256', SECRET).update(input).digest('base64url');
+
+      expect(await rejectionOf(sut, `${input}.${signature}`)).toMatch(/^token (invalid|sub)/);
+    });
+
+    it('accepts astral characters in a sub', async () => {
+      await expect(sut.verify(await sign({ sub: 'ada-😀' }))).resolves.toMatchObject({
+        userId: 'ada-😀',
+      });
+    });
+
     it('rejects a non-string sub', async () => {
       const token = await new SignJWT({ sub: 42 } as unknown as JWTPayload)
         .setProtectedHeader({ alg: 'HS256' })
@@ -166,6 +195,34 @@ describe(TokenVerifier.name, () => {
       const token = `${header}.${b64url({ sub: 'admin', exp: nowSeconds() + 3600 })}.${signature}`;
 
       expect(await rejectionOf(sut, token)).toBe('token signature invalid');
+    });
+  });
+
+  describe('maximum lifetime', () => {
+    let sut: TokenVerifier;
+
+    beforeEach(() => {
+      sut = verifier({ secret: SECRET, maxLifetimeSeconds: 3600 });
+    });
+
+    it('accepts a token that expires within the bound (plus the clock tolerance)', async () => {
+      await expect(sut.verify(await sign({ exp: nowSeconds() + 3600 }))).resolves.toBeDefined();
+      await expect(sut.verify(await sign({ exp: nowSeconds() + 3603 }))).resolves.toBeDefined();
+    });
+
+    it('refuses a token valid for longer, or practically forever', async () => {
+      expect(await rejectionOf(sut, await sign({ exp: nowSeconds() + 3700 }))).toBe(
+        'token lifetime too long: exp may be at most 3600 s ahead',
+      );
+      expect(await rejectionOf(sut, await sign({ exp: 1e12 }))).toMatch(/lifetime too long/);
+    });
+
+    it('is off when unset or 0', async () => {
+      const far = await sign({ exp: nowSeconds() + 10 * 365 * 24 * 3600 });
+      await expect(verifier({ secret: SECRET }).verify(far)).resolves.toBeDefined();
+      await expect(
+        verifier({ secret: SECRET, maxLifetimeSeconds: 0 }).verify(far),
+      ).resolves.toBeDefined();
     });
   });
 
@@ -273,8 +330,21 @@ describe(TokenVerifier.name, () => {
       expect(() => verifier({ publicKey, algorithms: ['HS256'] })).toThrow(/jwt\.algorithms/);
     });
 
-    it('refuses settings with neither secret nor public key', () => {
-      expect(() => verifier({})).toThrow(/jwt\.secret or jwt\.publicKey/);
+    it('verifies nothing without a secret or public key, and says why', async () => {
+      const sut = verifier({});
+
+      await expect(sut.verify(await sign())).rejects.toThrow(/jwt\.secret or jwt\.publicKey/);
+    });
+
+    it.each([
+      ['the gateway', { gateway: true, inbox: false }],
+      ['the HTTP inbox', { gateway: false, inbox: true }],
+    ])('refuses to start %s without a secret or public key', (_, roles) => {
+      expect(() => new NotificationsSettings({}, roles)).toThrow(/jwt\.secret or jwt\.publicKey/);
+    });
+
+    it('starts a worker or a producer without any jwt options', () => {
+      expect(new NotificationsSettings({}).jwt).toBeUndefined();
     });
   });
 });

@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
+import { ContractLimits } from '@rtnotify/protocol';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify } from 'jose';
 import { InvalidTokenError } from './errors/invalid-token.error.js';
-import { ContractLimits } from './notifications.constants.js';
 import { NotificationsSettings } from './notifications.settings.js';
+import { isWellFormedId, WELL_FORMED_ID_RULE } from './utils/well-formed-id.util.js';
 
+/** Who a verified token names. */
 export interface VerifiedIdentity {
+  /** The token's `sub`. */
   userId: string;
   /** Epoch milliseconds at which the token expires. */
   expiresAt: number;
@@ -13,13 +16,18 @@ export interface VerifiedIdentity {
 
 const HMAC = /^HS(256|384|512)$/;
 
-/** Verifies a user's JWT against an explicit algorithm list; `sub` is the user id. */
+/**
+ * Verifies a user's JWT against an explicit algorithm list (`jwt` options of the module); `sub` is
+ * the user id. The gateway and the HTTP inbox use it; a host may too, for its own routes.
+ */
 @Injectable()
 export class TokenVerifier {
-  private readonly key: Uint8Array | KeyObject;
-  private readonly algorithms: string[];
+  private readonly key: Uint8Array | KeyObject | undefined;
+  private readonly algorithms: string[] = [];
 
   constructor(private readonly settings: NotificationsSettings) {
+    // An instance without jwt options verifies no tokens (a worker, say): verify() says so.
+    if (!settings.jwt) return;
     const { secret, publicKey, algorithms } = settings.jwt;
     if (publicKey) {
       this.key = createPublicKey(publicKey);
@@ -36,13 +44,23 @@ export class TokenVerifier {
     }
   }
 
+  /**
+   * The identity a token proves.
+   * @throws InvalidTokenError (with a `reason` safe to show) when the token is missing parts,
+   * malformed, expired, wrongly signed, signed with an algorithm not allowed, or names no user
+   * @throws Error when the module has no `jwt` options
+   */
   async verify(token: string): Promise<VerifiedIdentity> {
+    const { key, settings } = this;
+    if (!key || !settings.jwt) {
+      throw new Error('NotificationsModule: set jwt.secret or jwt.publicKey to verify tokens');
+    }
     try {
-      const { payload } = await jwtVerify(token, this.key, {
+      const { payload } = await jwtVerify(token, key, {
         algorithms: this.algorithms,
-        issuer: this.settings.jwt.issuer,
-        audience: this.settings.jwt.audience,
-        clockTolerance: this.settings.jwt.clockToleranceSeconds ?? 5,
+        issuer: settings.jwt.issuer,
+        audience: settings.jwt.audience,
+        clockTolerance: settings.jwt.clockToleranceSeconds ?? 5,
         requiredClaims: ['sub', 'exp'],
       });
       const sub = payload.sub;
@@ -53,7 +71,20 @@ export class TokenVerifier {
       ) {
         throw new InvalidTokenError(`token sub must be 1-${ContractLimits.userIdMaxLength} chars`);
       }
-      return { userId: sub, expiresAt: (payload.exp ?? 0) * 1000 };
+      if (!isWellFormedId(sub)) {
+        throw new InvalidTokenError(`token sub must be ${WELL_FORMED_ID_RULE}`);
+      }
+      const expiresAt = (payload.exp ?? 0) * 1000;
+      const { maxLifetimeSeconds, clockToleranceSeconds = 5 } = settings.jwt;
+      if (
+        maxLifetimeSeconds &&
+        expiresAt - Date.now() > (maxLifetimeSeconds + clockToleranceSeconds) * 1000
+      ) {
+        throw new InvalidTokenError(
+          `token lifetime too long: exp may be at most ${maxLifetimeSeconds} s ahead`,
+        );
+      }
+      return { userId: sub, expiresAt };
     } catch (error) {
       throw TokenVerifier.explain(error);
     }

@@ -1,5 +1,6 @@
-// The demo page: the browser SDK for live events, fetch for the HTTP inbox, nothing else.
-import { connect } from '/sdk/index.js';
+// The demo page: the browser SDK (@rtnotify/client, as built, through the page's import map) for
+// live events, fetch for the HTTP inbox, nothing else.
+import { connect } from '@rtnotify/client';
 
 const SESSION_KEY = 'notifications-demo';
 const PAGE_SIZE = 20;
@@ -519,6 +520,15 @@ async function signIn(event) {
     } else {
       const token = $('token').value.trim();
       if (!userOf(token)) throw new Error('That does not look like a JWT with a sub.');
+      // A browser cannot see why an upgrade was refused (401 looks like a network failure), so the
+      // token is tried over HTTP first.
+      const check = await fetch('/v1/me/notifications?limit=1', {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      if (check.status === 401) {
+        const { message } = await check.json().catch(() => ({}));
+        throw new Error(`The service refused this token${message ? `: ${message}` : ''}.`);
+      }
       session = { token };
       sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
     }

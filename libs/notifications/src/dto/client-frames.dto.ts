@@ -12,9 +12,8 @@ import {
   MaxLength,
   ValidateIf,
 } from 'class-validator';
-import { MARK_AS, type MarkAs, type MarkSelection } from '../interfaces/protocol-v1_1.js';
-import { ContractLimits } from '../notifications.constants.js';
-import { ExactlyOneOf, OnlyWith } from './validators.js';
+import { ContractLimits, MARK_AS, type MarkAs, type MarkEventData } from '@rtnotify/protocol';
+import { ExactlyOneOf, OnlyWith, WellFormedId } from './validators.js';
 
 /** `read`: `{ids: [...]}` or `{all: true}`. */
 export class ReadFrameDto {
@@ -22,9 +21,10 @@ export class ReadFrameDto {
   @ValidateIf((frame: ReadFrameDto) => frame.ids !== undefined || frame.all === undefined)
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayMaxSize(1000)
+  @ArrayMaxSize(ContractLimits.maxReadIds)
   @IsString({ each: true })
-  @MaxLength(64, { each: true })
+  @MaxLength(ContractLimits.notificationIdMaxLength, { each: true })
+  @WellFormedId({ each: true })
   ids?: string[];
 
   @ValidateIf((frame: ReadFrameDto) => frame.all !== undefined)
@@ -51,9 +51,10 @@ export class MarkFrameDto {
   @ValidateIf((frame: MarkFrameDto) => frame.ids !== undefined || frame.all === undefined)
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayMaxSize(1000)
+  @ArrayMaxSize(ContractLimits.maxReadIds)
   @IsString({ each: true })
-  @MaxLength(64, { each: true })
+  @MaxLength(ContractLimits.notificationIdMaxLength, { each: true })
+  @WellFormedId({ each: true })
   ids?: string[];
 
   @ValidateIf((frame: MarkFrameDto) => frame.all !== undefined)
@@ -76,9 +77,9 @@ export class MarkFrameDto {
 }
 
 /** What a validated `mark` selects, without the DTO's undefined fields. */
-export function markSelectionOf(frame: MarkFrameDto): MarkSelection {
+export function markSelectionOf(frame: MarkFrameDto): MarkEventData {
   if (!frame.all) return { as: frame.as, ids: frame.ids ?? [] };
-  const selection: MarkSelection = { as: frame.as, all: true };
+  const selection: MarkEventData = { as: frame.as, all: true };
   if (frame.category !== undefined) selection.category = frame.category;
   if (frame.onlyRead) selection.onlyRead = true;
   return selection;

@@ -78,6 +78,24 @@ describe(NotifyJobDto.name, () => {
       expect(fieldsOf({ userId: 'u'.repeat(129), type: 't' })).toEqual(['userId']);
     });
 
+    it.each(['\ud800', '\udfff', '\ufffd', 'user-\ud83d'])(
+      'rejects the ill-formed user id %j, in userId, in userIds and as a dedupeKey',
+      (id) => {
+        expect(fieldsOf({ userId: id, type: 't' })).toEqual(['userId']);
+        expect(messagesOf({ userId: id, type: 't' })).toEqual([
+          'userId must be well-formed Unicode (no lone surrogates, no U+FFFD)',
+        ]);
+        expect(fieldsOf({ userIds: ['ok', id], type: 't' })).toEqual(['userIds']);
+        expect(fieldsOf({ userId: 'u1', type: 't', dedupeKey: id })).toEqual(['dedupeKey']);
+      },
+    );
+
+    it('accepts ids with astral characters', () => {
+      expect(validate({ userId: '😀', userIds: undefined, type: 't', dedupeKey: '𝄞' }).ok).toBe(
+        true,
+      );
+    });
+
     it('rejects an empty userId', () => {
       expect(fieldsOf({ userId: '', type: 't' })).toEqual(['userId']);
     });

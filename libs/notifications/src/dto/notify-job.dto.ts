@@ -8,13 +8,14 @@ import {
   Matches,
   ValidateIf,
 } from 'class-validator';
-import { ContractLimits } from '../notifications.constants.js';
+import { ContractLimits } from '@rtnotify/protocol';
 import {
   ExactlyOneOf,
   IsIsoTimestamp,
   MaxJsonBytes,
   MaxJsonDepth,
   StringLength,
+  WellFormedId,
 } from './validators.js';
 
 /** The job contract (DESIGN.md): the data of a `notify` job, from any producer. */
@@ -23,6 +24,7 @@ export class NotifyJobDto {
   @ValidateIf((job: NotifyJobDto) => job.userId !== undefined || job.userIds === undefined)
   @IsString()
   @StringLength(1, ContractLimits.userIdMaxLength)
+  @WellFormedId()
   userId?: string;
 
   @ValidateIf((job: NotifyJobDto) => job.userIds !== undefined)
@@ -31,6 +33,7 @@ export class NotifyJobDto {
   @ArrayMaxSize(ContractLimits.maxUserIds)
   @IsString({ each: true })
   @StringLength(1, ContractLimits.userIdMaxLength, { each: true })
+  @WellFormedId({ each: true })
   userIds?: string[];
 
   @IsString()
@@ -47,6 +50,7 @@ export class NotifyJobDto {
   @ValidateIf((job: NotifyJobDto) => job.dedupeKey !== undefined)
   @IsString()
   @StringLength(1, ContractLimits.dedupeKeyMaxLength)
+  @WellFormedId()
   dedupeKey?: string;
 
   @ValidateIf((job: NotifyJobDto) => job.category !== undefined)
@@ -60,6 +64,7 @@ export class NotifyJobDto {
   @ValidateIf((job: NotifyJobDto) => job.collapseKey !== undefined)
   @IsString()
   @StringLength(1, ContractLimits.collapseKeyMaxLength)
+  @WellFormedId()
   collapseKey?: string;
 
   /** In the future when enqueued: checked by validateNotification, which knows the time. */

@@ -1,7 +1,7 @@
-import type { NotifyJobData } from '../interfaces/notification.interface.js';
-import { ContractLimits } from '../notifications.constants.js';
+import { ContractLimits, type NotifyJobData } from '@rtnotify/protocol';
 import { validatePlain, type ValidationOutcome } from '../utils/validation.util.js';
 import { NotifyJobDto } from './notify-job.dto.js';
+import { isWellFormedId } from '../utils/well-formed-id.util.js';
 import { isIsoTimestamp, jsonDepth } from './validators.js';
 
 const KEYS = new Set([
@@ -16,7 +16,10 @@ const KEYS = new Set([
 ]);
 
 const isId = (value: unknown): value is string =>
-  typeof value === 'string' && value.length >= 1 && value.length <= ContractLimits.userIdMaxLength;
+  typeof value === 'string' &&
+  value.length >= 1 &&
+  value.length <= ContractLimits.userIdMaxLength &&
+  isWellFormedId(value);
 
 /**
  * A quick check of the common, valid shape of a notification. It only ever says yes to data that
@@ -40,6 +43,7 @@ export function isPlainlyValidNotification(data: unknown): boolean {
   if (dedupeKey !== undefined) {
     if (typeof dedupeKey !== 'string' || dedupeKey.length < 1) return false;
     if (dedupeKey.length > ContractLimits.dedupeKeyMaxLength) return false;
+    if (!isWellFormedId(dedupeKey)) return false;
   }
   if (category !== undefined) {
     if (typeof category !== 'string' || category.length > ContractLimits.categoryMaxLength) {
@@ -50,6 +54,7 @@ export function isPlainlyValidNotification(data: unknown): boolean {
   if (collapseKey !== undefined) {
     if (typeof collapseKey !== 'string' || collapseKey.length < 1) return false;
     if (collapseKey.length > ContractLimits.collapseKeyMaxLength) return false;
+    if (!isWellFormedId(collapseKey)) return false;
   }
   if (expiresAt !== undefined && !isIsoTimestamp(expiresAt)) return false;
   if (payload !== undefined) {

@@ -3,6 +3,7 @@ import {
   type ValidationArguments,
   type ValidationOptions,
 } from 'class-validator';
+import { isWellFormedId, WELL_FORMED_ID_RULE } from '../utils/well-formed-id.util.js';
 
 /** How deeply objects and arrays nest in `value`, counted without recursion. */
 export function jsonDepth(value: unknown): number {
@@ -57,6 +58,25 @@ export function StringLength(
       validator: {
         validate: (value: unknown) =>
           typeof value === 'string' && value.length >= min && value.length <= max,
+      },
+    });
+}
+
+/** A string that is safe as a Redis key part: see `isWellFormedId`. Non-strings are left to others. */
+export function WellFormedId(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'wellFormedId',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      constraints: [],
+      options: {
+        message: ({ property }: ValidationArguments) =>
+          `${options?.each ? 'each value in ' : ''}${property} must be ${WELL_FORMED_ID_RULE}`,
+        ...options,
+      },
+      validator: {
+        validate: (value: unknown) => typeof value !== 'string' || isWellFormedId(value),
       },
     });
 }

@@ -1,7 +1,7 @@
+import { CloseCode, type ServerEvents } from '@rtnotify/protocol';
 import type { WebSocket } from 'ws';
 import type { RegisteredConnection } from '../connection.registry.js';
 import type { ChannelMessage } from '../notification.broker.js';
-import { CloseCode } from '../notifications.constants.js';
 
 const OPEN = 1;
 /** How long a socket closed for being slow may take to drain before it is cut. */
@@ -69,7 +69,7 @@ export class ClientConnection implements RegisteredConnection {
     this.socket.send(frame);
   }
 
-  sendEvent(event: string, data: object): void {
+  sendEvent<E extends keyof ServerEvents>(event: E, data: ServerEvents[E]): void {
     this.send(JSON.stringify({ event, data }));
   }
 

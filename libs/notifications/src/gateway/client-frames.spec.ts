@@ -145,6 +145,8 @@ describe(parseClientFrame.name, () => {
       ['all: "true"', { all: 'true' }],
       ['1001 ids', { ids: Array.from({ length: 1001 }, (_, i) => `a-${i + 1}`) }],
       ['an id of 65 chars', { ids: ['x'.repeat(65)] }],
+      ['a lone surrogate in an id', { ids: ['a-1', 'a-\ud800'] }],
+      ['U+FFFD in an id', { ids: ['\ufffd'] }],
       ['empty ids', { ids: [] }],
       ['a non-string id', { ids: [1] }],
       ['ids that is not an array', { ids: 'a-1' }],

@@ -1,21 +1,15 @@
+import type { ClientFrame, ErrorEventData } from '@rtnotify/protocol';
 import {
   MarkFrameDto,
   markSelectionOf,
   PingFrameDto,
   ReadFrameDto,
 } from '../dto/client-frames.dto.js';
-import type { ReadSelection } from '../interfaces/notification.interface.js';
-import type { MarkSelection } from '../interfaces/protocol-v1_1.js';
 import { describeFieldErrors, validatePlain } from '../utils/validation.util.js';
 
-export type ClientFrame =
-  | { event: 'ping'; data: { ts?: number } }
-  | { event: 'read'; data: ReadSelection }
-  | { event: 'mark'; data: MarkSelection };
-
-export interface FrameError {
+/** Why a client frame was rejected, as the `error` event says. */
+export interface FrameError extends ErrorEventData {
   code: 'bad_frame' | 'unknown_event' | 'invalid_data';
-  message: string;
 }
 
 const DTO_BY_EVENT = { ping: PingFrameDto, read: ReadFrameDto, mark: MarkFrameDto } as const;

@@ -81,16 +81,44 @@ describe(originAllowed.name, () => {
   });
 
   describe('with an empty list (same-origin only)', () => {
-    it('allows an origin whose host equals the Host header', () => {
-      expect(originAllowed(fromOrigin('https://app.example'), [])).toBe(true);
+    const behindTls = (origin: string, proto: string, host = 'app.example') =>
+      request('/ws', { origin, host, 'x-forwarded-proto': proto });
+
+    it('allows the same scheme, host and port', () => {
+      expect(originAllowed(fromOrigin('http://app.example'), [])).toBe(true);
       expect(originAllowed(fromOrigin('http://app.example:8080', 'app.example:8080'), [])).toBe(
         true,
       );
+      expect(originAllowed(fromOrigin('http://app.example:80'), [])).toBe(true);
+      expect(originAllowed(fromOrigin('http://app.example', 'app.example:80'), [])).toBe(true);
+      expect(originAllowed(fromOrigin('http://APP.example', 'app.example'), [])).toBe(true);
+      expect(originAllowed(fromOrigin('http://[::1]:3000', '[::1]:3000'), [])).toBe(true);
     });
 
-    it('refuses another host or port', () => {
+    it('takes the scheme from X-Forwarded-Proto (a proxy that terminates TLS), else the connection', () => {
+      expect(originAllowed(behindTls('https://app.example', 'https'), [])).toBe(true);
+      expect(originAllowed(behindTls('https://app.example', 'https, http'), [])).toBe(true);
+      expect(originAllowed(behindTls('https://app.example:443', 'wss'), [])).toBe(true);
+      expect(originAllowed(behindTls('http://app.example', 'https'), [])).toBe(false);
+      const tls = {
+        url: '/ws',
+        headers: { origin: 'https://app.example', host: 'app.example' },
+        socket: { encrypted: true },
+      } as unknown as IncomingMessage;
+      expect(originAllowed(tls, [])).toBe(true);
+    });
+
+    it('refuses another scheme, host or port', () => {
       expect(originAllowed(fromOrigin('https://evil.example'), [])).toBe(false);
-      expect(originAllowed(fromOrigin('https://app.example:8443'), [])).toBe(false);
+      expect(originAllowed(fromOrigin('https://app.example'), [])).toBe(false);
+      expect(originAllowed(fromOrigin('http://app.example:8443'), [])).toBe(false);
+      expect(originAllowed(behindTls('https://app.example:8443', 'https'), [])).toBe(false);
+      expect(originAllowed(fromOrigin('http://app.example', 'app.example:8080'), [])).toBe(false);
+    });
+
+    it('refuses a Host header that is not a plain host', () => {
+      expect(originAllowed(fromOrigin('http://app.example', 'app.example/x'), [])).toBe(false);
+      expect(originAllowed(fromOrigin('http://a@app.example', 'a@app.example'), [])).toBe(false);
     });
 
     it('refuses when the request has no Host header', () => {

@@ -1,10 +1,11 @@
-import { Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import {
   WebSocketGateway,
   type OnGatewayConnection,
   type OnGatewayDisconnect,
   type OnGatewayInit,
 } from '@nestjs/websockets';
+import { BEARER_PROTOCOL, CloseCode, type ClientFrame } from '@rtnotify/protocol';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { ConnectionRegistry } from '../connection.registry.js';
@@ -12,15 +13,21 @@ import { InvalidTokenError } from '../errors/invalid-token.error.js';
 import { NotificationBroker, type ChannelMessage } from '../notification.broker.js';
 import { NotificationStore } from '../notification.store.js';
 import { InboxService } from '../inbox.service.js';
-import { CloseCode, WS_PATH } from '../notifications.constants.js';
 import { NotificationsMetrics } from '../notifications.metrics.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import { TokenVerifier } from '../token.verifier.js';
 import { ClientConnection, type ConnectionHooks } from './client-connection.js';
-import { isFrameError, parseClientFrame, type ClientFrame } from './client-frames.js';
-import { BEARER_PROTOCOL, originAllowed, sinceOf, tokenOf } from './handshake.js';
+import { isFrameError, parseClientFrame } from './client-frames.js';
+import { originAllowed, sinceOf, tokenOf } from './handshake.js';
+import { upgradeCheck, verifiedIdentityOf } from './upgrade-check.js';
 
 const connections = new WeakMap<WebSocket, ClientConnection>();
+
+/**
+ * How long a socket the server closes may take to answer the close frame before it is cut (ws's
+ * default is 30 s): a client that stopped reading must not hold its socket and buffers that long.
+ */
+const CLOSE_HANDSHAKE_TIMEOUT_MS = 5000;
 
 function onPong(this: WebSocket): void {
   connections.get(this)?.answered();
@@ -28,9 +35,10 @@ function onPong(this: WebSocket): void {
 
 /**
  * The WebSocket endpoint of wire protocol v1: authenticates at connect, registers the socket, replays
- * what the client missed, then forwards the user's channel; answers client frames.
+ * what the client missed, then forwards the user's channel; answers client frames. Served on the path
+ * that `gatewayForPath` binds it to.
  */
-@WebSocketGateway({ path: WS_PATH })
+@Injectable()
 export class NotificationGateway
   implements
     OnGatewayInit<WebSocketServer>,
@@ -45,6 +53,7 @@ export class NotificationGateway
 
   // Listeners shared by every socket (`this` is the socket), rather than closures per socket.
   private readonly onMessage: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
+  private readonly onPing: (this: WebSocket) => void;
   private readonly onError: (this: WebSocket, error: Error) => void;
 
   constructor(
@@ -74,6 +83,13 @@ export class NotificationGateway
         void connection.authenticated.then((ok) => ok && frames(connection, data, isBinary));
       }
     };
+    // Ping frames cost the server a pong each: they spend the same per-socket frame budget as
+    // messages, so a ping flood ends in 4429 like a message flood.
+    const overBudget = (connection: ClientConnection) => this.overBudget(connection);
+    this.onPing = function () {
+      const connection = connections.get(this);
+      if (connection) overBudget(connection);
+    };
     const hooks = this.hooks;
     this.onError = function (error) {
       // ws closes a socket on a client's protocol error (1009 frame too large, 1007 invalid UTF-8,
@@ -90,8 +106,16 @@ export class NotificationGateway
     // server here rather than in the decorator; ws reads them on every upgrade.
     server.options.maxPayload = this.settings.limits.maxFrameBytes;
     server.options.perMessageDeflate = false;
+    // NOTE: `closeTimeout` (ws >= 8.18) is missing from @types/ws.
+    (server.options as { closeTimeout?: number }).closeTimeout = CLOSE_HANDSHAKE_TIMEOUT_MS;
     server.options.handleProtocols = (protocols) =>
       protocols.has(BEARER_PROTOCOL) ? BEARER_PROTOCOL : false;
+    // Origin and token are checked before the handshake completes: refused upgrades get 403/401.
+    server.options.verifyClient = upgradeCheck(
+      this.verifier,
+      this.settings.allowedOrigins,
+      (code) => this.hooks.closedByServer(code),
+    );
     // The heartbeat ticks often and pings only the sockets that are due, so that pings (and the
     // token expiry checks) are spread over the interval instead of arriving as one burst.
     const tickMs = Math.min(
@@ -111,6 +135,7 @@ export class NotificationGateway
     connections.set(socket, connection);
     socket.on('error', this.onError);
     socket.on('pong', onPong);
+    socket.on('ping', this.onPing);
     socket.on('message', this.onMessage);
     connection.authenticated = this.authenticate(connection, request);
     connection.authenticated = await connection.authenticated;
@@ -171,25 +196,30 @@ export class NotificationGateway
       connection.close(CloseCode.GoingAway, 'server shutting down: reconnect');
       return false;
     }
-    if (!originAllowed(request, this.settings.allowedOrigins)) {
-      connection.close(CloseCode.OriginNotAllowed, 'origin not allowed');
-      return false;
+    // Proven before the upgrade (upgradeCheck); checked here again only for a server whose
+    // upgrades did not go through it.
+    let identity = verifiedIdentityOf(request);
+    if (!identity) {
+      if (!originAllowed(request, this.settings.allowedOrigins)) {
+        connection.close(CloseCode.OriginNotAllowed, 'origin not allowed');
+        return false;
+      }
+      const token = tokenOf(request);
+      if (!token) {
+        connection.close(CloseCode.Unauthorized, 'missing token');
+        return false;
+      }
+      try {
+        identity = await this.verifier.verify(token);
+      } catch (error) {
+        const reason = error instanceof InvalidTokenError ? error.reason : 'token invalid';
+        connection.close(CloseCode.Unauthorized, reason);
+        return false;
+      }
     }
-    const token = tokenOf(request);
-    if (!token) {
-      connection.close(CloseCode.Unauthorized, 'missing token');
-      return false;
-    }
-    try {
-      const identity = await this.verifier.verify(token);
-      connection.userId = identity.userId;
-      connection.expiresAt = identity.expiresAt + this.settings.limits.tokenExpiryGraceMs;
-      connection.nextPingAt = Date.now() + Math.random() * this.settings.limits.pingIntervalMs;
-    } catch (error) {
-      const reason = error instanceof InvalidTokenError ? error.reason : 'token invalid';
-      connection.close(CloseCode.Unauthorized, reason);
-      return false;
-    }
+    connection.userId = identity.userId;
+    connection.expiresAt = identity.expiresAt + this.settings.limits.tokenExpiryGraceMs;
+    connection.nextPingAt = Date.now() + Math.random() * this.settings.limits.pingIntervalMs;
     if (!connection.isOpen) return false;
     if (!this.registry.add(connection, this.settings.limits.maxSocketsPerUser)) {
       connection.close(CloseCode.TooMany, 'too many connections for this user');
@@ -198,12 +228,18 @@ export class NotificationGateway
     return true;
   }
 
-  private onFrame(connection: ClientConnection, data: Buffer, isBinary: boolean): void {
-    if (!connection.takeMessageBudget(this.settings.limits.maxMessagesPerMinute)) {
+  /** Spends one frame of the socket's budget; over it, the socket gets `rate_limited` and 4429. */
+  private overBudget(connection: ClientConnection): boolean {
+    if (connection.takeMessageBudget(this.settings.limits.maxMessagesPerMinute)) return false;
+    if (connection.isOpen) {
       connection.sendEvent('error', { code: 'rate_limited', message: 'too many messages' });
       connection.close(CloseCode.TooMany, 'too many messages');
-      return;
     }
+    return true;
+  }
+
+  private onFrame(connection: ClientConnection, data: Buffer, isBinary: boolean): void {
+    if (this.overBudget(connection)) return;
     const frame = parseClientFrame(data, isBinary);
     if (isFrameError(frame)) {
       connection.sendEvent('error', frame);
@@ -283,4 +319,11 @@ export class NotificationGateway
       }
     }
   }
+}
+
+/** The gateway served on `path` (`@WebSocketGateway` needs the path at declaration time). */
+export function gatewayForPath(path: string): typeof NotificationGateway {
+  @WebSocketGateway({ path })
+  class PathNotificationGateway extends NotificationGateway {}
+  return PathNotificationGateway;
 }

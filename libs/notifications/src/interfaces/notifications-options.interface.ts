@@ -1,6 +1,10 @@
+import type { NotificationLimits } from '@rtnotify/protocol';
 import type { JobsOptions, WorkerOptions } from 'bullmq';
 
-/** How the gateway and the HTTP inbox verify a user's JWT. */
+/**
+ * How the gateway and the HTTP inbox verify a user's JWT (and how `NotificationTokenIssuer` signs
+ * one, with `secret`).
+ */
 export interface JwtVerificationOptions {
   /** Shared secret for HMAC algorithms. One of `secret` or `publicKey` is required. */
   secret?: string;
@@ -20,32 +24,28 @@ export interface JwtVerificationOptions {
    * @default 5
    */
   clockToleranceSeconds?: number;
-}
-
-/** Per-socket and per-user limits of the gateway. */
-export interface NotificationLimits {
-  /** Largest inbound frame, in bytes; a larger one closes the socket with 1009. @default 65536 */
-  maxFrameBytes: number;
-  /** Open sockets per user on one instance; one more is closed with 4429. @default 10 */
-  maxSocketsPerUser: number;
-  /** Client frames per socket per minute; one more gets `error` and 4429. @default 100 */
-  maxMessagesPerMinute: number;
-  /** Milliseconds between server pings. @default 25000 */
-  pingIntervalMs: number;
-  /** Milliseconds a socket may stay silent after a ping before it is dropped. @default 10000 */
-  pingTimeoutMs: number;
-  /** Unsent bytes a socket may queue before it is closed with 4008. @default 1048576 */
-  maxBufferedBytes: number;
   /**
-   * Milliseconds a socket may stay open past its token's `exp` before it is closed with 4401
-   * (the client reconnects with a fresh token). @default 5000
+   * Longest a token may still be valid when it is presented: a token whose `exp` is further in the
+   * future is refused ('token lifetime too long'), so that a leaked long-lived token is worth
+   * little. Unset or 0: no bound.
+   * @default undefined
    */
-  tokenExpiryGraceMs: number;
+  maxLifetimeSeconds?: number;
 }
 
+/** Options of `NotificationsModule.forRoot` (or of the factory of `forRootAsync`). */
 export interface NotificationsModuleOptions {
-  /** JWT verification settings; tokens carry the user id in `sub`. */
-  jwt: JwtVerificationOptions;
+  /**
+   * JWT verification settings; tokens carry the user id in `sub`. Required by the gateway and the
+   * HTTP inbox; an instance that only produces or only runs the worker needs none.
+   */
+  jwt?: JwtVerificationOptions;
+  /**
+   * Keys that producers present to the HTTP publish route as `Authorization: Bearer <key>` (with
+   * `http.publish`). Empty: every publish is refused with 401.
+   * @default []
+   */
+  apiKeys?: string[];
   /**
    * Browser origins allowed to open a socket. `'*'` allows any origin. Sockets without an `Origin`
    * header (non-browser clients) are always allowed: the token is what authenticates them.
@@ -99,6 +99,22 @@ export type NotificationsWorkerOptions = Pick<
   'lockDuration' | 'stalledInterval' | 'maxStalledCount' | 'drainDelay'
 >;
 
+/** Which HTTP routes the module serves (relative to the host's global prefix, if any). */
+export interface NotificationsHttpOptions {
+  /**
+   * The signed-in user's inbox, authenticated by the same JWT as the socket
+   * (`Authorization: Bearer <jwt>`): `GET v1/me/notifications` and `POST v1/me/notifications/read`.
+   * @default true
+   */
+  inbox?: boolean;
+  /**
+   * `POST v1/notifications` for producers in any language: the body is the job contract,
+   * authenticated by one of `apiKeys`.
+   * @default true
+   */
+  publish?: boolean;
+}
+
 /** Options fixed when the module is declared (also with `forRootAsync`). */
 export interface NotificationsModuleExtras {
   /** Register the module globally. @default false */
@@ -107,6 +123,8 @@ export interface NotificationsModuleExtras {
   queueName?: string;
   /** Serve the WebSocket gateway on this instance. @default true */
   gateway?: boolean;
+  /** The path of the WebSocket endpoint, on the HTTP server's port. @default '/ws' */
+  socketPath?: string;
   /** Consume `notify` jobs on this instance. @default true */
   worker?: boolean;
   /**
@@ -115,4 +133,9 @@ export interface NotificationsModuleExtras {
    * @default BullMQ's (lockDuration 30000, stalledInterval 30000)
    */
   workerOptions?: NotificationsWorkerOptions;
+  /**
+   * Serve the HTTP inbox and publish routes, and map the library's errors on every HTTP route of
+   * the host to 400 and 503 (a global exception filter). Off unless given.
+   */
+  http?: NotificationsHttpOptions;
 }

@@ -1,12 +1,12 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import {
   NotificationBroker,
   type ChannelListener,
   type ChannelMessage,
 } from '../notification.broker.js';
-import { NOTIFICATIONS_REDIS } from '../notifications.constants.js';
 import { NotificationsSettings } from '../notifications.settings.js';
+import { NotificationsRedis } from './notifications-redis.js';
 import { RedisKeys } from './redis-keys.js';
 
 interface Subscription {
@@ -38,10 +38,11 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
   private connectedOnce = false;
   private lostConnections = 0;
 
-  constructor(@Inject(NOTIFICATIONS_REDIS) redis: Redis, settings: NotificationsSettings) {
+  constructor(connection: NotificationsRedis, settings: NotificationsSettings) {
     super();
     this.keys = new RedisKeys(settings.keyPrefix);
-    this.subscriber = redis.duplicate({
+    // This provider's own connection: subscribed only on gateways, created here and closed here.
+    this.subscriber = connection.client.duplicate({
       connectionName: 'notifications-subscriber',
       autoResubscribe: false,
       maxRetriesPerRequest: null,

@@ -2,17 +2,19 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
-import type { StoredNotification } from '../interfaces/notification.interface.js';
 import {
   INBOX_STATUSES,
   MARK_AS,
+  parseNotificationId,
+  type InboxPage,
   type InboxStatus,
   type MarkAs,
+  type Notification,
   type NotificationCounts,
-} from '../interfaces/protocol-v1_1.js';
-import type { AppendRequest, AppendResult, InboxPage } from '../notification.store.js';
+} from '@rtnotify/protocol';
+import type { AppendRequest, AppendResult } from '../notification.store.js';
 import { NotificationsSettings } from '../notifications.settings.js';
-import { parseNotificationId } from '../utils/notification-id.util.js';
+import type { NotificationsRedis } from './notifications-redis.js';
 import { RedisKeys } from './redis-keys.js';
 import { RedisNotificationStore } from './redis-notification.store.js';
 
@@ -23,7 +25,7 @@ import { RedisNotificationStore } from './redis-notification.store.js';
 
 interface ReplayFrame {
   event: string;
-  data: { notification: StoredNotification; unread: number };
+  data: { notification: Notification; unread: number };
 }
 
 let redis: Redis;
@@ -42,9 +44,10 @@ function createSut(options: { historyLimit: number; historyMaxAgeSeconds?: numbe
   keyPrefix: string;
 } {
   const keyPrefix = `spec:store:${randomUUID()}`;
-  const settings = new NotificationsSettings({ jwt: { secret: 'x' }, keyPrefix, ...options });
+  const settings = new NotificationsSettings({ keyPrefix, ...options });
+  const connection = { client: redis } as NotificationsRedis;
   return {
-    sut: new RedisNotificationStore(redis, settings),
+    sut: new RedisNotificationStore(connection, settings),
     keys: new RedisKeys(keyPrefix),
     keyPrefix,
   };
@@ -382,7 +385,7 @@ describe(RedisNotificationStore.name, () => {
     }
 
     /** What a client sees of a model entry. */
-    function visible(entry: ModelEntry): StoredNotification {
+    function visible(entry: ModelEntry): Notification {
       return {
         createdAt: entry.createdAt,
         id: entry.id,
@@ -927,7 +930,7 @@ describe(RedisNotificationStore.name, () => {
         }
         case 'page': {
           const model = models[op.user];
-          const items: StoredNotification[] = [];
+          const items: Notification[] = [];
           let before: string | undefined;
           let pages = 0;
           do {

@@ -1,22 +1,22 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Redis, Result } from 'ioredis';
-import type {
-  InboxNotification,
-  MarkSelection,
-  NotificationCounts,
-} from '../interfaces/protocol-v1_1.js';
+import {
+  parseNotificationId,
+  type InboxPage,
+  type MarkEventData,
+  type Notification,
+  type NotificationCounts,
+} from '@rtnotify/protocol';
 import {
   NotificationStore,
   type AppendRequest,
   type AppendResult,
-  type InboxPage,
   type InboxQuery,
   type MarkResult,
   type ReplayResult,
 } from '../notification.store.js';
-import { NOTIFICATIONS_REDIS } from '../notifications.constants.js';
 import { NotificationsSettings } from '../notifications.settings.js';
-import { newEpoch, parseNotificationId } from '../utils/notification-id.util.js';
+import { newEpoch } from '../utils/epoch.util.js';
 import {
   APPEND_SCRIPT,
   COUNTS_SCRIPT,
@@ -27,6 +27,7 @@ import {
   RESCHEDULE_SCRIPT,
   USER_KEY_ORDER,
 } from './lua-scripts.js';
+import { NotificationsRedis } from './notifications-redis.js';
 import { RedisKeys, type UserKeys } from './redis-keys.js';
 
 type Arg = string | number;
@@ -61,23 +62,25 @@ function withFlags(member: string, flags: number): string {
 }
 
 @Injectable()
-export class RedisNotificationStore extends NotificationStore implements OnApplicationShutdown {
+export class RedisNotificationStore extends NotificationStore {
   private readonly keys: RedisKeys;
+  private readonly redis: Redis;
 
   constructor(
-    @Inject(NOTIFICATIONS_REDIS) private readonly redis: Redis,
+    connection: NotificationsRedis,
     private readonly settings: NotificationsSettings,
   ) {
     super();
+    this.redis = connection.client;
     this.keys = new RedisKeys(settings.keyPrefix);
     const numberOfKeys = USER_KEY_ORDER.length;
-    redis.defineCommand('notifAppend', { numberOfKeys, lua: APPEND_SCRIPT });
-    redis.defineCommand('notifReplay', { numberOfKeys, lua: REPLAY_SCRIPT });
-    redis.defineCommand('notifList', { numberOfKeys, lua: LIST_SCRIPT });
-    redis.defineCommand('notifMark', { numberOfKeys, lua: MARK_SCRIPT });
-    redis.defineCommand('notifCounts', { numberOfKeys, lua: COUNTS_SCRIPT });
-    redis.defineCommand('notifExpire', { numberOfKeys, lua: EXPIRE_SCRIPT });
-    redis.defineCommand('notifReschedule', { numberOfKeys: 1, lua: RESCHEDULE_SCRIPT });
+    this.redis.defineCommand('notifAppend', { numberOfKeys, lua: APPEND_SCRIPT });
+    this.redis.defineCommand('notifReplay', { numberOfKeys, lua: REPLAY_SCRIPT });
+    this.redis.defineCommand('notifList', { numberOfKeys, lua: LIST_SCRIPT });
+    this.redis.defineCommand('notifMark', { numberOfKeys, lua: MARK_SCRIPT });
+    this.redis.defineCommand('notifCounts', { numberOfKeys, lua: COUNTS_SCRIPT });
+    this.redis.defineCommand('notifExpire', { numberOfKeys, lua: EXPIRE_SCRIPT });
+    this.redis.defineCommand('notifReschedule', { numberOfKeys: 1, lua: RESCHEDULE_SCRIPT });
   }
 
   /** KEYS and the ARGV every per-user script begins with. */
@@ -174,7 +177,7 @@ export class RedisNotificationStore extends NotificationStore implements OnAppli
       query.category ?? '',
     );
     const items = members.map(
-      (member, i) => JSON.parse(withFlags(member, flags[i])) as InboxNotification,
+      (member, i) => JSON.parse(withFlags(member, flags[i])) as Notification,
     );
     const counts = JSON.parse(countsJson) as NotificationCounts;
     return {
@@ -185,7 +188,7 @@ export class RedisNotificationStore extends NotificationStore implements OnAppli
     };
   }
 
-  async mark(userId: string, selection: MarkSelection): Promise<MarkResult> {
+  async mark(userId: string, selection: MarkEventData): Promise<MarkResult> {
     const k = this.keys.forUser(userId);
     const args: Arg[] =
       'ids' in selection
@@ -237,9 +240,5 @@ export class RedisNotificationStore extends NotificationStore implements OnAppli
   async ping(): Promise<void> {
     if (this.redis.status !== 'ready') throw new Error(`redis ${this.redis.status}`);
     await this.redis.ping();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }

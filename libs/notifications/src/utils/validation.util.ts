@@ -1,5 +1,6 @@
 import { validateSync, type ValidationError } from 'class-validator';
 
+/** One offending field of a rejected notification, with what is wrong with it. */
 export interface FieldError {
   /** Dotted path of the offending field, e.g. `userIds.3`. */
   field: string;

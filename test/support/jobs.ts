@@ -1,0 +1,24 @@
+import type { Job, QueueEvents } from 'bullmq';
+
+/**
+ * Waits until every job has finished, within one deadline for all of them; resolves with their
+ * return values in order, rejects with the first failure (or timeout) met.
+ *
+ * NOTE: the jobs are awaited in turn, not with `Promise.all`. BullMQ's `Job.waitUntilFinished` adds a
+ * 'closing' listener to the job's `Queue` for as long as it waits, so more than ten waits at once on
+ * one producer trip Node's MaxListenersExceededWarning (a false alarm, but noise in every run). In turn
+ * it holds one listener at a time and takes no longer: the worker runs the jobs meanwhile, and the wait
+ * for a job that has already finished ends after one Redis round trip.
+ */
+export async function waitForJobs(
+  jobs: readonly Job[],
+  events: QueueEvents,
+  timeoutMs: number,
+): Promise<unknown[]> {
+  const deadline = Date.now() + timeoutMs;
+  const results: unknown[] = [];
+  for (const job of jobs) {
+    results.push(await job.waitUntilFinished(events, Math.max(1, deadline - Date.now())));
+  }
+  return results;
+}
