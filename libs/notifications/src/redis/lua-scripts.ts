@@ -246,7 +246,7 @@ local category, expiresAt, expiresAtMs, collapseKey = ARGV[12], ARGV[13], ARGV[1
 local extra = ''
 if category ~= '' then extra = ',"category":"' .. category .. '"' end
 if expiresAt ~= '' then extra = extra .. ',"expiresAt":"' .. expiresAt .. '"' end
-local replaced = ''
+local replaced, seen = '', false
 if collapseKey ~= '' then
   local oldSeq = redis.call('ZSCORE', CZ, collapseKey)
   if oldSeq then
@@ -255,6 +255,8 @@ if collapseKey ~= '' then
     if old and redis.call('ZSCORE', U, oldId) then
       local before = string.sub(old, 1, (string.find(old, ',"payload":', 1, true) or #old))
       local count = tonumber(string.match(before, '"collapsedCount":(%d+)') or '1')
+      -- The new one takes the old one's place in the bell too: seen if it was, so no count grows.
+      seen = not redis.call('ZSCORE', N, oldId)
       removeSeq(tonumber(oldSeq))
       replaced = oldId
       extra = extra .. ',"collapsedCount":' .. (count + 1) .. ',"replaces":"' .. oldId .. '"'
@@ -267,14 +269,14 @@ local body = '{"createdAt":"' .. ARGV[8] .. '","id":"' .. id .. '","type":"' .. 
   extra .. ',"payload":' .. ARGV[6]
 redis.call('ZADD', H, seq, body .. '}')
 redis.call('ZADD', U, seq, id)
-redis.call('ZADD', N, seq, id)
+if not seen then redis.call('ZADD', N, seq, id) end
 if category ~= '' then
   if not hasCategories then
     redis.call('HSET', M, 'cats', 1)
     hasCategories = true
   end
   bump('u:' .. category, 1)
-  bump('n:' .. category, 1)
+  if not seen then bump('n:' .. category, 1) end
 end
 if expiresAtMs ~= '' then
   redis.call('ZADD', E, expiresAtMs, seq)
@@ -324,7 +326,8 @@ refreshTtl()
 local unread = redis.call('ZCARD', U)
 local counts = countsJson(unread)
 publish('{"event":"notification","data":{"notification":' .. body ..
-  ',"read":false,"seen":false,"archived":false},"unread":' .. unread .. ',"counts":' .. counts .. '}}',
+  ',"read":false,"seen":' .. tostring(seen) .. ',"archived":false},"unread":' .. unread ..
+  ',"counts":' .. counts .. '}}',
   id, ARGV[11])
 if replaced ~= '' then
   publish('{"event":"removed","data":{"ids":["' .. replaced .. '"],"reason":"collapsed","counts":' ..

@@ -735,6 +735,7 @@ describe(RedisNotificationStore.name, () => {
               if (head && !head.read && !head.archived) {
                 replaced = head;
                 removeEntry(model, head);
+                entry.seen = head.seen;
                 entry.collapsedCount = (head.collapsedCount ?? 1) + 1;
                 entry.replaces = head.id;
                 coverage.collapsed++;
@@ -1465,6 +1466,27 @@ describe(RedisNotificationStore.name, () => {
       expect(
         await sut.append([{ ...request('alice', 'c-0'), collapseKey: 'post:1' }]),
       ).toMatchObject([{ stored: false, id: burst[0].id }]);
+    });
+
+    it('keeps a seen one seen when it replaces it: neither count grows', async () => {
+      const { sut } = createSut({ historyLimit: 10 });
+      const first = { ...request('alice', 'a'), collapseKey: 'k', category: 'social' };
+      const [old] = await sut.append([first]);
+      await sut.mark('alice', { as: 'seen', all: true });
+      const before = await sut.counts('alice');
+
+      const [replacing] = await sut.append([{ ...first, dedupeKey: 'b' }]);
+
+      expect(replacing.replaced).toBe(old.id);
+      expect(await sut.counts('alice')).toEqual(before);
+      expect(before).toEqual({
+        unread: 1,
+        unseen: 0,
+        categories: { social: { unread: 1, unseen: 0 } },
+      });
+      expect((await sut.list('alice', { limit: 10 })).items).toMatchObject([
+        { id: replacing.id, read: false, seen: true, collapsedCount: 2, replaces: old.id },
+      ]);
     });
 
     it('does not replace a read or archived one', async () => {
