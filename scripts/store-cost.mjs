@@ -7,8 +7,8 @@
 import { Redis } from 'ioredis';
 import { parseArgs } from 'node:util';
 import { startLocalRedis } from '../dist/src/redis/local-redis.js';
-import { RedisNotificationStore } from '../dist/libs/notifications/src/redis/redis-notification.store.js';
-import { NotificationsSettings } from '../dist/libs/notifications/src/notifications.settings.js';
+import { RedisNotificationStore } from '../libs/notifications/dist/redis/redis-notification.store.js';
+import { NotificationsSettings } from '../libs/notifications/dist/notifications.settings.js';
 
 const { values } = parseArgs({
   options: {
@@ -58,7 +58,7 @@ try {
       keyPrefix: `cost:${round}`,
       historyLimit: 1000,
     });
-    const store = new RedisNotificationStore(redis, settings);
+    const store = new RedisNotificationStore({ client: redis }, settings);
     // Warm up: load the script, create the users' histories.
     await store.append(
       Array.from({ length: users }, (_, u) => ({
