@@ -1,4 +1,4 @@
-import { configDefaults, defineConfig } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
 
 /**
  * Every test: unit specs beside the code and end-to-end suites in test/, one private Redis. The
@@ -10,11 +10,6 @@ export default defineConfig({
     globals: true,
     root: './',
     include: ['src/**/*.spec.ts', 'libs/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
-    // NOTE: the packaging suite runs only with PACKAGING=1 (`npm run test:packaging`) until a failure
-    // seen once in CI on Node 24 (other specs' notifications late while it ran) is understood.
-    exclude: process.env.PACKAGING
-      ? configDefaults.exclude
-      : [...configDefaults.exclude, 'test/packaging/**'],
     globalSetup: ['./test/support/global-setup.ts'],
     testTimeout: 30_000,
     // Hooks start services (redis-server, the built service as a process): generous on a loaded machine.

@@ -23,8 +23,9 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 /**
  * Subscribes this instance to a user's channel while it holds at least one socket of that user.
  * SUBSCRIBE and UNSUBSCRIBE go out in call order on one connection, so a release racing an acquire
- * always ends subscribed. After a lost connection it subscribes every channel again by itself, and
- * until then new sockets wait.
+ * always ends subscribed. Until the connection is first ready, and after it is lost, it sends no
+ * SUBSCRIBE: it subscribes every wanted channel by itself once the connection is ready, and until
+ * then new sockets wait.
  */
 @Injectable()
 export class RedisNotificationBroker extends NotificationBroker implements OnApplicationShutdown {
@@ -34,8 +35,15 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly listeners: ChannelListener[] = [];
   private readonly resubscribedListeners: (() => void)[] = [];
-  private outage: ReturnType<typeof deferred> | undefined;
+  /**
+   * Set while the connection is not ready: before its first `ready` and after a `close`. ioredis
+   * writes a SUBSCRIBE at once while its connection is still in its handshake (status `connect`):
+   * the handshake's next command then fails in subscriber mode, the connection is dropped, and the
+   * new one comes back without that channel. So no SUBSCRIBE goes out until `ready`.
+   */
+  private outage: ReturnType<typeof deferred> | undefined = deferred();
   private connectedOnce = false;
+  private closing = false;
   private lostConnections = 0;
 
   constructor(connection: NotificationsRedis, settings: NotificationsSettings) {
@@ -78,7 +86,10 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
     if (!subscription) {
       subscription = {
         sockets: 0,
-        ready: this.subscriber.subscribe(this.keys.forUser(userId).channel),
+        // During an outage the channel is subscribed with the others once the connection is ready.
+        ready: this.outage
+          ? Promise.resolve()
+          : this.subscriber.subscribe(this.keys.forUser(userId).channel),
       };
       this.subscriptions.set(userId, subscription);
     }
@@ -93,36 +104,39 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
     subscription.sockets -= 1;
     if (subscription.sockets > 0) return;
     this.subscriptions.delete(userId);
+    // A connection that is not ready holds no subscription; the next one will not subscribe it.
+    if (this.outage) return;
     this.subscriber
       .unsubscribe(this.keys.forUser(userId).channel)
       .catch((error: Error) => this.logger.warn(`unsubscribe failed: ${error.message}`));
   }
 
   private onConnectionLost(): void {
-    if (!this.connectedOnce || this.outage) return;
+    if (this.closing || this.outage) return;
     this.lostConnections += 1;
     this.outage = deferred();
     this.logger.warn(`lost the channel connection (${this.subscriptions.size} users subscribed)`);
   }
 
   private onConnectionReady(): void {
-    this.connectedOnce = true;
     const outage = this.outage;
     if (!outage) return;
     this.outage = undefined;
+    const again = this.connectedOnce;
+    this.connectedOnce = true;
     const channels = [...this.subscriptions.keys()].map(
       (userId) => this.keys.forUser(userId).channel,
     );
-    const resubscribed =
+    const subscribed =
       channels.length > 0 ? this.subscriber.subscribe(...channels) : Promise.resolve();
-    resubscribed
+    subscribed
       .then(
-        () => this.logger.log(`subscribed ${channels.length} user channels again`),
-        (error: Error) => this.logger.error(`subscribing again failed: ${error.message}`),
+        () => again && this.logger.log(`subscribed ${channels.length} user channels again`),
+        (error: Error) => this.logger.error(`subscribing failed: ${error.message}`),
       )
       .finally(() => {
         outage.resolve();
-        for (const listener of this.resubscribedListeners) listener();
+        if (again) for (const listener of this.resubscribedListeners) listener();
       });
   }
 
@@ -144,7 +158,7 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.connectedOnce = false;
+    this.closing = true;
     await this.subscriber.quit().catch(() => this.subscriber.disconnect());
   }
 }
