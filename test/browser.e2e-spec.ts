@@ -61,13 +61,23 @@ describe('the demo page in Chromium (e2e)', () => {
   }
 
   /** A third party's notification, through the queue like any producer; resolves with the job. */
-  function enqueue(userId: string, message: string, type = 'demo.third-party') {
-    return producer.add('notify', { userId, type, payload: { message } });
+  function enqueue(userId: string, message: string, type = 'demo.third-party', category?: string) {
+    return producer.add('notify', {
+      userId,
+      type,
+      payload: { message },
+      ...(category === undefined ? {} : { category }),
+    });
   }
 
   /** Enqueues and waits until the service stored it; resolves with its notification id. */
-  async function send(userId: string, message: string, type?: string): Promise<string> {
-    const job = await enqueue(userId, message, type);
+  async function send(
+    userId: string,
+    message: string,
+    type?: string,
+    category?: string,
+  ): Promise<string> {
+    const job = await enqueue(userId, message, type, category);
     const result = (await job.waitUntilFinished(queueEvents, 10_000)) as { ids: string[] };
     return result.ids[0];
   }
@@ -117,13 +127,62 @@ describe('the demo page in Chromium (e2e)', () => {
     await first.waitForBadge(3);
     await second.waitForBadge(3);
 
-    await mkdir(dirname(SCREENSHOT), { recursive: true });
-    await first.page.screenshot({ path: SCREENSHOT });
-    expect((await stat(SCREENSHOT)).size).toBeLessThan(200_000);
-
     await second.page.click('#mark-all');
     await first.waitForBadge(0);
     for (const id of [...ids, testId]) await first.waitForItem(id, true);
+  });
+
+  it('keeps two pages in step through the bell, archive and unarchive, with tabs and categories', async () => {
+    const name = 'margaret';
+    const [first, second] = [await signedIn(name), await signedIn(name)];
+    const [invoice, reply, like] = [
+      await send(name, 'Invoice INV-7 is due on Friday', 'invoice.due', 'billing'),
+      await send(name, 'Ada replied to your comment', 'comment.replied', 'social'),
+      await send(name, 'Grace liked your post', 'post.liked', 'social'),
+    ];
+    for (const page of [first, second]) {
+      await page.waitForItem(like, false);
+      await page.waitForBadge(3);
+      await page.waitForUnseen(3);
+      await page.waitForChip('social', 2);
+      await page.waitForChip('billing', 1);
+    }
+    await first.item(invoice).locator('.mark-read').click();
+    await second.waitForItem(invoice, true);
+    await second.waitForBadge(2);
+
+    await mkdir(dirname(SCREENSHOT), { recursive: true });
+    await second.page.screenshot({ path: SCREENSHOT });
+    expect((await stat(SCREENSHOT)).size).toBeLessThan(200_000);
+
+    // The bell opened in one page: nothing is unseen in either, and nothing was read by it.
+    await first.page.click('#bell');
+    await second.waitForUnseen(0);
+    expect(await second.badge()).toBe('2');
+
+    // Archived in one page: the other's inbox drops it, its counts follow.
+    await second.item(reply).locator('.archive').click();
+    await first.item(reply).waitFor({ state: 'detached', timeout: 10_000 });
+    await first.waitForBadge(1);
+    await first.waitForChip('social', 1);
+    expect(await first.listedIds()).toEqual([like, invoice]);
+
+    // Tabs and the category filter.
+    await first.page.click('[data-tab="archived"]');
+    await first.waitForItem(reply);
+    expect(await first.listedIds()).toEqual([reply]);
+    await second.page.click('#categories [data-category="social"]');
+    await second.page.locator(`#list li[data-id="${invoice}"]`).waitFor({ state: 'detached' });
+    expect(await second.listedIds()).toEqual([like]);
+    await second.page.click('[data-tab="unread"]');
+    expect(await second.listedIds()).toEqual([like]);
+
+    // Unarchived from the Archived tab of one page: back in the other's filtered inbox.
+    await first.item(reply).locator('.unarchive').click();
+    await first.item(reply).waitFor({ state: 'detached', timeout: 10_000 });
+    await second.page.click('[data-tab="inbox"]');
+    await second.waitForItem(reply, true);
+    expect(await second.listedIds()).toEqual([like, reply]);
   });
 
   it('reconnects by itself after the service restarts and shows what was sent meanwhile, once', async () => {

@@ -32,6 +32,7 @@ class Recorder {
     client.on('state', (event) => (this.states.push(event), wake()));
     client.on('error', (event) => (this.errors.push(event), wake()));
     client.on('unread', (event) => (this.unread.push(event.unread), wake()));
+    client.on('counts', wake);
   }
 
   ids(): string[] {
@@ -219,6 +220,42 @@ describe('the client SDK from Node (e2e)', () => {
     expect(tab1.unread).toEqual([1, 0]);
     expect(tab2.unread).toEqual([1, 0]);
     expect(tab1.client.unread).toBe(0);
+  });
+
+  it('keeps two clients of one user in step through archive, seen and per-category counts', async () => {
+    const userId = 'sdk-archiver';
+    const [tab1, tab2] = [
+      start({ token: await signToken(userId) }),
+      start({ token: await signToken(userId) }),
+    ];
+    const marked: unknown[] = [];
+    tab2.client.on('marked', (event) => marked.push(event));
+    await tab1.readyCount(1);
+    await tab2.readyCount(1);
+    const ids: string[] = [];
+    for (const category of ['billing', 'social', 'social']) {
+      const job = await t.producer.add('notify', { userId, type: 'sdk.item', category });
+      ids.push(((await job.waitUntilFinished(t.queueEvents, 5000)) as { ids: string[] }).ids[0]);
+    }
+    await tab2.received(3);
+    expect(tab2.client.countsOf('social')).toEqual({ unread: 2, unseen: 2 });
+
+    tab1.client.markAllSeen();
+    await tab2.until(() => tab2.client.unseen === 0, 'unseen 0 in the other tab');
+    expect(tab2.client.unread).toBe(3);
+    tab1.client.archive([ids[1]]);
+    await tab2.until(() => tab2.client.unread === 2, 'unread 2 in the other tab');
+
+    expect(tab2.client.counts).toEqual({
+      unread: 2,
+      unseen: 0,
+      categories: { billing: { unread: 1, unseen: 0 }, social: { unread: 1, unseen: 0 } },
+    });
+    expect(marked).toMatchObject([
+      { as: 'seen', all: true },
+      { as: 'archived', ids: [ids[1]] },
+    ]);
+    expect(tab1.client.counts).toEqual(tab2.client.counts);
   });
 
   it('asks for a fresh token after 4401 and carries on with it', async () => {

@@ -150,6 +150,30 @@ describe('the demo page and its development endpoints (e2e)', () => {
       await client.close();
     });
 
+    it('gives the test notification the category asked for, and refuses one it does not offer', async () => {
+      const token = await devToken('categorizer');
+      const client = await TestClient.ready(t.wsUrl, { token });
+
+      const sent = await http('POST', `${t.httpUrl}/dev/notify`, {
+        token,
+        body: { category: 'billing' },
+      });
+      expect(sent.status).toBe(202);
+      expect((await client.next('notification')).notification).toMatchObject({
+        type: 'demo.test',
+        category: 'billing',
+      });
+      const refused = await http('POST', `${t.httpUrl}/dev/notify`, {
+        token,
+        body: { category: 'shopping' },
+      });
+      expect(refused).toMatchObject({
+        status: 400,
+        body: { message: ['category must be one of: social, billing, system'] },
+      });
+      await client.close();
+    });
+
     it('refuses the test notification without a valid token', async () => {
       expect((await http('POST', `${t.httpUrl}/dev/notify`, { body: {} })).status).toBe(401);
       expect(

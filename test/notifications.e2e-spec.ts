@@ -22,7 +22,7 @@ describe('delivery (e2e)', () => {
     await t.close();
   });
 
-  it('sends ready with the user id and unread count', async () => {
+  it('sends ready with the user id, the unread count and the counts', async () => {
     const client = TestClient.connect(t.wsUrl, { token: await signToken('ready-user') });
     open.push(client);
     expect(await client.next('ready')).toEqual({
@@ -31,6 +31,7 @@ describe('delivery (e2e)', () => {
       replayed: 0,
       truncated: false,
       cursor: expect.stringMatching(/^[a-z0-9]+-0$/),
+      counts: { unread: 0, unseen: 0, categories: {} },
     });
   });
 

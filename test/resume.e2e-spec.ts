@@ -53,6 +53,7 @@ describe('resume with since (e2e)', () => {
       replayed: 3,
       truncated: false,
       cursor: missed[2],
+      counts: { unread: 4, unseen: 4, categories: {} },
     });
     expect(back.frames.map((frame) => frame.event)).toEqual([
       'notification',

@@ -16,3 +16,6 @@ export const DEV_TOKEN_TTL_SECONDS = 3600;
 
 /** The type of the notification the demo page's test button sends. */
 export const DEMO_NOTIFICATION_TYPE = 'demo.test';
+
+/** Categories the demo page's test button offers. */
+export const DEMO_CATEGORIES = ['social', 'billing', 'system'] as const;

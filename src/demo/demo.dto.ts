@@ -1,4 +1,5 @@
-import { IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { DEMO_CATEGORIES } from './demo.constants.js';
 
 export class DevTokenBody {
   /** Becomes the user id (`sub`) of the token. */
@@ -16,4 +17,9 @@ export class DevNotifyBody {
   @IsString()
   @MaxLength(200)
   message?: string;
+
+  /** One of the demo's categories. */
+  @IsOptional()
+  @IsIn(DEMO_CATEGORIES, { message: `category must be one of: ${DEMO_CATEGORIES.join(', ')}` })
+  category?: (typeof DEMO_CATEGORIES)[number];
 }

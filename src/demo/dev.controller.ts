@@ -39,6 +39,7 @@ export class DevController {
     return this.notifications.notify(userId, {
       type: DEMO_NOTIFICATION_TYPE,
       payload: { message: body.message ?? 'Hello from the demo page' },
+      ...(body.category === undefined ? {} : { category: body.category }),
     });
   }
 }

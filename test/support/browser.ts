@@ -80,6 +80,28 @@ export class DemoPage {
       .waitFor({ state: 'visible', timeout: 10_000 });
   }
 
+  /** Waits for the bell's unseen count. */
+  async waitForUnseen(count: number): Promise<void> {
+    await this.page
+      .locator(`#unseen[data-count="${count}"]`)
+      .waitFor({ state: 'attached', timeout: 10_000 });
+  }
+
+  /** Waits for the unread count on a category's chip. */
+  async waitForChip(category: string, count: number): Promise<void> {
+    await this.page
+      .locator(`#categories [data-category="${category}"] .chip-count[data-count="${count}"]`)
+      .waitFor({ state: 'visible', timeout: 10_000 });
+  }
+
+  /** The ids the list shows, top to bottom. */
+  async listedIds(): Promise<string[]> {
+    const ids = await this.page
+      .locator('#list li')
+      .evaluateAll((items) => items.map((item) => (item as HTMLElement).dataset.id ?? ''));
+    return ids;
+  }
+
   async badge(): Promise<string> {
     return (await this.page.locator('#badge').textContent()) ?? '';
   }

@@ -76,6 +76,7 @@ interface ReadyData {
   replayed: number;
   truncated: boolean;
   cursor: string;
+  counts?: { unread: number; unseen: number; categories: object };
 }
 
 interface Notified {
@@ -598,6 +599,121 @@ describe(NotificationsClient.name, () => {
           (frame) => (frame as { data: { ids: string[] } }).data.ids.length,
         ),
       ).toEqual([1000, 1000, 500]);
+    });
+  });
+
+  describe('protocol 1.1: marks and counts', () => {
+    const counts = (unread: number, unseen: number, categories = {}) => ({
+      unread,
+      unseen,
+      categories,
+    });
+
+    it('sends mark frames for each helper, in order, splitting many ids', async () => {
+      start();
+      await settle();
+      FakeWebSocket.last.accept();
+
+      sut.archive(['e1-1']);
+      sut.unarchive(['e1-1']);
+      sut.markSeen(['e1-2']);
+      sut.markUnread(['e1-2']);
+      sut.markAllSeen();
+      sut.markAllSeen('billing');
+      sut.archiveAllRead();
+      sut.archiveAllRead('social');
+      sut.mark({ as: 'read', ids: [] });
+      sut.mark({ as: 'read', ids: Array.from({ length: 1001 }, (_, n) => `e1-${n + 1}`) });
+
+      const sent = FakeWebSocket.last.sent as { event: string; data: { ids?: string[] } }[];
+      expect(sent.slice(0, 8)).toEqual([
+        { event: 'mark', data: { as: 'archived', ids: ['e1-1'] } },
+        { event: 'mark', data: { as: 'unarchived', ids: ['e1-1'] } },
+        { event: 'mark', data: { as: 'seen', ids: ['e1-2'] } },
+        { event: 'mark', data: { as: 'unread', ids: ['e1-2'] } },
+        { event: 'mark', data: { as: 'seen', all: true } },
+        { event: 'mark', data: { as: 'seen', all: true, category: 'billing' } },
+        { event: 'mark', data: { as: 'archived', all: true, onlyRead: true } },
+        { event: 'mark', data: { as: 'archived', all: true, onlyRead: true, category: 'social' } },
+      ]);
+      expect(sent.slice(8).map((frame) => frame.data.ids?.length)).toEqual([1000, 1]);
+    });
+
+    it('keeps marks and reads made while disconnected and sends them in order once ready', async () => {
+      start();
+      await settle();
+      sut.markRead(['e1-1']);
+      sut.archive(['e1-1']);
+      sut.markRead(['e1-2']);
+      expect(FakeWebSocket.last.sent).toEqual([]);
+
+      FakeWebSocket.last.accept();
+
+      expect(FakeWebSocket.last.sent).toEqual([
+        { event: 'read', data: { ids: ['e1-1'] } },
+        { event: 'mark', data: { as: 'archived', ids: ['e1-1'] } },
+        { event: 'read', data: { ids: ['e1-2'] } },
+      ]);
+    });
+
+    it('keeps the counts of ready, notification, marked and removed, and emits them', async () => {
+      start();
+      const seen: unknown[] = [];
+      const marked: unknown[] = [];
+      const removed: unknown[] = [];
+      sut.on('counts', (event) => seen.push(event));
+      sut.on('marked', (event) => marked.push(event));
+      sut.on('removed', (event) => removed.push(event));
+      await settle();
+      expect(sut.counts).toBeUndefined();
+      expect(sut.countsOf('billing')).toEqual({ unread: 0, unseen: 0 });
+
+      FakeWebSocket.last.accept({ unread: 1, counts: counts(1, 1) } as Partial<ReadyData>);
+      FakeWebSocket.last.push('notification', {
+        ...notified('e1-2', 2),
+        counts: counts(2, 2, { billing: { unread: 1, unseen: 1 } }),
+      });
+      FakeWebSocket.last.push('marked', { as: 'seen', all: true, counts: counts(2, 0) });
+      FakeWebSocket.last.push('removed', {
+        ids: ['e1-2'],
+        reason: 'expired',
+        counts: counts(1, 0),
+      });
+
+      expect(seen).toEqual([
+        counts(1, 1),
+        counts(2, 2, { billing: { unread: 1, unseen: 1 } }),
+        counts(2, 0),
+        counts(1, 0),
+      ]);
+      expect(notifications[0].counts).toEqual(counts(2, 2, { billing: { unread: 1, unseen: 1 } }));
+      expect(marked).toEqual([{ as: 'seen', all: true, counts: counts(2, 0) }]);
+      expect(removed).toEqual([{ ids: ['e1-2'], reason: 'expired', counts: counts(1, 0) }]);
+      expect({ unread: sut.unread, unseen: sut.unseen }).toEqual({ unread: 1, unseen: 0 });
+    });
+
+    it('works with a v1 server: no counts, the unread count only', async () => {
+      start();
+      const seen: unknown[] = [];
+      sut.on('counts', (event) => seen.push(event));
+      await settle();
+      FakeWebSocket.last.accept({ unread: 3 });
+      FakeWebSocket.last.push('notification', notified('e1-4', 4));
+
+      expect(seen).toEqual([]);
+      expect(sut.counts).toBeUndefined();
+      expect(sut.unread).toBe(4);
+      expect(notifications[0]).not.toHaveProperty('counts');
+    });
+
+    it('drops marks not sent yet when closed', async () => {
+      start();
+      await settle();
+      const socket = FakeWebSocket.last;
+      sut.archive(['e1-1']);
+      sut.close();
+
+      expect(socket.sent).toEqual([]);
     });
   });
 

@@ -4,9 +4,14 @@ import {
   ContractLimits,
   SINCE_QUERY_PARAM,
   TOKEN_QUERY_PARAM,
+  type CategoryCounts,
   type ClientFrame,
+  type MarkedEventData,
+  type MarkEventData,
   type Notification,
+  type NotificationCounts,
   type ReadyEventData,
+  type RemovedEventData,
 } from '@rtnotify/protocol';
 import { backoffDelay, checkBackoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { SeenIds } from './seen-ids.js';
@@ -23,6 +28,10 @@ import type {
 } from './types.js';
 
 const OPEN = 1;
+
+/** A state change not sent yet: v1 reads (merged while they follow each other), or any mark. */
+type PendingChange =
+  { kind: 'read'; all: boolean; ids: Set<string> } | { kind: 'mark'; selection: MarkEventData };
 
 /** What a page offers for network hints; absent in Node. */
 interface NetworkHints {
@@ -62,9 +71,11 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
   private stopped = false;
   private currentState: ConnectionState = 'connecting';
   private readySeen = false;
-  private pendingRead: { all: boolean; ids: Set<string> } | undefined;
+  /** State changes made while not connected, sent in order once `ready`. */
+  private pending: PendingChange[] = [];
   private lastSeenId: string | undefined;
   private unreadCount: number | undefined;
+  private currentCounts: NotificationCounts | undefined;
   private currentUserId: string | undefined;
   private readonly onOnline = () => this.networkBack();
 
@@ -113,21 +124,85 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     return this.lastSeenId;
   }
 
+  /** Unread and unseen, in total and per category, as last reported (protocol 1.1 servers). */
+  get counts(): NotificationCounts | undefined {
+    return this.currentCounts;
+  }
+
+  /** The bell's count: notifications not seen yet (undefined before the first `ready`). */
+  get unseen(): number | undefined {
+    return this.currentCounts?.unseen;
+  }
+
+  /** The counts of one category (zeros when it has nothing unread or unseen). */
+  countsOf(category: string): CategoryCounts {
+    return this.currentCounts?.categories[category] ?? { unread: 0, unseen: 0 };
+  }
+
   /**
-   * Marks notifications read; every tab of the user is sent the new count (`unread`). Sent at once
-   * when connected, else when the connection is back.
+   * Marks notifications read; every tab of the user is sent the new count (`unread`) and the change
+   * (`marked`). Sent at once when connected, else when the connection is back.
    */
   markRead(ids: readonly string[]): void {
     if (ids.length === 0) return;
-    this.pendingRead ??= { all: false, ids: new Set() };
-    for (const id of ids) this.pendingRead.ids.add(id);
-    this.flushReads();
+    const last = this.pending.at(-1);
+    if (last?.kind === 'read' && !last.all) {
+      for (const id of ids) last.ids.add(id);
+    } else {
+      this.pending.push({ kind: 'read', all: false, ids: new Set(ids) });
+    }
+    this.flushPending();
   }
 
   /** Marks every notification of the user read. Sent at once when connected, else when back. */
   markAllRead(): void {
-    this.pendingRead = { all: true, ids: new Set() };
-    this.flushReads();
+    if (this.pending.at(-1)?.kind === 'read') this.pending.pop();
+    this.pending.push({ kind: 'read', all: true, ids: new Set() });
+    this.flushPending();
+  }
+
+  /**
+   * Sets or clears a state (protocol 1.1): `{as, ids}` or `{as, all: true, category?, onlyRead?}`.
+   * Every tab of the user is sent `marked` when anything changed. Sent at once when connected, else
+   * when the connection is back, in the order the changes were made.
+   */
+  mark(selection: MarkEventData): void {
+    if ('ids' in selection && selection.ids.length === 0) return;
+    this.pending.push({ kind: 'mark', selection });
+    this.flushPending();
+  }
+
+  /** Marks these seen (the bell's count), leaving them unread. */
+  markSeen(ids: readonly string[]): void {
+    this.mark({ as: 'seen', ids: [...ids] });
+  }
+
+  /** Marks everything seen (of one category, when given): what opening the bell does. */
+  markAllSeen(category?: string): void {
+    this.mark(
+      category === undefined ? { as: 'seen', all: true } : { as: 'seen', all: true, category },
+    );
+  }
+
+  markUnread(ids: readonly string[]): void {
+    this.mark({ as: 'unread', ids: [...ids] });
+  }
+
+  /** Archives these: they leave the inbox and the counts (and are marked read and seen). */
+  archive(ids: readonly string[]): void {
+    this.mark({ as: 'archived', ids: [...ids] });
+  }
+
+  /** Archives every read notification (of one category, when given). */
+  archiveAllRead(category?: string): void {
+    const selection: MarkEventData = { as: 'archived', all: true, onlyRead: true };
+    if (category !== undefined) selection.category = category;
+    this.mark(selection);
+  }
+
+  /** Brings these back to the inbox, in the state they had. */
+  unarchive(ids: readonly string[]): void {
+    this.mark({ as: 'unarchived', ids: [...ids] });
   }
 
   /** Closes the connection for good: no reconnect; the last `state` event is `closed`, `final`. */
@@ -219,7 +294,19 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     if (typeof data !== 'object' || data === null) return;
     switch (frame.event) {
       case 'notification':
-        this.onNotification(data.notification as Notification, data.unread as number);
+        this.onNotification(
+          data.notification as Notification,
+          data.unread as number,
+          data.counts as NotificationCounts | undefined,
+        );
+        break;
+      case 'marked':
+        this.takeCounts(data.counts as NotificationCounts | undefined);
+        this.emit('marked', data as MarkedEventData);
+        break;
+      case 'removed':
+        this.takeCounts(data.counts as NotificationCounts | undefined);
+        this.emit('removed', data as RemovedEventData);
         break;
       case 'ready':
         this.onReady(data as ReadyEventData);
@@ -241,12 +328,26 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     }
   }
 
-  private onNotification(notification: Notification, unread: number): void {
+  private onNotification(
+    notification: Notification,
+    unread: number,
+    counts: NotificationCounts | undefined,
+  ): void {
     if (typeof notification?.id !== 'string') return;
     if (!this.seen.add(notification.id)) return;
     this.lastSeenId = notification.id;
     this.unreadCount = unread;
-    this.emit('notification', { notification, unread, replayed: !this.readySeen });
+    const event = { notification, unread, replayed: !this.readySeen };
+    this.emit('notification', counts === undefined ? event : { ...event, counts });
+    this.takeCounts(counts);
+  }
+
+  /** Keeps the counts a frame carried (absent from a v1 server) and tells listeners. */
+  private takeCounts(counts: NotificationCounts | undefined): void {
+    if (typeof counts !== 'object' || counts === null) return;
+    this.currentCounts = counts;
+    this.unreadCount = counts.unread;
+    this.emit('counts', counts);
   }
 
   private onReady(ready: ReadyEventData): void {
@@ -257,8 +358,9 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     this.unreadCount = ready.unread;
     this.currentUserId = ready.userId;
     this.setState({ state: 'open' });
-    this.flushReads();
+    this.flushPending();
     this.emit('ready', ready);
+    this.takeCounts(ready.counts);
     if (ready.truncated) this.emit('truncated', ready);
   }
 
@@ -312,19 +414,24 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     void this.open();
   }
 
-  private flushReads(): void {
-    const pending = this.pendingRead;
+  private flushPending(): void {
     const socket = this.socket;
-    if (!pending || !socket || !this.readySeen || socket.readyState !== OPEN) return;
-    this.pendingRead = undefined;
-    if (pending.all) {
-      send(socket, { event: 'read', data: { all: true } });
+    if (this.pending.length === 0 || !socket || !this.readySeen || socket.readyState !== OPEN) {
       return;
     }
-    const ids = [...pending.ids];
-    for (let start = 0; start < ids.length; start += ContractLimits.maxReadIds) {
-      const chunk = ids.slice(start, start + ContractLimits.maxReadIds);
-      send(socket, { event: 'read', data: { ids: chunk } });
+    for (const change of this.pending.splice(0)) {
+      if (change.kind === 'read' && change.all) {
+        send(socket, { event: 'read', data: { all: true } });
+      } else if (change.kind === 'read') {
+        for (const ids of chunks([...change.ids])) send(socket, { event: 'read', data: { ids } });
+      } else if ('ids' in change.selection) {
+        const { as } = change.selection;
+        for (const ids of chunks([...new Set(change.selection.ids)])) {
+          send(socket, { event: 'mark', data: { as, ids } });
+        }
+      } else {
+        send(socket, { event: 'mark', data: change.selection });
+      }
     }
   }
 
@@ -341,7 +448,7 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     const socket = this.socket;
     this.socket = undefined;
     if (socket && socket.readyState <= OPEN) socket.close(CloseCode.Normal, 'client closed');
-    this.pendingRead = undefined;
+    this.pending = [];
     this.setState(event);
   }
 
@@ -364,6 +471,14 @@ function isUsableUrl(url: unknown): boolean {
   } catch {
     return false;
   }
+}
+
+function chunks(ids: string[]): string[][] {
+  const out: string[][] = [];
+  for (let start = 0; start < ids.length; start += ContractLimits.maxReadIds) {
+    out.push(ids.slice(start, start + ContractLimits.maxReadIds));
+  }
+  return out;
 }
 
 function messageOf(error: unknown): string {

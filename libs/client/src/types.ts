@@ -1,7 +1,10 @@
 import type {
+  MarkedEventData,
   Notification,
+  NotificationCounts,
   NotificationEventData,
   ReadyEventData,
+  RemovedEventData,
   UnreadEventData,
 } from '@rtnotify/protocol';
 import type { BackoffOptions } from './backoff.js';
@@ -9,16 +12,32 @@ import type { BackoffOptions } from './backoff.js';
 /** A notification as the server sends it (`Notification` of `@rtnotify/protocol`). */
 export type ClientNotification<P extends object = Record<string, unknown>> = Notification<P>;
 
-/** The server's `ready`: the socket is live and any replay is done. */
-export type ReadyEvent = ReadyEventData;
+/**
+ * The server's `ready`: the socket is live and any replay is done. `counts` is absent from a server
+ * that speaks only protocol v1.
+ */
+export type ReadyEvent = Omit<ReadyEventData, 'counts'> & { counts?: NotificationCounts };
 
 /** A new notification, once per id. */
-export interface NotificationEvent<
-  P extends object = Record<string, unknown>,
-> extends NotificationEventData<P> {
+export interface NotificationEvent<P extends object = Record<string, unknown>> extends Omit<
+  NotificationEventData<P>,
+  'counts'
+> {
   /** True when it was replayed on reconnect (it was stored while this client was away). */
   replayed: boolean;
+  /** The counts once this notification was stored (protocol 1.1; absent from a v1 server). */
+  counts?: NotificationCounts;
 }
+
+/**
+ * States changed (here or in another tab): apply `as` to the notifications with these `ids`, or to
+ * `all` of them (the inbox; for `unarchived` the archived ones), narrowed by `category` or to the
+ * read ones (`onlyRead`).
+ */
+export type MarkedEvent = MarkedEventData;
+
+/** Notifications left the history: `expired`, or `collapsed` into a newer one. */
+export type RemovedEvent = RemovedEventData;
 
 /** The unread count changed for another reason than a new notification (read in another tab, say). */
 export type UnreadEvent = UnreadEventData;
@@ -59,6 +78,10 @@ export interface ClientErrorEvent {
 export interface NotificationsClientEvents {
   notification: NotificationEvent;
   unread: UnreadEvent;
+  marked: MarkedEvent;
+  removed: RemovedEvent;
+  /** The counts changed (after `ready`, each `notification`, `marked` and `removed`). */
+  counts: NotificationCounts;
   ready: ReadyEvent;
   /** Emitted after `ready` when `ready.truncated`: the page must refetch the inbox over HTTP. */
   truncated: ReadyEvent;

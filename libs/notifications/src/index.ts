@@ -15,6 +15,7 @@ export {
   type IdempotencyOptions,
 } from './producer/notification.service.js';
 export { InboxService } from './inbox/inbox.service.js';
+export type { InboxQuery, MarkResult } from './storage/notification.store.js';
 export { ConnectionRegistry, type RegisteredConnection } from './gateway/connection.registry.js';
 export { TokenVerifier, type VerifiedIdentity } from './auth/token.verifier.js';
 export {
@@ -47,8 +48,13 @@ export {
   IDEMPOTENT_JOB_ID_PREFIX,
   NOTIFY_BATCH_JOB_NAME,
   NOTIFY_JOB_NAME,
+  type CategoryCounts,
   type InboxPage,
+  type InboxStatus,
+  type MarkAs,
+  type MarkEventData,
   type Notification,
+  type NotificationCounts,
   type NotificationInput,
   type NotificationLimits,
   type NotifyBatchJobData,

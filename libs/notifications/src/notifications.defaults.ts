@@ -24,6 +24,7 @@ export const NOTIFICATIONS_DEFAULTS = Object.freeze({
   historyMaxAgeSeconds: 0,
   workerConcurrency: 8,
   enqueueTimeoutMs: 5000,
+  expirySweepIntervalMs: 1000,
   limits: DEFAULT_LIMITS,
   jobOptions: DEFAULT_JOB_OPTIONS,
 });

@@ -27,6 +27,8 @@ export class NotificationsMetrics {
   readonly pushLatency: Histogram;
   /** Sockets closed by the server, by close code (4401, 4403, 4429, 1009, 4008, 1011). */
   readonly rejected: Counter<'code'>;
+  /** Notifications removed by the expiry sweeper. */
+  readonly expired: Counter;
 
   constructor(
     connections: ConnectionRegistry,
@@ -61,6 +63,11 @@ export class NotificationsMetrics {
       name: 'notifications_enqueue_to_push_seconds',
       help: 'Time from enqueue to the write to a socket',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.expired = new Counter({
+      name: 'notifications_expired_total',
+      help: 'Notifications the expiry sweeper removed after their expiresAt',
       registers,
     });
     this.rejected = new Counter({

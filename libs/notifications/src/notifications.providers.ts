@@ -16,6 +16,7 @@ import type {
   NotificationsWorkerOptions,
 } from './interfaces/notifications-options.interface.js';
 import { NotificationBroker } from './storage/notification.broker.js';
+import { ExpirySweeper } from './worker/expiry.sweeper.js';
 import { processorForQueue } from './worker/notification.processor.js';
 import { NotificationService } from './producer/notification.service.js';
 import { NotificationStore } from './storage/notification.store.js';
@@ -96,7 +97,9 @@ export function createNotificationsProviders(setup: NotificationsRoleSetup): Pro
       gatewayForPath(setup.socketPath),
     );
   }
-  if (setup.worker) providers.push(processorForQueue(setup.queueName, setup.workerOptions));
+  if (setup.worker) {
+    providers.push(processorForQueue(setup.queueName, setup.workerOptions), ExpirySweeper);
+  }
   if (setup.errorFilter) {
     providers.push({ provide: APP_FILTER, useClass: NotificationsExceptionFilter });
   }

@@ -32,6 +32,7 @@ export class NotificationsSettings {
   readonly limits: NotificationLimits;
   readonly jobOptions: JobsOptions;
   readonly enqueueTimeoutMs: number;
+  readonly expirySweepIntervalMs: number;
 
   constructor(
     options: NotificationsModuleOptions,
@@ -55,5 +56,6 @@ export class NotificationsSettings {
     this.limits = { ...defaults.limits, ...definedOnly(options.limits) };
     this.jobOptions = { ...defaults.jobOptions, ...definedOnly(options.jobOptions) };
     this.enqueueTimeoutMs = options.enqueueTimeoutMs ?? defaults.enqueueTimeoutMs;
+    this.expirySweepIntervalMs = options.expirySweepIntervalMs ?? defaults.expirySweepIntervalMs;
   }
 }

@@ -1,3 +1,4 @@
+import type { MarkAs, NotificationCounts, RemovedReason } from './inbox.js';
 import type { Notification } from './notification.js';
 
 /**
@@ -16,6 +17,8 @@ export interface ReadyEventData {
   truncated: boolean;
   /** The position to resume from when the client has seen no notification since. */
   cursor: string;
+  /** Protocol 1.1: unread and unseen, in total and per category. */
+  counts: NotificationCounts;
 }
 
 /** `notification`: a new notification, or a replayed one (sent before `ready`). */
@@ -23,11 +26,28 @@ export interface NotificationEventData<P extends object = Record<string, unknown
   notification: Notification<P>;
   /** The user's unread count once this notification was stored. */
   unread: number;
+  /** Protocol 1.1: the counts once this notification was stored. */
+  counts: NotificationCounts;
 }
 
 /** `unread`: the count changed for another reason than a new notification (read in another tab). */
 export interface UnreadEventData {
   unread: number;
+}
+
+/**
+ * `marked` (protocol 1.1), to every socket of the user: the ids whose state changed, or `all` with the
+ * filter that was applied, and the counts after it. Apply `as` to those items.
+ */
+export type MarkedEventData =
+  | { as: MarkAs; ids: string[]; counts: NotificationCounts }
+  | { as: MarkAs; all: true; category?: string; onlyRead?: boolean; counts: NotificationCounts };
+
+/** `removed` (protocol 1.1): notifications left the history (expired, or replaced by a collapse). */
+export interface RemovedEventData {
+  ids: string[];
+  reason: RemovedReason;
+  counts: NotificationCounts;
 }
 
 /** Why the server rejected a client frame. */
@@ -51,12 +71,22 @@ export interface ServerEvents {
   ready: ReadyEventData;
   notification: NotificationEventData;
   unread: UnreadEventData;
+  marked: MarkedEventData;
+  removed: RemovedEventData;
   error: ErrorEventData;
   pong: PongEventData;
 }
 
 /** `read`: mark some (1–1000 ids) or all of the user's notifications read. */
 export type ReadEventData = { ids: string[] } | { all: true };
+
+/**
+ * `mark` (protocol 1.1), also the body of `POST /v1/me/notifications/mark`: set or clear a state of
+ * some (1–1000 ids) or all of the user's notifications (for `unarchived`, all the archived ones),
+ * optionally only those of one `category`, or only the read ones (`onlyRead`: "archive all read").
+ */
+export type MarkEventData =
+  { as: MarkAs; ids: string[] } | { as: MarkAs; all: true; category?: string; onlyRead?: boolean };
 
 /** `ping`: optionally with a client timestamp that `pong` echoes. */
 export interface PingEventData {
@@ -66,6 +96,8 @@ export interface PingEventData {
 /** Every client → server event and its data. */
 export interface ClientEvents {
   read: ReadEventData;
+  /** Protocol 1.1: set or clear a state. */
+  mark: MarkEventData;
   ping: PingEventData;
 }
 
@@ -85,6 +117,8 @@ export const ServerEvent = {
   Ready: 'ready',
   Notification: 'notification',
   Unread: 'unread',
+  Marked: 'marked',
+  Removed: 'removed',
   Error: 'error',
   Pong: 'pong',
 } as const satisfies Record<string, keyof ServerEvents>;
@@ -92,5 +126,6 @@ export const ServerEvent = {
 /** The names of the client → server events. */
 export const ClientEvent = {
   Read: 'read',
+  Mark: 'mark',
   Ping: 'ping',
 } as const satisfies Record<string, keyof ClientEvents>;

@@ -1,9 +1,16 @@
+import type { NotificationCounts } from './inbox.js';
 import type { Notification } from './notification.js';
 
-/** `GET /v1/me/notifications`: one page of the user's inbox, newest first. */
+/**
+ * `GET /v1/me/notifications`: one page of the user's inbox, newest first (protocol 1.1: filtered by
+ * `status` and `category`; by default everything not archived).
+ */
 export interface InboxPage {
   items: Notification[];
+  /** The v1 count, the same as `counts.unread`. */
   unread: number;
+  /** Protocol 1.1: unread and unseen, in total and per category. */
+  counts: NotificationCounts;
   /** Pass as `before` for the next page; `null` on the last page. */
   nextCursor: string | null;
 }

@@ -6,11 +6,14 @@ export {
   type ClientFrame,
   type ErrorEventData,
   type Frame,
+  type MarkedEventData,
+  type MarkEventData,
   type NotificationEventData,
   type PingEventData,
   type PongEventData,
   type ReadEventData,
   type ReadyEventData,
+  type RemovedEventData,
   type ServerErrorCode,
   type ServerEvents,
   type ServerFrame,
@@ -23,6 +26,15 @@ export {
   TOKEN_QUERY_PARAM,
 } from './handshake.js';
 export type { InboxPage, PublishResult, UnreadCount } from './http.js';
+export {
+  INBOX_STATUSES,
+  MARK_AS,
+  type CategoryCounts,
+  type InboxStatus,
+  type MarkAs,
+  type NotificationCounts,
+  type RemovedReason,
+} from './inbox.js';
 export { isNewerNotificationId, parseNotificationId, type ParsedNotificationId } from './ids.js';
 export {
   DEFAULT_QUEUE_NAME,

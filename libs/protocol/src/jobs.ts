@@ -21,12 +21,26 @@ export interface NotificationInput {
    * as the notification is in the user's history.
    */
   dedupeKey?: string;
+  /** Protocol 1.1: `[a-z0-9._-]`, 1–64 characters, e.g. `billing`: the inbox counts and filters by it. */
+  category?: string;
+  /**
+   * Protocol 1.1: at most 128 characters: replaces the user's unread, unarchived notification with the
+   * same key, which it then counts (`collapsedCount`) instead of adding to the counts.
+   */
+  collapseKey?: string;
+  /**
+   * Protocol 1.1: when it leaves the inbox by itself; later than when it is enqueued. ISO 8601 with a
+   * zone (`2030-01-31T12:00:00Z`); `NotificationService` also takes a `Date`.
+   */
+  expiresAt?: string | Date;
 }
 
 /** Data of a `notify` job: exactly one of `userId` (1–128 characters) or `userIds` (1–1000 of them). */
 export interface NotifyJobData extends NotificationInput {
   userId?: string;
   userIds?: string[];
+  /** ISO 8601 with a zone, e.g. `2030-01-31T12:00:00Z` (a job's data is JSON). */
+  expiresAt?: string;
 }
 
 /** Data of a `notify-batch` job: 1–1000 items, at most 10,000 recipients in all. */
@@ -40,4 +54,6 @@ export interface NotifyJobResult {
   ids: string[];
   /** How many were new (the rest were duplicates of a dedupe key or of an earlier attempt). */
   stored: number;
+  /** Protocol 1.1: how many were not stored because their `expiresAt` passed while the job waited. */
+  expired: number;
 }

@@ -12,11 +12,16 @@ export const ContractLimits = {
   /** How deeply objects and arrays nest in a payload (the payload itself is level 1). */
   payloadMaxDepth: 32,
   dedupeKeyMaxLength: 128,
+  /** Protocol 1.1: categories, 1–64 characters of `categoryPattern`. */
+  categoryMaxLength: 64,
+  categoryPattern: /^[a-z0-9._-]+$/,
+  /** Protocol 1.1: collapse keys, 1–128 characters. */
+  collapseKeyMaxLength: 128,
   /** Items of one `notify-batch` job. */
   maxBatchItems: 1000,
   /** Recipients of one `notify-batch` job, all items together. */
   maxBatchRecipients: 10_000,
-  /** Ids in one `read` frame or HTTP read body. */
+  /** Ids in one `read` or `mark` frame or HTTP body. */
   maxReadIds: 1000,
   /** Length of one id in a `read` frame. */
   notificationIdMaxLength: 64,

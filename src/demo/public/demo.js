@@ -91,10 +91,31 @@ async function currentToken() {
 
 // ---- the inbox -----------------------------------------------------------------------------
 
-/** Loads the newest page; `reset` drops what is not in it (after `truncated`). */
+/** What the list shows: a tab (`inbox`, `unread`, `archived`) and optionally one category. */
+const view = { tab: 'inbox', category: null };
+/** The last counts the server sent: `{unread, unseen, categories}`. */
+let counts = { unread: 0, unseen: 0, categories: {} };
+/** Categories seen in counts or items: their chips stay when nothing in them is unread. */
+const knownCategories = new Set();
+
+function matchesView(item) {
+  if (view.category !== null && item.category !== view.category) return false;
+  if (view.tab === 'archived') return item.archived === true;
+  if (item.archived) return false;
+  return view.tab === 'unread' ? !item.read : true;
+}
+
+function listQuery(extra = '') {
+  const category = view.category === null ? '' : `&category=${encodeURIComponent(view.category)}`;
+  return `/v1/me/notifications?limit=${PAGE_SIZE}&status=${view.tab}${category}${extra}`;
+}
+
+/** Loads the newest page of the view; `reset` drops what is not in it (new view, `truncated`). */
 async function loadInbox({ reset }) {
   const startedAt = arrivals;
-  const page = await api('GET', `/v1/me/notifications?limit=${PAGE_SIZE}`);
+  const shown = `${view.tab}|${view.category}`;
+  const page = await api('GET', listQuery());
+  if (shown !== `${view.tab}|${view.category}`) return; // the view changed meanwhile
   if (reset) {
     for (const id of items.keys()) {
       if ((arrivedAt.get(id) ?? -1) <= startedAt) items.delete(id);
@@ -104,34 +125,75 @@ async function loadInbox({ reset }) {
     nextCursor = page.nextCursor;
   }
   for (const item of page.items) items.set(item.id, item);
+  setCounts(page.counts);
   render();
 }
 
 async function loadOlder() {
   if (!nextCursor) return;
-  const page = await api(
-    'GET',
-    `/v1/me/notifications?limit=${PAGE_SIZE}&before=${encodeURIComponent(nextCursor)}`,
-  );
+  const page = await api('GET', listQuery(`&before=${encodeURIComponent(nextCursor)}`));
   for (const item of page.items) if (!items.has(item.id)) items.set(item.id, item);
   nextCursor = page.nextCursor;
   render();
 }
 
-/** Read flags changed elsewhere (another tab): bring the loaded ones up to date. */
-async function refreshReadFlags(unread) {
-  if (unread === 0) {
-    for (const item of items.values()) item.read = true;
-    render();
-    return;
+function showView(tab, category) {
+  view.tab = tab;
+  view.category = category;
+  for (const button of document.querySelectorAll('[data-tab]')) {
+    button.setAttribute('aria-selected', String(button.dataset.tab === tab));
   }
-  const limit = Math.min(100, Math.max(PAGE_SIZE, items.size));
-  const page = await api('GET', `/v1/me/notifications?limit=${limit}`);
-  for (const item of page.items) {
-    const known = items.get(item.id);
-    if (known) known.read = item.read;
-  }
+  items = new Map();
+  nextCursor = null;
   render();
+  loadInbox({ reset: true }).catch(showError);
+}
+
+/** Applies a state change (made here or in another tab) to the loaded items. */
+function applyMark(as, item) {
+  if (as === 'read') Object.assign(item, { read: true, seen: true });
+  else if (as === 'unread') item.read = false;
+  else if (as === 'seen') item.seen = true;
+  else if (as === 'archived') Object.assign(item, { read: true, seen: true, archived: true });
+  else if (as === 'unarchived') item.archived = false;
+}
+
+function onMarked(event) {
+  if (Array.isArray(event.ids)) {
+    for (const id of event.ids) {
+      const item = items.get(id);
+      if (item) applyMark(event.as, item);
+    }
+  } else {
+    for (const item of items.values()) {
+      if ((event.as === 'unarchived') !== item.archived) continue;
+      if (event.category !== undefined && item.category !== event.category) continue;
+      if (event.onlyRead && !item.read) continue;
+      applyMark(event.as, item);
+    }
+  }
+  for (const [id, item] of items) if (!matchesView(item)) items.delete(id);
+  setCounts(event.counts);
+  render();
+  // What this view did not hold may belong in it now: fetch it.
+  const adds =
+    (event.as === 'unarchived' && view.tab !== 'archived') ||
+    (event.as === 'archived' && view.tab === 'archived') ||
+    (event.as === 'unread' && view.tab === 'unread');
+  if (adds) loadInbox({ reset: false }).catch(showError);
+}
+
+function onNotification(notification) {
+  // A collapse: the one it replaces (and older ones of its key) leave the list.
+  if (notification.replaces) items.delete(notification.replaces);
+  if (notification.collapseKey !== undefined) {
+    for (const [id, item] of items) {
+      if (item.collapseKey === notification.collapseKey && !item.read && !item.archived) {
+        items.delete(id);
+      }
+    }
+  }
+  if (matchesView(notification)) items.set(notification.id, notification);
 }
 
 function seqOf(id) {
@@ -153,18 +215,35 @@ function textOf(notification) {
 }
 
 function render() {
+  renderCategories();
   const list = $('list');
-  const sorted = [...items.values()].sort(newestFirst);
+  const sorted = [...items.values()].filter(matchesView).sort(newestFirst);
   list.replaceChildren(...sorted.map(renderItem));
   fresh.clear();
   $('empty').hidden = sorted.length > 0;
+  $('empty').textContent =
+    view.tab === 'archived'
+      ? 'Nothing archived.'
+      : view.tab === 'unread'
+        ? 'All caught up: nothing unread.'
+        : 'No notifications yet.';
   $('more').hidden = !nextCursor;
+}
+
+function smallButton(className, text, onClick) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = `secondary small ${className}`;
+  button.textContent = text;
+  button.addEventListener('click', onClick);
+  return button;
 }
 
 function renderItem(notification) {
   const li = document.createElement('li');
   li.className = 'item';
-  li.classList.toggle('unread', !notification.read);
+  li.classList.toggle('unread', !notification.read && !notification.archived);
+  li.classList.toggle('unseen', !notification.seen && !notification.archived);
   li.classList.toggle('fresh', fresh.has(notification.id));
   li.dataset.id = notification.id;
 
@@ -173,8 +252,20 @@ function renderItem(notification) {
   const text = document.createElement('p');
   text.className = 'text';
   text.textContent = textOf(notification) || notification.type;
+  if (notification.collapsedCount > 1) {
+    const more = document.createElement('span');
+    more.className = 'collapsed';
+    more.textContent = `×${notification.collapsedCount}`;
+    text.append(' ', more);
+  }
   const meta = document.createElement('div');
   meta.className = 'meta';
+  if (notification.category) {
+    const tag = document.createElement('span');
+    tag.className = 'tag';
+    tag.textContent = notification.category;
+    meta.append(tag, ' ');
+  }
   const type = document.createElement('span');
   type.className = 'type';
   type.textContent = notification.type;
@@ -185,28 +276,101 @@ function renderItem(notification) {
   main.append(text, meta);
   li.append(main);
 
-  if (!notification.read) {
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.className = 'secondary mark-read';
-    button.textContent = 'Mark read';
-    button.addEventListener('click', () => markRead(notification.id));
-    li.append(button);
+  if (notification.archived) {
+    li.append(smallButton('unarchive', 'Unarchive', () => unarchive(notification.id)));
+  } else {
+    if (!notification.read) {
+      li.append(smallButton('mark-read', 'Mark read', () => markRead(notification.id)));
+    }
+    li.append(smallButton('archive', 'Archive', () => archive(notification.id)));
   }
   return li;
 }
 
 function markRead(id) {
   const item = items.get(id);
-  if (item) item.read = true;
+  if (item) applyMark('read', item);
   client.markRead([id]);
+  if (item && !matchesView(item)) items.delete(id);
+  render();
+}
+
+function archive(id) {
+  const item = items.get(id);
+  if (item) applyMark('archived', item);
+  client.archive([id]);
+  if (item && !matchesView(item)) items.delete(id);
+  render();
+}
+
+function unarchive(id) {
+  const item = items.get(id);
+  if (item) applyMark('unarchived', item);
+  client.unarchive([id]);
+  if (item && !matchesView(item)) items.delete(id);
   render();
 }
 
 function markAllRead() {
-  for (const item of items.values()) item.read = true;
-  client.markAllRead();
-  render();
+  if (view.category === null) client.markAllRead();
+  else client.mark({ as: 'read', all: true, category: view.category });
+  onMarked({ as: 'read', all: true, category: view.category ?? undefined, counts });
+}
+
+function archiveAllRead() {
+  client.archiveAllRead(view.category ?? undefined);
+  onMarked({
+    as: 'archived',
+    all: true,
+    onlyRead: true,
+    category: view.category ?? undefined,
+    counts,
+  });
+}
+
+/** Opening the bell: everything is seen (nothing is read by it). */
+function openBell() {
+  client.markAllSeen();
+  setCounts({ ...counts, unseen: 0 });
+}
+
+function setCounts(next) {
+  if (!next) return;
+  counts = next;
+  setBadge(next.unread);
+  const bell = $('unseen');
+  bell.textContent = String(next.unseen);
+  bell.dataset.count = String(next.unseen);
+  $('bell').setAttribute('aria-label', `New: ${next.unseen} unseen (mark seen)`);
+  renderCategories();
+}
+
+function renderCategories() {
+  for (const name of Object.keys(counts.categories)) knownCategories.add(name);
+  for (const item of items.values()) if (item.category) knownCategories.add(item.category);
+  const names = new Set(knownCategories);
+  if (view.category !== null) names.add(view.category);
+  const chip = (category, label, count) => {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'chip';
+    button.dataset.category = category ?? '';
+    button.setAttribute('aria-pressed', String(view.category === category));
+    button.append(label);
+    const number = document.createElement('span');
+    number.className = 'chip-count';
+    number.dataset.count = String(count);
+    number.textContent = String(count);
+    button.append(' ', number);
+    button.addEventListener('click', () => showView(view.tab, category));
+    return button;
+  };
+  $('categories').replaceChildren(
+    chip(null, 'All', counts.unread),
+    ...[...names]
+      .sort((a, b) => a.localeCompare(b))
+      .map((name) => chip(name, name, counts.categories[name]?.unread ?? 0)),
+  );
 }
 
 function setBadge(unread) {
@@ -256,10 +420,16 @@ function start() {
   $('inbox').hidden = false;
   $('user').textContent = userOf(session.token) ?? session.name ?? '?';
   $('send-test').hidden = !devEndpoints;
+  $('test-category').hidden = !devEndpoints;
   items = new Map();
   nextCursor = null;
   readySeen = false;
+  view.tab = 'inbox';
+  view.category = null;
+  counts = { unread: 0, unseen: 0, categories: {} };
+  knownCategories.clear();
   notice();
+  setCounts(counts);
   render();
 
   client = connect({ url: '/ws', token: currentToken, backoff });
@@ -270,22 +440,24 @@ function start() {
   });
   client.on('ready', (ready) => {
     setBadge(ready.unread);
+    setCounts(ready.counts);
     log('ready', `ready: ${ready.unread} unread, ${ready.replayed} replayed`);
     const first = !readySeen;
     readySeen = true;
-    if (first) loadInbox({ reset: true }).catch(showError);
-    else if (!ready.truncated) refreshReadFlags(ready.unread).catch(showError);
+    // On a reconnect, states may have changed meanwhile: the view is fetched again.
+    if (first || !ready.truncated) loadInbox({ reset: true }).catch(showError);
   });
   client.on('truncated', () => {
     log('truncated', 'history truncated: refetching the inbox');
     if (readySeen) loadInbox({ reset: true }).catch(showError);
   });
-  client.on('notification', ({ notification, unread, replayed }) => {
+  client.on('notification', ({ notification, unread, replayed, counts: latest }) => {
     arrivals += 1;
     arrivedAt.set(notification.id, arrivals);
-    items.set(notification.id, notification);
+    onNotification(notification);
     if (!replayed) fresh.add(notification.id);
     setBadge(unread);
+    setCounts(latest);
     render();
     log(
       'notification',
@@ -296,7 +468,17 @@ function start() {
   client.on('unread', ({ unread }) => {
     setBadge(unread);
     log('unread', `unread: ${unread}`);
-    refreshReadFlags(unread).catch(showError);
+  });
+  client.on('marked', (event) => {
+    onMarked(event);
+    const what = Array.isArray(event.ids) ? `${event.ids.length} marked` : 'all marked';
+    log('marked', `${what} ${event.as}`);
+  });
+  client.on('removed', ({ ids, reason, counts: latest }) => {
+    for (const id of ids) items.delete(id);
+    setCounts(latest);
+    render();
+    log('removed', `${ids.length} removed (${reason})`);
   });
   client.on('error', (error) => {
     log('error', `${error.code}: ${error.message}`);
@@ -363,7 +545,11 @@ async function sendTest() {
   button.disabled = true;
   try {
     testCount += 1;
-    await api('POST', '/dev/notify', { message: `Test notification #${testCount}` });
+    const category = $('test-category').value;
+    await api('POST', '/dev/notify', {
+      message: `Test notification #${testCount}`,
+      ...(category ? { category } : {}),
+    });
   } catch (error) {
     showError(error);
   } finally {
@@ -380,6 +566,11 @@ async function main() {
   $('signout').addEventListener('click', signOut);
   $('send-test').addEventListener('click', () => void sendTest());
   $('mark-all').addEventListener('click', markAllRead);
+  $('archive-read').addEventListener('click', archiveAllRead);
+  $('bell').addEventListener('click', openBell);
+  for (const button of document.querySelectorAll('[data-tab]')) {
+    button.addEventListener('click', () => showView(button.dataset.tab, view.category));
+  }
   $('more').addEventListener('click', () => void loadOlder().catch(showError));
 
   const saved = sessionStorage.getItem(SESSION_KEY);

@@ -189,6 +189,74 @@ describe(NotifyJobDto.name, () => {
     });
   });
 
+  describe('category', () => {
+    it('accepts [a-z0-9._-] of 1-64 chars', () => {
+      for (const category of ['billing', 'a', 'team.alerts_2-x', 'c'.repeat(64)]) {
+        expect({ category, ok: validate({ userId: 'u1', type: 't', category }).ok }).toEqual({
+          category,
+          ok: true,
+        });
+      }
+    });
+
+    it.each([
+      ['empty', ''],
+      ['65 chars', 'c'.repeat(65)],
+      ['uppercase', 'Billing'],
+      ['a space', 'a b'],
+      ['a colon', 'a:b'],
+      ['a number', 5],
+      ['null', null],
+    ])('rejects a category that is %s, naming it', (_, category) => {
+      expect(fieldsOf({ userId: 'u1', type: 't', category })).toEqual(['category']);
+    });
+  });
+
+  describe('collapseKey', () => {
+    it('accepts any string of 1-128 chars', () => {
+      for (const collapseKey of ['k', 'post:1 "comments"', 'k'.repeat(128), '😀'.repeat(64)]) {
+        expect(validate({ userId: 'u1', type: 't', collapseKey }).ok).toBe(true);
+      }
+    });
+
+    it.each([
+      ['empty', ''],
+      ['129 chars', 'k'.repeat(129)],
+      ['a number', 1],
+      ['an array', ['k']],
+    ])('rejects a collapseKey that is %s, naming it', (_, collapseKey) => {
+      expect(fieldsOf({ userId: 'u1', type: 't', collapseKey })).toEqual(['collapseKey']);
+    });
+  });
+
+  describe('expiresAt', () => {
+    it.each([
+      '2030-01-31T12:00:00Z',
+      '2030-01-31T12:00Z',
+      '2030-01-31T12:00:00.123Z',
+      '2030-01-31T12:00:00.123456789+05:30',
+      '2032-02-29T00:00:00-08:00',
+    ])('accepts %s', (expiresAt) => {
+      expect(validate({ userId: 'u1', type: 't', expiresAt }).ok).toBe(true);
+    });
+
+    it.each([
+      ['a date without a time', '2030-01-31'],
+      ['a time without a zone', '2030-01-31T12:00:00'],
+      ['a day that does not exist', '2030-02-29T12:00:00Z'],
+      ['a month that does not exist', '2030-13-01T12:00:00Z'],
+      ['hour 24', '2030-01-31T24:00:00Z'],
+      ['a zone past 23 hours', '2030-01-31T12:00:00+24:00'],
+      ['a space for the T', '2030-01-31 12:00:00Z'],
+      ['an epoch number', 1_900_000_000_000],
+      ['words', 'tomorrow'],
+      ['empty', ''],
+    ])('rejects %s, naming it', (_, expiresAt) => {
+      expect(fieldsOf({ userId: 'u1', type: 't', expiresAt })).toEqual(['expiresAt']);
+      expect(messagesOf({ userId: 'u1', type: 't', expiresAt })[0]).toContain('ISO 8601');
+    });
+  });
+
   describe('unknown properties', () => {
     it('reports an unknown property', () => {
       const job = { userId: 'u1', type: 't', x: 1 };

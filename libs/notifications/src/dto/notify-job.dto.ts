@@ -11,6 +11,7 @@ import {
 import { ContractLimits } from '@rtnotify/protocol';
 import {
   ExactlyOneOf,
+  IsIsoTimestamp,
   MaxJsonBytes,
   MaxJsonDepth,
   StringLength,
@@ -51,6 +52,25 @@ export class NotifyJobDto {
   @StringLength(1, ContractLimits.dedupeKeyMaxLength)
   @WellFormedId()
   dedupeKey?: string;
+
+  @ValidateIf((job: NotifyJobDto) => job.category !== undefined)
+  @IsString()
+  @Length(1, ContractLimits.categoryMaxLength)
+  @Matches(ContractLimits.categoryPattern, {
+    message: 'category must use only a-z, 0-9, ".", "_" and "-"',
+  })
+  category?: string;
+
+  @ValidateIf((job: NotifyJobDto) => job.collapseKey !== undefined)
+  @IsString()
+  @StringLength(1, ContractLimits.collapseKeyMaxLength)
+  @WellFormedId()
+  collapseKey?: string;
+
+  /** In the future when enqueued: checked by validateNotification, which knows the time. */
+  @ValidateIf((job: NotifyJobDto) => job.expiresAt !== undefined)
+  @IsIsoTimestamp()
+  expiresAt?: string;
 }
 
 /** The batch form of the job contract (job name `notify-batch`); each item is validated as above. */

@@ -26,22 +26,90 @@ const notification = fc.record(
       ),
     ),
     dedupeKey: maybe(fc.oneof(id, fc.integer())),
+    category: maybe(
+      fc.oneof(
+        fc.stringMatching(/^[a-z0-9._-]{1,64}$/),
+        fc.string({ maxLength: 70 }),
+        fc.constantFrom('', 'A', 'a'.repeat(64), 'a'.repeat(65)),
+        fc.integer(),
+      ),
+    ),
+    collapseKey: maybe(fc.oneof(id, fc.integer(), fc.constant(null))),
+    expiresAt: maybe(
+      fc.oneof(
+        fc
+          .date({
+            min: new Date('1970-01-01T00:00:00Z'),
+            max: new Date('9999-12-31T23:59:59Z'),
+            noInvalidDate: true,
+          })
+          .map((date) => date.toISOString()),
+        fc.stringMatching(
+          /^\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-6]\d(:[0-6]\d(\.\d{1,10})?)?(Z|[+-][0-2]\d:[0-6]\d)?$/,
+        ),
+        fc.string({ maxLength: 30 }),
+        fc.constantFrom('2030-02-29T00:00:00Z', '2032-02-29T00:00:00Z', '2030-01-01T24:00Z'),
+        fc.integer(),
+      ),
+    ),
     extra: maybe(fc.anything()),
   },
   { requiredKeys: [] },
 );
 
+/** Mostly valid, each field now and then not: where the quick check says yes, and its edges. */
+const usually = <T, U>(valid: fc.Arbitrary<T>, invalid: fc.Arbitrary<U>) =>
+  maybe(fc.oneof({ weight: 9, arbitrary: valid }, { weight: 1, arbitrary: invalid }));
+const nearlyValid = fc.record(
+  {
+    userId: fc.oneof(
+      { weight: 9, arbitrary: fc.string({ minLength: 1, maxLength: 128 }) },
+      { weight: 1, arbitrary: id },
+    ),
+    type: fc.oneof(
+      { weight: 9, arbitrary: fc.stringMatching(/^[a-z0-9._-]{1,64}$/) },
+      { weight: 1, arbitrary: fc.string() },
+    ),
+    payload: usually(
+      fc.dictionary(fc.string({ maxLength: 5 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
+      fc.jsonValue(),
+    ),
+    dedupeKey: usually(fc.string({ minLength: 1, maxLength: 128 }), id),
+    category: usually(fc.stringMatching(/^[a-z0-9._-]{1,64}$/), fc.string({ maxLength: 70 })),
+    collapseKey: usually(fc.string({ minLength: 1, maxLength: 128 }), id),
+    expiresAt: usually(
+      fc
+        .date({
+          min: new Date('2000-01-01T00:00:00Z'),
+          max: new Date('2100-01-01T00:00:00Z'),
+          noInvalidDate: true,
+        })
+        .map((date) => date.toISOString()),
+      fc.string({ maxLength: 30 }),
+    ),
+  },
+  { requiredKeys: ['userId', 'type'] },
+);
+
 describe(isPlainlyValidNotification.name, () => {
   it('says yes only to what NotifyJobDto accepts', () => {
+    // How often it said yes with each optional field present, to prove the runs reached them.
+    const yesWith = { category: 0, collapseKey: 0, expiresAt: 0, dedupeKey: 0, payload: 0 };
     fc.assert(
-      fc.property(notification, (data) => {
-        const plain = JSON.parse(JSON.stringify(data)) as unknown;
+      fc.property(fc.oneof(notification, nearlyValid), (data) => {
+        const plain = JSON.parse(JSON.stringify(data)) as Record<string, unknown>;
         if (isPlainlyValidNotification(plain)) {
           expect(validatePlain(NotifyJobDto, plain).ok).toBe(true);
+          for (const field of Object.keys(yesWith) as (keyof typeof yesWith)[]) {
+            if (plain[field] !== undefined) yesWith[field]++;
+          }
         }
       }),
-      { numRuns: 2000 },
+      { numRuns: 3000 },
     );
+    for (const [field, count] of Object.entries(yesWith)) {
+      expect({ field, reached: count > 0 }).toEqual({ field, reached: true });
+    }
   });
 
   it('says yes to the common valid shapes', () => {
@@ -56,8 +124,40 @@ describe(isPlainlyValidNotification.name, () => {
     ).toBe(true);
   });
 
+  it('says yes to the protocol 1.1 fields', () => {
+    expect(
+      isPlainlyValidNotification({
+        userId: 'u1',
+        type: 'comment.created',
+        category: 'social',
+        collapseKey: 'post:1:comments',
+        expiresAt: '2030-01-31T12:00:00Z',
+      }),
+    ).toBe(true);
+  });
+
   it('leaves the errors to the DTO', () => {
     const result = validateNotification({ userId: 'u1', type: 'NOT OK' });
     expect(result).toMatchObject({ ok: false, errors: [{ field: 'type' }] });
   });
+});
+
+describe(validateNotification.name, () => {
+  const now = Date.parse('2030-01-01T00:00:00Z');
+
+  it('takes an expiresAt later than now, in any zone', () => {
+    for (const expiresAt of ['2030-01-01T00:00:00.001Z', '2030-01-01T01:00:01+01:00']) {
+      expect(validateNotification({ userId: 'u1', type: 't', expiresAt }, now).ok).toBe(true);
+    }
+  });
+
+  it.each(['2030-01-01T00:00:00Z', '2029-12-31T23:59:59.999Z', '2030-01-01T01:00:00+01:00'])(
+    'rejects expiresAt %s (not in the future), naming it',
+    (expiresAt) => {
+      expect(validateNotification({ userId: 'u1', type: 't', expiresAt }, now)).toEqual({
+        ok: false,
+        errors: [{ field: 'expiresAt', messages: ['expiresAt must be in the future'] }],
+      });
+    },
+  );
 });

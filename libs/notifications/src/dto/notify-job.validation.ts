@@ -2,9 +2,18 @@ import { ContractLimits, type NotifyJobData } from '@rtnotify/protocol';
 import { validatePlain, type ValidationOutcome } from '../utils/validation.util.js';
 import { NotifyJobDto } from './notify-job.dto.js';
 import { isWellFormedId } from '../utils/well-formed-id.util.js';
-import { jsonDepth } from './validators.js';
+import { isIsoTimestamp, jsonDepth } from './validators.js';
 
-const KEYS = new Set(['userId', 'userIds', 'type', 'payload', 'dedupeKey']);
+const KEYS = new Set([
+  'userId',
+  'userIds',
+  'type',
+  'payload',
+  'dedupeKey',
+  'category',
+  'collapseKey',
+  'expiresAt',
+]);
 
 const isId = (value: unknown): value is string =>
   typeof value === 'string' &&
@@ -22,7 +31,7 @@ export function isPlainlyValidNotification(data: unknown): boolean {
   if (Object.getPrototypeOf(data) !== Object.prototype) return false;
   const job = data as Record<string, unknown>;
   for (const key of Object.keys(job)) if (!KEYS.has(key)) return false;
-  const { userId, userIds, type, payload, dedupeKey } = job;
+  const { userId, userIds, type, payload, dedupeKey, category, collapseKey, expiresAt } = job;
   if ((userId === undefined) === (userIds === undefined)) return false;
   if (userId !== undefined && !isId(userId)) return false;
   if (userIds !== undefined) {
@@ -36,6 +45,18 @@ export function isPlainlyValidNotification(data: unknown): boolean {
     if (dedupeKey.length > ContractLimits.dedupeKeyMaxLength) return false;
     if (!isWellFormedId(dedupeKey)) return false;
   }
+  if (category !== undefined) {
+    if (typeof category !== 'string' || category.length > ContractLimits.categoryMaxLength) {
+      return false;
+    }
+    if (!ContractLimits.categoryPattern.test(category)) return false;
+  }
+  if (collapseKey !== undefined) {
+    if (typeof collapseKey !== 'string' || collapseKey.length < 1) return false;
+    if (collapseKey.length > ContractLimits.collapseKeyMaxLength) return false;
+    if (!isWellFormedId(collapseKey)) return false;
+  }
+  if (expiresAt !== undefined && !isIsoTimestamp(expiresAt)) return false;
   if (payload !== undefined) {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return false;
     if (jsonDepth(payload) > ContractLimits.payloadMaxDepth) return false;
@@ -46,8 +67,24 @@ export function isPlainlyValidNotification(data: unknown): boolean {
   return true;
 }
 
-/** Validates one notification by the job contract: the quick check, else the DTO and its errors. */
-export function validateNotification(data: unknown): ValidationOutcome<NotifyJobData> {
-  if (isPlainlyValidNotification(data)) return { ok: true, value: data as NotifyJobData };
-  return validatePlain(NotifyJobDto, data);
+/**
+ * Validates one notification by the job contract: the quick check, else the DTO and its errors; then
+ * the rule that needs a clock: `expiresAt` must be later than `now` (when the job was enqueued).
+ */
+export function validateNotification(
+  data: unknown,
+  now: number = Date.now(),
+): ValidationOutcome<NotifyJobData> {
+  const result: ValidationOutcome<NotifyJobData> = isPlainlyValidNotification(data)
+    ? { ok: true, value: data as NotifyJobData }
+    : validatePlain(NotifyJobDto, data);
+  if (result.ok && result.value.expiresAt !== undefined) {
+    if (Date.parse(result.value.expiresAt) <= now) {
+      return {
+        ok: false,
+        errors: [{ field: 'expiresAt', messages: ['expiresAt must be in the future'] }],
+      };
+    }
+  }
+  return result;
 }

@@ -128,3 +128,69 @@ export function ExactlyOneOf(other: string, options?: ValidationOptions): Proper
       },
     });
 }
+
+// `YYYY-MM-DDTHH:mm[:ss[.fraction]]` and a zone (`Z` or `±HH:mm`).
+const ISO_TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * An ISO 8601 date and time with a zone, of a day that exists (`Date.parse` alone takes February 30
+ * and leaves the zone out of the question).
+ */
+export function isIsoTimestamp(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  const match = ISO_TIMESTAMP.exec(value);
+  if (!match) return false;
+  const [, year, month, day, hour, minute, second, zoneHour, zoneMinute] = match.map((part) =>
+    part === undefined ? 0 : Number(part),
+  );
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return (
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= daysInMonth &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    zoneHour <= 23 &&
+    zoneMinute <= 59 &&
+    Number.isFinite(Date.parse(value))
+  );
+}
+
+/** An ISO 8601 date and time with a zone (see isIsoTimestamp). */
+export function IsIsoTimestamp(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isIsoTimestamp',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: {
+        message: ({ property }: ValidationArguments) =>
+          `${property} must be an ISO 8601 date and time with a zone, e.g. 2030-01-31T12:00:00Z`,
+        ...options,
+      },
+      validator: { validate: (value: unknown) => isIsoTimestamp(value) },
+    });
+}
+
+/** The property may only be given together with `other` (e.g. a filter that needs `all`). */
+export function OnlyWith(other: string, options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'onlyWith',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      constraints: [other],
+      options: {
+        message: ({ property }: ValidationArguments) =>
+          `${property} may only be given with ${other}`,
+        ...options,
+      },
+      validator: {
+        validate: (value: unknown, args: ValidationArguments) =>
+          value === undefined || (args.object as Record<string, unknown>)[other] !== undefined,
+      },
+    });
+}

@@ -165,6 +165,84 @@ describe(parseClientFrame.name, () => {
       });
     });
   });
+
+  describe('mark', () => {
+    it.each(['read', 'unread', 'seen', 'archived', 'unarchived'])(
+      'accepts as %s with ids',
+      (as) => {
+        expect(parse({ event: 'mark', data: { as, ids: ['a-1'] } })).toEqual({
+          event: 'mark',
+          data: { as, ids: ['a-1'] },
+        });
+      },
+    );
+
+    it('accepts all, with a category and onlyRead', () => {
+      expect(parse({ event: 'mark', data: { as: 'archived', all: true, onlyRead: true } })).toEqual(
+        {
+          event: 'mark',
+          data: { as: 'archived', all: true, onlyRead: true },
+        },
+      );
+      expect(
+        parse({ event: 'mark', data: { as: 'seen', all: true, category: 'billing' } }),
+      ).toEqual({ event: 'mark', data: { as: 'seen', all: true, category: 'billing' } });
+    });
+
+    it('leaves onlyRead: false out', () => {
+      expect(parse({ event: 'mark', data: { as: 'read', all: true, onlyRead: false } })).toEqual({
+        event: 'mark',
+        data: { as: 'read', all: true },
+      });
+    });
+
+    it.each([
+      ['no as', { ids: ['a-1'] }, 'as must be one of'],
+      ['an unknown as', { as: 'deleted', ids: ['a-1'] }, 'as must be one of'],
+      ['as in capitals', { as: 'READ', ids: ['a-1'] }, 'as must be one of'],
+      ['neither ids nor all', { as: 'read' }, 'exactly one of ids or all'],
+      ['both ids and all', { as: 'read', ids: ['a-1'], all: true }, 'exactly one of ids or all'],
+      ['all: false', { as: 'read', all: false }, 'all must be equal to true'],
+      ['empty ids', { as: 'read', ids: [] }, 'ids must contain at least 1'],
+      [
+        '1001 ids',
+        { as: 'read', ids: Array.from({ length: 1001 }, (_, i) => `a-${i}`) },
+        'ids must contain no more than 1000',
+      ],
+      ['an id of 65 chars', { as: 'read', ids: ['x'.repeat(65)] }, 'ids must be shorter'],
+      [
+        'a category with ids',
+        { as: 'read', ids: ['a-1'], category: 'billing' },
+        'category may only be given with all',
+      ],
+      [
+        'onlyRead with ids',
+        { as: 'archived', ids: ['a-1'], onlyRead: true },
+        'onlyRead may only be given with all',
+      ],
+      ['a bad category', { as: 'read', all: true, category: 'Bill ing' }, 'category must use only'],
+      ['an empty category', { as: 'read', all: true, category: '' }, 'category must be'],
+      [
+        'a non-boolean onlyRead',
+        { as: 'archived', all: true, onlyRead: 'yes' },
+        'onlyRead must be a boolean',
+      ],
+      [
+        'an unknown key',
+        { as: 'read', all: true, before: 'a-1' },
+        'property before should not exist',
+      ],
+    ])('rejects %s as invalid_data, saying why', (_, data, message) => {
+      const result = parse({ event: 'mark', data });
+
+      expect(result).toMatchObject({ code: 'invalid_data' });
+      expect((result as FrameError).message).toContain(message);
+    });
+
+    it('rejects a mark without data', () => {
+      expect(parse({ event: 'mark' })).toMatchObject({ code: 'invalid_data' });
+    });
+  });
 });
 
 describe(isFrameError.name, () => {

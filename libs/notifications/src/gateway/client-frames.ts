@@ -1,5 +1,10 @@
 import type { ClientFrame, ErrorEventData } from '@rtnotify/protocol';
-import { PingFrameDto, ReadFrameDto } from '../dto/client-frames.dto.js';
+import {
+  MarkFrameDto,
+  markSelectionOf,
+  PingFrameDto,
+  ReadFrameDto,
+} from '../dto/client-frames.dto.js';
 import { describeFieldErrors, validatePlain } from '../utils/validation.util.js';
 
 /** Why a client frame was rejected, as the `error` event says. */
@@ -7,7 +12,7 @@ export interface FrameError extends ErrorEventData {
   code: 'bad_frame' | 'unknown_event' | 'invalid_data';
 }
 
-const DTO_BY_EVENT = { ping: PingFrameDto, read: ReadFrameDto } as const;
+const DTO_BY_EVENT = { ping: PingFrameDto, read: ReadFrameDto, mark: MarkFrameDto } as const;
 
 function isEvent(event: string): event is keyof typeof DTO_BY_EVENT {
   return Object.hasOwn(DTO_BY_EVENT, event);
@@ -48,6 +53,7 @@ export function parseClientFrame(
     const { ts } = result.value as PingFrameDto;
     return { event, data: ts === undefined ? {} : { ts } };
   }
+  if (event === 'mark') return { event, data: markSelectionOf(result.value as MarkFrameDto) };
   const read = result.value as ReadFrameDto;
   return { event, data: read.all ? { all: true } : { ids: read.ids ?? [] } };
 }

@@ -1,4 +1,4 @@
-import { CloseCode, type ServerFrame } from '@rtnotify/protocol';
+import { CloseCode, type NotificationCounts, type ServerFrame } from '@rtnotify/protocol';
 import type { WebSocket } from 'ws';
 import type { InboxService } from '../inbox/inbox.service.js';
 import type { NotificationsMetrics } from '../notifications.metrics.js';
@@ -16,13 +16,24 @@ import { LiveInboxService } from './live-inbox.service.js';
 
 const OPEN = 1;
 
+const NO_COUNTS: NotificationCounts = { unread: 0, unseen: 0, categories: {} };
+
 function notificationFrame(id: string, unread: number) {
   return serializedFrame<'notification'>(
     JSON.stringify({
       event: 'notification',
       data: {
-        notification: { id, type: 't', payload: {}, createdAt: '', read: false },
+        notification: {
+          id,
+          type: 't',
+          payload: {},
+          createdAt: '',
+          read: false,
+          seen: false,
+          archived: false,
+        },
         unread,
+        counts: { unread, unseen: unread, categories: {} },
       },
     } satisfies ServerFrame<'notification'>),
   );
@@ -69,18 +80,24 @@ function connectionOf(userId: string) {
   return {
     connection,
     socket,
+    frames: () => sent.map((f) => JSON.parse(f) as ServerFrame),
     events: () => sent.map((f) => (JSON.parse(f) as ServerFrame).event),
   };
 }
 
 describe(LiveInboxService.name, () => {
   let broker: FakeBroker;
-  let inbox: { replay: ReturnType<typeof vi.fn>; markRead: ReturnType<typeof vi.fn> };
+  let inbox: {
+    replay: ReturnType<typeof vi.fn>;
+    markRead: ReturnType<typeof vi.fn>;
+    mark: ReturnType<typeof vi.fn>;
+  };
   let registry: ConnectionRegistry<ClientConnection>;
   let sut: LiveInboxService;
   const replay = (overrides: Partial<ReplayResult> = {}): ReplayResult => ({
     frames: [],
     unread: 0,
+    counts: NO_COUNTS,
     cursor: 'e1-0',
     head: { epoch: 'e1', version: 0 },
     truncated: false,
@@ -89,7 +106,7 @@ describe(LiveInboxService.name, () => {
 
   beforeEach(() => {
     broker = new FakeBroker();
-    inbox = { replay: vi.fn(async () => replay()), markRead: vi.fn() };
+    inbox = { replay: vi.fn(async () => replay()), markRead: vi.fn(), mark: vi.fn() };
     registry = new ConnectionRegistry<ClientConnection>();
     const metrics = { pushLatency: { observe: vi.fn() } } as unknown as NotificationsMetrics;
     sut = new LiveInboxService(
@@ -108,10 +125,11 @@ describe(LiveInboxService.name, () => {
     expect(sut.register(connectionOf('bob').connection)).toBe(true);
   });
 
-  it('subscribes, replays what was missed, then sends ready', async () => {
-    const { connection, events } = connectionOf('ada');
+  it('subscribes, replays what was missed, then sends ready with the counts', async () => {
+    const { connection, events, frames } = connectionOf('ada');
+    const counts = { unread: 1, unseen: 0, categories: { social: { unread: 1, unseen: 0 } } };
     inbox.replay.mockResolvedValueOnce(
-      replay({ frames: [notificationFrame('e1-1', 1)], unread: 1, cursor: 'e1-1' }),
+      replay({ frames: [notificationFrame('e1-1', 1)], unread: 1, counts, cursor: 'e1-1' }),
     );
 
     await sut.open(connection, 'e1-0');
@@ -119,6 +137,10 @@ describe(LiveInboxService.name, () => {
     expect(broker.acquire).toHaveBeenCalledWith('ada');
     expect(inbox.replay).toHaveBeenCalledWith('ada', 'e1-0');
     expect(events()).toEqual(['notification', 'ready']);
+    expect(frames()[1]).toEqual({
+      event: 'ready',
+      data: { userId: 'ada', unread: 1, replayed: 1, truncated: false, cursor: 'e1-1', counts },
+    });
     expect(connection.isLive).toBe(true);
   });
 
@@ -135,6 +157,29 @@ describe(LiveInboxService.name, () => {
 
     expect(first.events()).toEqual(['ready', 'notification']);
     expect(second.events()).toEqual(['ready', 'notification']);
+  });
+
+  it('forwards the 1.1 frames of the channel (marked, removed) as they are', async () => {
+    const { connection, events } = connectionOf('ada');
+    sut.register(connection);
+    await sut.open(connection, undefined);
+    const marked = serializedFrame<'marked'>(
+      JSON.stringify({
+        event: 'marked',
+        data: { as: 'seen', all: true, counts: NO_COUNTS },
+      } satisfies ServerFrame<'marked'>),
+    );
+    const removed = serializedFrame<'removed'>(
+      JSON.stringify({
+        event: 'removed',
+        data: { ids: ['e1-1'], reason: 'expired', counts: NO_COUNTS },
+      } satisfies ServerFrame<'removed'>),
+    );
+
+    broker.publish({ userId: 'ada', epoch: 'e1', version: 1, enqueuedAt: 0, frame: marked });
+    broker.publish({ userId: 'ada', epoch: 'e1', version: 2, enqueuedAt: 0, frame: removed });
+
+    expect(events()).toEqual(['ready', 'marked', 'removed']);
   });
 
   it('makes a live socket resume when the history was reset under it', async () => {
@@ -188,5 +233,15 @@ describe(LiveInboxService.name, () => {
       changed: true,
     });
     expect(inbox.markRead).toHaveBeenCalledWith('ada', { all: true });
+  });
+
+  it("sets states for the socket's user (mark)", async () => {
+    const result = { ids: [], changed: 2, counts: NO_COUNTS, unreadBefore: 2 };
+    inbox.mark.mockResolvedValueOnce(result);
+
+    await expect(
+      sut.mark(connectionOf('ada').connection, { as: 'archived', all: true, onlyRead: true }),
+    ).resolves.toEqual(result);
+    expect(inbox.mark).toHaveBeenCalledWith('ada', { as: 'archived', all: true, onlyRead: true });
   });
 });

@@ -1,16 +1,17 @@
 import { Injectable } from '@nestjs/common';
-import { CloseCode, type ReadEventData } from '@rtnotify/protocol';
+import { CloseCode, type MarkEventData, type ReadEventData } from '@rtnotify/protocol';
 import { InboxService } from '../inbox/inbox.service.js';
 import { NotificationsMetrics } from '../notifications.metrics.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import { NotificationBroker, type ChannelMessage } from '../storage/notification.broker.js';
+import type { MarkResult } from '../storage/notification.store.js';
 import type { ClientConnection } from './client-connection.js';
 import { ConnectionRegistry } from './connection.registry.js';
 
 /**
  * The inbox as the gateway's sockets see it: registers a user's sockets on this instance, replays
  * what a socket missed, then forwards the user's channel to every socket of the user, and marks
- * read. The gateway talks to it alone about notifications.
+ * read (v1) or sets states (1.1). The gateway talks to it alone about notifications.
  */
 @Injectable()
 export class LiveInboxService {
@@ -48,6 +49,7 @@ export class LiveInboxService {
       replayed: snapshot.frames.length,
       truncated: snapshot.truncated,
       cursor: snapshot.cursor,
+      counts: snapshot.counts,
     });
     if (!connection.goLive(snapshot.head)) this.resetStream(connection);
   }
@@ -67,6 +69,14 @@ export class LiveInboxService {
     selection: ReadEventData,
   ): Promise<{ unread: number; changed: boolean }> {
     return this.inbox.markRead(connection.userId, selection);
+  }
+
+  /**
+   * Sets or clears a state for the socket's user (protocol 1.1 `mark`); when anything changed, the
+   * channel tells every socket (`marked`, and `unread` when that count moved).
+   */
+  mark(connection: ClientConnection, selection: MarkEventData): Promise<MarkResult> {
+    return this.inbox.mark(connection.userId, selection);
   }
 
   /** Every registered socket on this instance. */

@@ -209,12 +209,26 @@ export class NotificationGateway
       return;
     }
     try {
-      const { unread, changed } = await this.inbox.markRead(connection, frame.data);
-      // When it changed, every socket of the user (this one too) is told through the channel.
-      if (!changed) connection.send('unread', { unread });
+      if (frame.event === 'read') {
+        const { unread, changed } = await this.inbox.markRead(connection, frame.data);
+        // When the count changed, every socket of the user (this one too) is told through the
+        // channel; else this one is answered directly.
+        if (!changed) connection.send('unread', { unread });
+        return;
+      }
+      const { changed, counts } = await this.inbox.mark(connection, frame.data);
+      // Nothing changed, so nothing went through the channel: answer this socket alone.
+      if (changed === 0) {
+        const { as } = frame.data;
+        const what = 'ids' in frame.data ? { as, ids: [] } : { ...frame.data };
+        connection.send('marked', { ...what, as, counts });
+      }
     } catch (error) {
-      this.logger.error(`read failed: ${(error as Error).message}`);
-      connection.send('error', { code: 'internal', message: 'could not mark read; retry' });
+      this.logger.error(`${frame.event} failed: ${(error as Error).message}`);
+      connection.send('error', {
+        code: 'internal',
+        message: `could not ${frame.event === 'read' ? 'mark read' : 'mark'}; retry`,
+      });
     }
   }
 }

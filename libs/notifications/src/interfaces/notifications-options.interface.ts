@@ -85,6 +85,12 @@ export interface NotificationsModuleOptions {
    * @default 5000
    */
   enqueueTimeoutMs?: number;
+  /**
+   * Milliseconds between two sweeps of the worker for notifications past their `expiresAt` (open
+   * sockets are told `removed`; a read of the inbox removes them anyway); 0 turns the sweeps off.
+   * @default 1000
+   */
+  expirySweepIntervalMs?: number;
 }
 
 /** Static options of the BullMQ worker (its connection comes from the host's `BullModule`). */

@@ -101,6 +101,34 @@ describe(NotificationService.name, () => {
       expect(queue.add).not.toHaveBeenCalled();
     });
 
+    it('sends category, collapseKey and expiresAt, a Date as ISO 8601', async () => {
+      const expiresAt = new Date(Date.now() + 60_000);
+
+      await sut.notify('u1', { type: 't', category: 'billing', collapseKey: 'k', expiresAt });
+
+      expect(queue.add.mock.calls[0][1]).toEqual({
+        userId: 'u1',
+        type: 't',
+        category: 'billing',
+        collapseKey: 'k',
+        expiresAt: expiresAt.toISOString(),
+      });
+    });
+
+    it.each([
+      ['an expiresAt in the past', { expiresAt: new Date(Date.now() - 1000) }, 'expiresAt'],
+      ['an invalid Date', { expiresAt: new Date(Number.NaN) }, 'expiresAt'],
+      ['an expiresAt without a zone', { expiresAt: '2099-01-01T00:00:00' }, 'expiresAt'],
+      ['a bad category', { category: 'Billing!' }, 'category'],
+      ['an overlong collapseKey', { collapseKey: 'k'.repeat(129) }, 'collapseKey'],
+    ])('rejects %s without enqueueing, naming the field', async (_, extra, field) => {
+      const error = await invalidOf(sut.notify('u1', { type: 't', ...extra }));
+
+      expect(error.fields).toEqual([field]);
+      expect(error.message).toContain(field);
+      expect(queue.add).not.toHaveBeenCalled();
+    });
+
     it('rejects a payload over 16 KiB without enqueueing', async () => {
       const payload = { d: 'x'.repeat(16 * 1024) };
 

@@ -19,6 +19,11 @@ import { NotificationsRedis } from '../storage/notifications-redis.js';
 import type { FieldError } from '../utils/validation.util.js';
 import { withTimeout } from '../utils/with-timeout.util.js';
 
+/** A valid `Date` as ISO 8601 (what the job contract takes); anything else as it is. */
+function isoOf(value: unknown): unknown {
+  return value instanceof Date && Number.isFinite(value.getTime()) ? value.toISOString() : value;
+}
+
 /** Enqueues under way at once; calls made meanwhile wait and go out together in the next batch. */
 const MAX_CONCURRENT_ENQUEUES = 4;
 
@@ -103,7 +108,9 @@ export class NotificationService {
    * @throws NotificationsUnavailableError at once while Redis is unreachable, or when the enqueue
    * takes longer than `enqueueTimeoutMs`
    */
-  enqueue(data: NotifyJobData): Promise<EnqueuedNotification> {
+  enqueue(
+    data: NotifyJobData | (NotificationInput & Pick<NotifyJobData, 'userId' | 'userIds'>),
+  ): Promise<EnqueuedNotification> {
     const clean = this.validated(data);
     if (clean instanceof InvalidNotificationError) return Promise.reject(clean);
     return new Promise((resolve, reject) => {
@@ -149,12 +156,18 @@ export class NotificationService {
   }
 
   /** The data without undefined fields when it follows the contract, else the error saying why. */
-  private validated(data: NotifyJobData): Record<string, unknown> | InvalidNotificationError {
+  private validated(
+    data: NotifyJobData | (NotificationInput & Pick<NotifyJobData, 'userId' | 'userIds'>),
+  ): Record<string, unknown> | InvalidNotificationError {
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
       const root = [{ field: '(root)', messages: ['notification must be a JSON object'] }];
       return new InvalidNotificationError(root);
     }
-    const clean = Object.fromEntries(Object.entries(data).filter(([, v]) => v !== undefined));
+    const clean = Object.fromEntries(
+      Object.entries(data)
+        .filter(([, value]) => value !== undefined)
+        .map(([key, value]) => [key, key === 'expiresAt' ? isoOf(value) : value]),
+    );
     const result = validateNotification(clean);
     return result.ok ? clean : new InvalidNotificationError(result.errors);
   }

@@ -1,4 +1,4 @@
-import type { ChannelMessage } from './notification.broker.js';
+import type { ChannelEvent, ChannelMessage } from './notification.broker.js';
 import { serializedFrame } from './serialized-frame.js';
 
 /*
@@ -42,7 +42,7 @@ export function decodeChannelMessage(userId: string, raw: string): ChannelMessag
     epoch,
     version: Number(version),
     enqueuedAt: Number(enqueuedAt) || 0,
-    frame: serializedFrame<'notification' | 'unread'>(raw.slice(newline + 1)),
+    frame: serializedFrame<ChannelEvent>(raw.slice(newline + 1)),
   };
   if (id !== undefined && id !== NO_ID) message.id = id;
   return message;

@@ -1,5 +1,8 @@
 import type { SerializedFrame } from './serialized-frame.js';
 
+/** The server events the store's scripts publish on a user's channel. */
+export type ChannelEvent = 'notification' | 'unread' | 'marked' | 'removed';
+
 /** A message published on a user's channel: the frame to send and where it stands in the history. */
 export interface ChannelMessage {
   userId: string;
@@ -11,7 +14,7 @@ export interface ChannelMessage {
   id?: string;
   /** When its job was enqueued (epoch ms; 0 when unknown). */
   enqueuedAt: number;
-  frame: SerializedFrame<'notification' | 'unread'>;
+  frame: SerializedFrame<ChannelEvent>;
 }
 
 export type ChannelListener = (message: ChannelMessage) => void;

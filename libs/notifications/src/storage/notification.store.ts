@@ -1,4 +1,10 @@
-import type { InboxPage, ReadEventData } from '@rtnotify/protocol';
+import type {
+  InboxPage,
+  InboxStatus,
+  MarkEventData,
+  NotificationCounts,
+  ReadEventData,
+} from '@rtnotify/protocol';
 import type { SerializedFrame } from './serialized-frame.js';
 
 export interface AppendRequest {
@@ -10,6 +16,12 @@ export interface AppendRequest {
   dedupeKey: string;
   /** When the producer enqueued it (epoch ms), for the enqueue-to-push latency. */
   enqueuedAt?: number;
+  /** `[a-z0-9._-]`, 1–64 chars. */
+  category?: string;
+  /** Replaces the user's unread, unarchived notification with the same key. */
+  collapseKey?: string;
+  /** When it leaves the history (ISO 8601 as `Date.toISOString()` writes it). */
+  expiresAt?: string;
 }
 
 export interface AppendResult {
@@ -18,12 +30,15 @@ export interface AppendResult {
   /** False when the dedupe key was already stored: nothing new was stored or published. */
   stored: boolean;
   unread: number;
+  /** The id of the notification this one replaced (collapse). */
+  replaced?: string;
 }
 
 export interface ReplayResult {
   /** Serialized notifications newer than `since`, oldest first (empty when truncated). */
   frames: SerializedFrame<'notification'>[];
   unread: number;
+  counts: NotificationCounts;
   /**
    * Where the snapshot stands: the id to resume from (`since`) for a client that has seen nothing
    * newer. Also for an empty history (its sequence is then 0).
@@ -38,21 +53,62 @@ export interface ReplayResult {
   truncated: boolean;
 }
 
+export interface InboxQuery {
+  /** Page size. */
+  limit: number;
+  /** The `nextCursor` of the previous page. */
+  before?: string;
+  /** @default 'inbox' (everything not archived) */
+  status?: InboxStatus;
+  category?: string;
+}
+
+export interface MarkResult {
+  /** The ids whose state changed (none for a selection of `all`). */
+  ids: string[];
+  /** How many notifications changed state. */
+  changed: number;
+  counts: NotificationCounts;
+  /** The unread count before (v1's `unread` event goes out only when it changed). */
+  unreadBefore: number;
+}
+
 /**
  * The durable per-user history: store, count and publish as one atomic step per user, replay after
- * an id, page the inbox and mark read. Bound to Redis by `RedisNotificationStore`; another backend or a
- * test double can stand in for it.
+ * an id, page the inbox, mark states and expire. Bound to Redis by `RedisNotificationStore`; another
+ * backend or a test double can stand in for it.
  */
 export abstract class NotificationStore {
   abstract append(requests: AppendRequest[]): Promise<AppendResult[]>;
   abstract replay(userId: string, since: string | undefined): Promise<ReplayResult>;
-  abstract list(userId: string, page: { limit: number; before?: string }): Promise<InboxPage>;
-  /** Marks read; when the count changed, every socket of the user is sent the new count. */
-  abstract markRead(
-    userId: string,
-    selection: ReadEventData,
-  ): Promise<{ unread: number; changed: boolean }>;
-  abstract unreadCount(userId: string): Promise<number>;
+  abstract list(userId: string, query: InboxQuery): Promise<InboxPage>;
+  /**
+   * Sets or clears a state; when anything changed, every socket of the user is sent `marked` (and
+   * v1's `unread` when that count changed).
+   */
+  abstract mark(userId: string, selection: MarkEventData): Promise<MarkResult>;
+  abstract counts(userId: string): Promise<NotificationCounts>;
+  /**
+   * Removes the notifications whose `expiresAt` has passed, for (a batch of) the users that have any
+   * due, and tells their sockets (`removed`). `more` says whether other users are due already.
+   */
+  abstract sweepExpired(): Promise<{ removed: number; more: boolean }>;
   /** Resolves when the backend answers; rejects while it is unreachable. */
   abstract ping(): Promise<void>;
+
+  /**
+   * v1's read: marks read (and seen). `changed` says whether the unread count changed, in which case
+   * every socket of the user was sent it.
+   */
+  async markRead(
+    userId: string,
+    selection: ReadEventData,
+  ): Promise<{ unread: number; changed: boolean }> {
+    const result = await this.mark(userId, { as: 'read', ...selection });
+    return { unread: result.counts.unread, changed: result.counts.unread !== result.unreadBefore };
+  }
+
+  async unreadCount(userId: string): Promise<number> {
+    return (await this.counts(userId)).unread;
+  }
 }

@@ -3,38 +3,63 @@ import type { Redis, Result } from 'ioredis';
 import {
   parseNotificationId,
   type InboxPage,
+  type MarkEventData,
   type Notification,
-  type ReadEventData,
+  type NotificationCounts,
 } from '@rtnotify/protocol';
 import {
   NotificationStore,
   type AppendRequest,
   type AppendResult,
+  type InboxQuery,
+  type MarkResult,
   type ReplayResult,
 } from './notification.store.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import { newEpoch } from '../utils/epoch.util.js';
-import { APPEND_SCRIPT, LIST_SCRIPT, MARK_READ_SCRIPT, REPLAY_SCRIPT } from './lua-scripts.js';
+import {
+  APPEND_SCRIPT,
+  COUNTS_SCRIPT,
+  EXPIRE_SCRIPT,
+  LIST_SCRIPT,
+  MARK_SCRIPT,
+  REPLAY_SCRIPT,
+  RESCHEDULE_SCRIPT,
+  USER_KEY_ORDER,
+} from './lua-scripts.js';
 import { NotificationsRedis } from './notifications-redis.js';
-import { RedisKeys } from './redis-keys.js';
+import { RedisKeys, type UserKeys } from './redis-keys.js';
 import { serializedFrame } from './serialized-frame.js';
 
 type Arg = string | number;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    notifAppend(...args: Arg[]): Result<[number, string, number], Context>;
+    notifAppend(...args: Arg[]): Result<[number, string, number, string], Context>;
     notifReplay(
       ...args: Arg[]
-    ): Result<[string, number, number, number, number, string[], number[]], Context>;
-    notifList(...args: Arg[]): Result<[number, string[], number[], number], Context>;
-    notifMarkRead(...args: Arg[]): Result<[number, number], Context>;
+    ): Result<[string, number, number, number, number, string[], number[], string], Context>;
+    notifList(...args: Arg[]): Result<[string, string[], number[], number], Context>;
+    notifMark(...args: Arg[]): Result<[number, string, string[], number], Context>;
+    notifCounts(...args: Arg[]): Result<[string], Context>;
+    notifExpire(...args: Arg[]): Result<[number, number], Context>;
+    notifReschedule(...args: Arg[]): Result<number, Context>;
   }
 }
 
-/** Appends ` "read": … ` to a stored notification's JSON without decoding it. */
-function withReadFlag(member: string, read: number): string {
-  return `${member.slice(0, -1)},"read":${read === 1 ? 'true' : 'false'}}`;
+/** Users whose expiries one sweep handles at most; the next sweep takes the rest. */
+const SWEEP_BATCH = 200;
+
+/** The client-side flags (read, seen, archived) of a stored notification, from the scripts' bits. */
+const FLAG_SUFFIXES = Array.from(
+  { length: 8 },
+  (_, bits) =>
+    `,"read":${(bits & 1) === 1},"seen":${(bits & 2) === 2},"archived":${(bits & 4) === 4}}`,
+);
+
+/** Appends the state flags to a stored notification's JSON without decoding it. */
+function withFlags(member: string, flags: number): string {
+  return member.slice(0, -1) + FLAG_SUFFIXES[flags];
 }
 
 @Injectable()
@@ -49,43 +74,69 @@ export class RedisNotificationStore extends NotificationStore {
     super();
     this.redis = connection.client;
     this.keys = new RedisKeys(settings.keyPrefix);
-    this.redis.defineCommand('notifAppend', { numberOfKeys: 5, lua: APPEND_SCRIPT });
-    this.redis.defineCommand('notifReplay', { numberOfKeys: 3, lua: REPLAY_SCRIPT });
-    this.redis.defineCommand('notifList', { numberOfKeys: 3, lua: LIST_SCRIPT });
-    this.redis.defineCommand('notifMarkRead', { numberOfKeys: 2, lua: MARK_READ_SCRIPT });
+    const numberOfKeys = USER_KEY_ORDER.length;
+    this.redis.defineCommand('notifAppend', { numberOfKeys, lua: APPEND_SCRIPT });
+    this.redis.defineCommand('notifReplay', { numberOfKeys, lua: REPLAY_SCRIPT });
+    this.redis.defineCommand('notifList', { numberOfKeys, lua: LIST_SCRIPT });
+    this.redis.defineCommand('notifMark', { numberOfKeys, lua: MARK_SCRIPT });
+    this.redis.defineCommand('notifCounts', { numberOfKeys, lua: COUNTS_SCRIPT });
+    this.redis.defineCommand('notifExpire', { numberOfKeys, lua: EXPIRE_SCRIPT });
+    this.redis.defineCommand('notifReschedule', { numberOfKeys: 1, lua: RESCHEDULE_SCRIPT });
+  }
+
+  /** KEYS and the ARGV every per-user script begins with. */
+  private common(k: UserKeys, now = Date.now()): Arg[] {
+    return [...k.all, k.channel, now, newEpoch(), this.settings.historyMaxAgeSeconds];
   }
 
   async append(requests: AppendRequest[]): Promise<AppendResult[]> {
     if (requests.length === 0) return [];
-    const createdAt = new Date().toISOString();
+    const now = Date.now();
+    const createdAt = new Date(now).toISOString();
     const maxAge = this.settings.historyMaxAgeSeconds;
-    const cutoff = maxAge > 0 ? new Date(Date.now() - maxAge * 1000).toISOString() : '';
+    const cutoff = maxAge > 0 ? new Date(now - maxAge * 1000).toISOString() : '';
     const pipeline = this.redis.pipeline();
+    /** Where each request's reply sits in the pipeline (an expiry adds a command after it). */
+    const replyAt: number[] = [];
+    let commands = 0;
     for (const request of requests) {
       const k = this.keys.forUser(request.userId);
+      const expiresAtMs = request.expiresAt === undefined ? '' : Date.parse(request.expiresAt);
       pipeline.notifAppend(
-        k.history,
-        k.unread,
-        k.meta,
-        k.dedupe,
-        k.dedupeBySeq,
-        k.channel,
+        ...this.common(k, now),
         request.type,
         request.payloadJson,
         request.dedupeKey,
         createdAt,
         this.settings.historyLimit,
         cutoff,
-        newEpoch(),
-        maxAge,
         request.enqueuedAt ?? 0,
+        request.category ?? '',
+        request.expiresAt ?? '',
+        expiresAtMs,
+        request.collapseKey ?? '',
+        request.collapseKey === undefined ? '' : JSON.stringify(request.collapseKey),
       );
+      replyAt.push(commands++);
+      if (expiresAtMs !== '') {
+        // The sweeper's work list: only ever moved earlier here (LT), so a sweep in progress that
+        // read the user's later expiry cannot lose this one.
+        pipeline.zadd(this.keys.expiring, 'LT', expiresAtMs, request.userId);
+        commands++;
+      }
     }
     const replies = (await pipeline.exec()) ?? [];
-    return replies.map(([error, reply], index) => {
-      if (error) throw error;
-      const [stored, id, unread] = reply as [number, string, number];
-      return { userId: requests[index].userId, id, stored: stored === 1, unread };
+    for (const [error] of replies) if (error) throw error;
+    return requests.map((request, index) => {
+      const [stored, id, unread, replaced] = replies[replyAt[index]][1] as [
+        number,
+        string,
+        number,
+        string,
+      ];
+      const result: AppendResult = { userId: request.userId, id, stored: stored === 1, unread };
+      if (replaced !== '') result.replaced = replaced;
+      return result;
     });
   }
 
@@ -99,64 +150,93 @@ export class RedisNotificationStore extends NotificationStore {
       sinceEpoch = parsed?.epoch ?? '?';
       sinceSeq = parsed?.seq ?? 0;
     }
-    const [epoch, seq, version, unread, truncated, members, flags] = await this.redis.notifReplay(
-      k.history,
-      k.unread,
-      k.meta,
-      sinceEpoch,
-      sinceSeq,
-      newEpoch(),
-      this.settings.historyMaxAgeSeconds,
-    );
+    const [epoch, seq, version, unread, truncated, members, flags, counts] =
+      await this.redis.notifReplay(...this.common(k), sinceEpoch, sinceSeq);
     return {
       frames: members.map((member, i) =>
         serializedFrame<'notification'>(
-          `{"event":"notification","data":{"notification":${withReadFlag(member, flags[i])},"unread":${unread}}}`,
+          `{"event":"notification","data":{"notification":${withFlags(member, flags[i])},"unread":${unread},"counts":${counts}}}`,
         ),
       ),
       unread,
+      counts: JSON.parse(counts) as NotificationCounts,
       cursor: `${epoch}-${seq}`,
       head: { epoch, version: Number(version) },
       truncated: truncated === 1,
     };
   }
 
-  async list(userId: string, page: { limit: number; before?: string }): Promise<InboxPage> {
+  async list(userId: string, query: InboxQuery): Promise<InboxPage> {
     const k = this.keys.forUser(userId);
-    const before = page.before === undefined ? undefined : parseNotificationId(page.before);
-    if (page.before !== undefined && !before) {
-      return { items: [], unread: await this.unreadCount(userId), nextCursor: null };
-    }
-    const [unread, members, flags, hasMore] = await this.redis.notifList(
-      k.history,
-      k.unread,
-      k.meta,
-      before?.epoch ?? '',
+    const before = query.before === undefined ? undefined : parseNotificationId(query.before);
+    const [countsJson, members, flags, hasMore] = await this.redis.notifList(
+      ...this.common(k),
+      // A cursor we could not have issued names no place in the history: an empty last page.
+      query.before === undefined ? '' : (before?.epoch ?? '?'),
       before?.seq ?? 0,
-      page.limit,
+      query.limit,
+      query.status ?? 'inbox',
+      query.category ?? '',
     );
     const items = members.map(
-      (member, i) => JSON.parse(withReadFlag(member, flags[i])) as Notification,
+      (member, i) => JSON.parse(withFlags(member, flags[i])) as Notification,
     );
+    const counts = JSON.parse(countsJson) as NotificationCounts;
     return {
       items,
-      unread,
+      unread: counts.unread,
+      counts,
       nextCursor: hasMore === 1 && items.length > 0 ? items[items.length - 1].id : null,
     };
   }
 
-  async markRead(
-    userId: string,
-    selection: ReadEventData,
-  ): Promise<{ unread: number; changed: boolean }> {
+  async mark(userId: string, selection: MarkEventData): Promise<MarkResult> {
     const k = this.keys.forUser(userId);
-    const args = 'ids' in selection ? ['ids', ...selection.ids] : ['all'];
-    const [removed, unread] = await this.redis.notifMarkRead(k.unread, k.meta, k.channel, ...args);
-    return { unread, changed: removed > 0 };
+    const args: Arg[] =
+      'ids' in selection
+        ? [selection.as, 'ids', '', '', ...selection.ids]
+        : [selection.as, 'all', selection.category ?? '', selection.onlyRead ? '1' : ''];
+    const [changed, counts, ids, unreadBefore] = await this.redis.notifMark(
+      ...this.common(k),
+      ...args,
+    );
+    return { ids, changed, counts: JSON.parse(counts) as NotificationCounts, unreadBefore };
   }
 
-  unreadCount(userId: string): Promise<number> {
-    return this.redis.zcard(this.keys.forUser(userId).unread);
+  async counts(userId: string): Promise<NotificationCounts> {
+    const [counts] = await this.redis.notifCounts(...this.common(this.keys.forUser(userId)));
+    return JSON.parse(counts) as NotificationCounts;
+  }
+
+  async sweepExpired(): Promise<{ removed: number; more: boolean }> {
+    const now = Date.now();
+    const due = await this.redis.zrangebyscore(
+      this.keys.expiring,
+      '-inf',
+      now,
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      SWEEP_BATCH,
+    );
+    if (due.length === 0) return { removed: 0, more: false };
+    const users: { userId: string; score: string }[] = [];
+    const expiring = this.redis.pipeline();
+    for (let i = 0; i < due.length; i += 2) {
+      users.push({ userId: due[i], score: due[i + 1] });
+      expiring.notifExpire(...this.common(this.keys.forUser(due[i]), now));
+    }
+    const replies = (await expiring.exec()) ?? [];
+    const rescheduling = this.redis.pipeline();
+    let removed = 0;
+    replies.forEach(([error, reply], i) => {
+      if (error) throw error;
+      const [count, next] = reply as [number, number];
+      removed += count;
+      rescheduling.notifReschedule(this.keys.expiring, users[i].userId, users[i].score, next);
+    });
+    for (const [error] of (await rescheduling.exec()) ?? []) if (error) throw error;
+    return { removed, more: users.length === SWEEP_BATCH };
   }
 
   async ping(): Promise<void> {

@@ -46,7 +46,11 @@ describe(NotificationProcessor.name, () => {
   it('retries a store that failed because Redis was unreachable, and finishes the job', async () => {
     store.append.mockRejectedValueOnce(connectionClosed()).mockRejectedValueOnce(gaveUp());
 
-    await expect(sut.process(job, 'token')).resolves.toEqual({ ids: ['e-1'], stored: 1 });
+    await expect(sut.process(job, 'token')).resolves.toEqual({
+      ids: ['e-1'],
+      stored: 1,
+      expired: 0,
+    });
 
     expect(store.append).toHaveBeenCalledTimes(3);
     // The same store each time: a retry is keyed by the same dedupe key.

@@ -95,8 +95,16 @@ export class NotificationProcessor
   ): Promise<NotifyJobResult> {
     const items = this.validate(job);
     const requests: AppendRequest[] = [];
+    const now = Date.now();
+    let expired = 0;
     items.forEach((item, index) => {
       const userIds = [...new Set(item.userIds ?? [item.userId as string])];
+      const expiresAt =
+        item.expiresAt === undefined ? undefined : new Date(item.expiresAt).toISOString();
+      if (expiresAt !== undefined && Date.parse(expiresAt) <= now) {
+        expired += userIds.length;
+        return;
+      }
       const payloadJson = JSON.stringify(item.payload ?? {});
       // Without a dedupe key, the job itself is the key: a retried attempt stores nothing twice. A
       // job id derived from an idempotency key is the key by itself, also when the job is added
@@ -109,17 +117,25 @@ export class NotificationProcessor
           ? `${jobKey}${items.length > 1 ? `:${index}` : ''}`
           : `k:${item.dedupeKey}`;
       for (const userId of userIds) {
-        requests.push({
+        const request: AppendRequest = {
           userId,
           type: item.type,
           payloadJson,
           dedupeKey,
           enqueuedAt: job.timestamp,
-        });
+        };
+        if (item.category !== undefined) request.category = item.category;
+        if (item.collapseKey !== undefined) request.collapseKey = item.collapseKey;
+        if (expiresAt !== undefined) request.expiresAt = expiresAt;
+        requests.push(request);
       }
     });
     const results = await this.append(job, token, requests);
-    return { ids: results.map((r) => r.id), stored: results.filter((r) => r.stored).length };
+    return {
+      ids: results.map((r) => r.id),
+      stored: results.filter((r) => r.stored).length,
+      expired,
+    };
   }
 
   /**
@@ -165,8 +181,9 @@ export class NotificationProcessor
       this.logger.warn(`a ${job.name} job was rejected: ${errors.length} invalid field(s)`);
       throw new UnrecoverableError(`invalid notification job: ${describeFieldErrors(errors)}`);
     };
+    // `expiresAt` must have been in the future when the producer enqueued the job.
     if (job.name === NOTIFY_JOB_NAME) {
-      const result = validateNotification(job.data);
+      const result = validateNotification(job.data, job.timestamp);
       return result.ok ? [result.value] : reject(result.errors);
     }
     if (job.name !== NOTIFY_BATCH_JOB_NAME) {
@@ -179,7 +196,7 @@ export class NotificationProcessor
     const items: NotifyJobData[] = [];
     const errors: FieldError[] = [];
     batch.value.items.forEach((item, index) => {
-      const result = validateNotification(item);
+      const result = validateNotification(item, job.timestamp);
       if (result.ok) items.push(result.value);
       else errors.push(...result.errors.map((e) => ({ ...e, field: `items.${index}.${e.field}` })));
     });
