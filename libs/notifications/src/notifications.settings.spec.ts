@@ -15,6 +15,7 @@ describe(NotificationsSettings.name, () => {
       historyMaxAgeSeconds: NOTIFICATIONS_DEFAULTS.historyMaxAgeSeconds,
       workerConcurrency: NOTIFICATIONS_DEFAULTS.workerConcurrency,
       enqueueTimeoutMs: NOTIFICATIONS_DEFAULTS.enqueueTimeoutMs,
+      expirySweepIntervalMs: NOTIFICATIONS_DEFAULTS.expirySweepIntervalMs,
       limits: DEFAULT_LIMITS,
       jobOptions: DEFAULT_JOB_OPTIONS,
     });
@@ -25,6 +26,7 @@ describe(NotificationsSettings.name, () => {
       keyPrefix: undefined,
       historyLimit: undefined,
       workerConcurrency: undefined,
+      expirySweepIntervalMs: undefined,
       limits: { maxFrameBytes: undefined, maxSocketsPerUser: 3 },
       jobOptions: { attempts: undefined, priority: 2 },
     });
@@ -32,6 +34,7 @@ describe(NotificationsSettings.name, () => {
     expect(sut.keyPrefix).toBe('notif');
     expect(sut.historyLimit).toBe(1000);
     expect(sut.workerConcurrency).toBe(8);
+    expect(sut.expirySweepIntervalMs).toBe(1000);
     expect(sut.limits).toEqual({ ...DEFAULT_LIMITS, maxSocketsPerUser: 3 });
     expect(sut.jobOptions).toEqual({ ...DEFAULT_JOB_OPTIONS, priority: 2 });
   });
@@ -41,11 +44,13 @@ describe(NotificationsSettings.name, () => {
       apiKeys: [],
       allowedOrigins: '*',
       historyMaxAgeSeconds: 0,
+      expirySweepIntervalMs: 0,
       limits: { tokenExpiryGraceMs: 0 },
     });
 
     expect(sut.allowedOrigins).toBe('*');
     expect(sut.limits.tokenExpiryGraceMs).toBe(0);
+    expect(sut.expirySweepIntervalMs).toBe(0);
   });
 
   it('needs a JWT key for the gateway and the inbox, not for a worker', () => {

@@ -34,6 +34,8 @@ class FakeSocket extends EventEmitter {
   }
 }
 
+const COUNTS = { unread: 2, unseen: 1, categories: {} };
+
 const REQUEST = { url: '/ws?since=e1-3', headers: {} } as IncomingMessage;
 
 describe(NotificationGateway.name, () => {
@@ -48,6 +50,7 @@ describe(NotificationGateway.name, () => {
     open: ReturnType<typeof vi.fn>;
     close: ReturnType<typeof vi.fn>;
     markRead: ReturnType<typeof vi.fn>;
+    mark: ReturnType<typeof vi.fn>;
     connections: ReturnType<typeof vi.fn>;
   };
   let rejected: ReturnType<typeof vi.fn>;
@@ -62,6 +65,7 @@ describe(NotificationGateway.name, () => {
       open: vi.fn(async () => undefined),
       close: vi.fn((connection: ClientConnection) => open.delete(connection)),
       markRead: vi.fn(async () => ({ unread: 2, changed: false })),
+      mark: vi.fn(async () => ({ ids: [], changed: 0, counts: COUNTS, unreadBefore: 2 })),
       connections: vi.fn(() => open.values()),
     };
     rejected = vi.fn();
@@ -161,6 +165,55 @@ describe(NotificationGateway.name, () => {
       all: true,
     });
     expect(socket.sent).toEqual([{ event: 'unread', data: { unread: 2 } }]);
+  });
+
+  it('marks (1.1); when nothing changed, only this socket is answered, with the counts', async () => {
+    const socket = await connect();
+
+    socket.frame({ event: 'mark', data: { as: 'seen', ids: ['e1-1'] } });
+    socket.frame({ event: 'mark', data: { as: 'archived', all: true, onlyRead: true } });
+    await settle();
+
+    expect(inbox.mark).toHaveBeenNthCalledWith(1, expect.objectContaining({ userId: 'ada' }), {
+      as: 'seen',
+      ids: ['e1-1'],
+    });
+    expect(socket.sent).toEqual([
+      { event: 'marked', data: { as: 'seen', ids: [], counts: COUNTS } },
+      { event: 'marked', data: { as: 'archived', all: true, onlyRead: true, counts: COUNTS } },
+    ]);
+  });
+
+  it('leaves the answer of a mark that changed something to the channel', async () => {
+    inbox.mark.mockResolvedValueOnce({
+      ids: ['e1-1'],
+      changed: 1,
+      counts: COUNTS,
+      unreadBefore: 3,
+    });
+    const socket = await connect();
+
+    socket.frame({ event: 'mark', data: { as: 'read', ids: ['e1-1'] } });
+    await settle();
+
+    expect(inbox.mark).toHaveBeenCalledOnce();
+    expect(socket.sent).toEqual([]);
+  });
+
+  it('says so when a mark fails, and keeps the socket', async () => {
+    const logged = vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    inbox.mark.mockRejectedValueOnce(new Error('redis down'));
+    const socket = await connect();
+
+    socket.frame({ event: 'mark', data: { as: 'read', all: true } });
+    await settle();
+
+    expect(socket.sent).toEqual([
+      { event: 'error', data: { code: 'internal', message: 'could not mark; retry' } },
+    ]);
+    expect(socket.closedWith).toBeUndefined();
+    expect(logged).toHaveBeenCalledWith('mark failed: redis down');
+    logged.mockRestore();
   });
 
   it('says why a frame is refused, and keeps the socket', async () => {

@@ -90,21 +90,80 @@ describe('channel message', () => {
       expect(encodeChannelMessage(sut!)).toBe(message);
     });
 
-    it('decodes what MARK_READ publishes (no id, no enqueue time), and encodes it back', async () => {
-      await store.markRead('ada', { all: true });
+    /** Decodes the next message, checks its header against the user's head, and round-trips it. */
+    async function expectFrameOnly(frame: unknown): Promise<void> {
       const message = await nextRaw();
 
       const sut = decodeChannelMessage('ada', message);
 
-      const head = (await store.replay('ada', undefined)).head;
       expect(sut).toEqual({
         userId: 'ada',
-        epoch: head.epoch,
-        version: head.version,
+        epoch: (await store.replay('ada', undefined)).head.epoch,
+        version: expect.any(Number),
         enqueuedAt: 0,
-        frame: '{"event":"unread","data":{"unread":0}}',
+        frame: expect.any(String),
       });
+      expect(sut).not.toHaveProperty('id');
+      expect(JSON.parse(sut!.frame)).toEqual(frame);
       expect(encodeChannelMessage(sut!)).toBe(message);
+    }
+
+    it('decodes what a collapse publishes after the notification (removed, collapsed)', async () => {
+      const [first] = await store.append([
+        { userId: 'ada', type: 'x.y', payloadJson: '{}', dedupeKey: 'c1', collapseKey: 'k' },
+      ]);
+      await nextRaw();
+      const [second] = await store.append([
+        { userId: 'ada', type: 'x.y', payloadJson: '{}', dedupeKey: 'c2', collapseKey: 'k' },
+      ]);
+
+      const notification = decodeChannelMessage('ada', await nextRaw());
+
+      expect(notification?.id).toBe(second.id);
+      expect(JSON.parse(notification!.frame)).toMatchObject({
+        event: 'notification',
+        data: { notification: { id: second.id, replaces: first.id, collapsedCount: 2 } },
+      });
+      await expectFrameOnly({
+        event: 'removed',
+        data: {
+          ids: [first.id],
+          reason: 'collapsed',
+          counts: { unread: 2, unseen: 2, categories: {} },
+        },
+      });
+    });
+
+    it('decodes what MARK publishes (marked, then unread when that count moved)', async () => {
+      await store.mark('ada', { as: 'read', all: true });
+
+      await expectFrameOnly({
+        event: 'marked',
+        data: { as: 'read', all: true, counts: { unread: 0, unseen: 0, categories: {} } },
+      });
+      await expectFrameOnly({ event: 'unread', data: { unread: 0 } });
+    });
+
+    it('decodes what an expiry publishes (removed, expired, then unread)', async () => {
+      const expiresAt = new Date(Date.now() + 50).toISOString();
+      const [stored] = await store.append([
+        { userId: 'ada', type: 'x.y', payloadJson: '{}', dedupeKey: 'e', expiresAt },
+      ]);
+      await nextRaw();
+      await vi.waitFor(
+        async () => expect((await store.sweepExpired()).removed).toBeGreaterThan(0),
+        { timeout: 5000, interval: 20 },
+      );
+
+      await expectFrameOnly({
+        event: 'removed',
+        data: {
+          ids: [stored.id],
+          reason: 'expired',
+          counts: { unread: 0, unseen: 0, categories: {} },
+        },
+      });
+      await expectFrameOnly({ event: 'unread', data: { unread: 0 } });
     });
   });
 });

@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { inject } from 'vitest';
 import { NotificationsSettings } from '../notifications.settings.js';
+import { decodeChannelMessage } from './channel-message.js';
 import type { NotificationsRedis } from './notifications-redis.js';
 import { RedisKeys } from './redis-keys.js';
 import { RedisNotificationStore } from './redis-notification.store.js';
@@ -147,11 +148,12 @@ describe('frames written by the Lua scripts, through the protocol types', () => 
     await redis.quit();
   });
 
-  /** The frame part of the next message on the user's channel (after its header line). */
+  /** The frame part of the next message on the user's channel, read as the broker reads it. */
   async function nextFrame(): Promise<string> {
     while (messages.length === 0) await once(subscriber, 'message');
-    const message = messages.shift()!;
-    return message.slice(message.indexOf('\n') + 1);
+    const message = decodeChannelMessage('ada', messages.shift()!);
+    expect(message).toBeDefined();
+    return message!.frame;
   }
 
   it('notification: exactly the protocol fields, with what was stored', async () => {
