@@ -9,9 +9,9 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import { Test } from '@nestjs/testing';
 import { inject } from 'vitest';
 import { redisOptionsFromUrl } from '../src/redis/redis-url.js';
-import { isolatedEnv } from './support/test-app.js';
-import { TEST_JWT_SECRET, signToken } from './support/tokens.js';
-import { TestClient } from './support/ws-client.js';
+import { isolatedEnv } from './kit/test-app.js';
+import { TEST_JWT_SECRET, signToken } from './kit/tokens.mjs';
+import { TestClient } from './kit/ws-client.js';
 
 /** Another module of the host application, which only knows NotificationService. */
 @Injectable()

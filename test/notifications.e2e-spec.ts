@@ -1,6 +1,6 @@
-import { TestClient } from './support/ws-client.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
-import { signToken } from './support/tokens.js';
+import { TestClient } from './kit/ws-client.js';
+import { startTestApp, type TestApp } from './kit/test-app.js';
+import { signToken } from './kit/tokens.mjs';
 
 describe('delivery (e2e)', () => {
   let t: TestApp;

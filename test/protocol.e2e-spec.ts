@@ -1,7 +1,7 @@
 import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
-import { TestClient } from './support/ws-client.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
-import { TEST_JWT_SECRET, signToken, unsignedToken } from './support/tokens.js';
+import { TestClient } from './kit/ws-client.js';
+import { startTestApp, type TestApp } from './kit/test-app.js';
+import { TEST_JWT_SECRET, signToken, unsignedToken } from './kit/tokens.mjs';
 
 describe('wire protocol v1 (e2e)', () => {
   let t: TestApp;

@@ -1,17 +1,17 @@
 import { Redis } from 'ioredis';
-import { startLocalRedis, type LocalRedis } from '../src/redis/local-redis.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
-import { signToken } from './support/tokens.js';
-import { TestClient } from './support/ws-client.js';
+import { startRedis, type RedisServer } from './kit/redis.mjs';
+import { startTestApp, type TestApp } from './kit/test-app.js';
+import { signToken } from './kit/tokens.mjs';
+import { TestClient } from './kit/ws-client.js';
 
 describe('resume with since (e2e)', () => {
   let t: TestApp;
-  let redis: LocalRedis;
+  let redis: RedisServer;
   const open: TestClient[] = [];
 
   beforeAll(async () => {
     // A private Redis: one case here flushes it, as a Redis that lost its data would be.
-    redis = await startLocalRedis();
+    redis = await startRedis();
     t = await startTestApp({ REDIS_URL: redis.url, HISTORY_LIMIT: '5' });
   });
   afterEach(async () => {

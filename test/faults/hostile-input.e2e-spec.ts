@@ -7,14 +7,13 @@ import { readFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { inject } from 'vitest';
 import { redisOptionsFromUrl } from '../../src/redis/redis-url.js';
-import { eventually } from '../support/eventually.js';
-import { http } from '../support/http.js';
-import { metricValue, scrapeMetrics } from '../support/metrics.js';
-import { upgradeHead } from '../support/raw-http.js';
-import { startService, type ServiceProcess } from '../support/service-process.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
-import { TEST_JWT_SECRET, signToken, unsignedToken } from '../support/tokens.js';
-import { TestClient, type Frame } from '../support/ws-client.js';
+import { eventually } from '../kit/timing.mjs';
+import { http, metricValue, scrapeMetrics } from '../kit/http.mjs';
+import { upgradeHead } from '../kit/raw-http.mjs';
+import { startService, type ServiceProcess } from '../kit/service.mjs';
+import { startTestApp, type TestApp } from '../kit/test-app.js';
+import { TEST_JWT_SECRET, signToken, unsignedToken } from '../kit/tokens.mjs';
+import { TestClient, type Frame } from '../kit/ws-client.js';
 
 /**
  * Hostile input, each answered with a clear error and nothing else harmed: the process stays up,

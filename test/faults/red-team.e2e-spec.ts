@@ -3,14 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
 import { redisOptionsFromUrl } from '../../src/redis/redis-url.js';
-import { eventually } from '../support/eventually.js';
-import { http } from '../support/http.js';
-import { metricValue } from '../support/metrics.js';
-import { rawExchange, upgradeHead } from '../support/raw-http.js';
-import { startService, type ServiceProcess } from '../support/service-process.js';
-import { isolatedEnv, startTestApp } from '../support/test-app.js';
-import { TEST_JWT_SECRET, signToken } from '../support/tokens.js';
-import { TestClient } from '../support/ws-client.js';
+import { eventually } from '../kit/timing.mjs';
+import { http, metricValue } from '../kit/http.mjs';
+import { rawExchange, upgradeHead } from '../kit/raw-http.mjs';
+import { startService, type ServiceProcess } from '../kit/service.mjs';
+import { isolatedEnv, startTestApp } from '../kit/test-app.js';
+import { TEST_JWT_SECRET, signToken } from '../kit/tokens.mjs';
+import { TestClient } from '../kit/ws-client.js';
 
 /**
  * The cases of a black-box red-team pass against the built service (issue 10), each answered with a

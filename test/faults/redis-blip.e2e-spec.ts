@@ -12,14 +12,13 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalRedis, type LocalRedis } from '../../src/redis/local-redis.js';
+import { startRedis, type RedisServer } from '../kit/redis.mjs';
 import { redisOptionsFromUrl } from '../../src/redis/redis-url.js';
-import { eventually } from '../support/eventually.js';
-import { http } from '../support/http.js';
-import { metricValue, scrapeMetrics } from '../support/metrics.js';
-import { ResumingTab } from '../support/resuming-tab.js';
-import { startService, type ServiceProcess } from '../support/service-process.js';
-import { TEST_JWT_SECRET, signToken } from '../support/tokens.js';
+import { eventually } from '../kit/timing.mjs';
+import { http, metricValue, scrapeMetrics } from '../kit/http.mjs';
+import { ResumingTab } from '../kit/resuming-tab.mjs';
+import { startService, type ServiceProcess } from '../kit/service.mjs';
+import { TEST_JWT_SECRET, signToken } from '../kit/tokens.mjs';
 
 /**
  * Issue 13: Redis with `appendfsync always` SIGKILLed and restarted four times while 3,000
@@ -163,7 +162,7 @@ function upTime(from: number, to: number, up: Array<{ from: number; to: number }
 
 async function runBlips(label: string, makeProducer: ProducerFactory) {
   const dir = mkdtempSync(join(tmpdir(), 'notif-blip-'));
-  let redis: LocalRedis = await startLocalRedis({ appendonly: true, dir });
+  let redis: RedisServer = await startRedis({ appendonly: true, dir });
   const queueName = `blips-${randomBytes(3).toString('hex')}`;
   const service = await startService({
     NODE_ENV: 'production',
@@ -232,7 +231,7 @@ async function runBlips(label: string, makeProducer: ProducerFactory) {
         await exited;
         up[up.length - 1].to = Date.now();
         await sleep(OUTAGES_MS[k - 1]);
-        redis = await startLocalRedis({ appendonly: true, dir, port: redis.port });
+        redis = await startRedis({ appendonly: true, dir, port: redis.port });
         up.push({ from: Date.now(), to: Infinity });
       }
     };
