@@ -100,7 +100,7 @@ export function useWatchedService(options: WatchedServiceOptions) {
      */
     async expectUnharmed(
       label: string,
-      { rssGrowthMiB = 200, minStreamed = 50 } = {},
+      { rssGrowthMiB = 200, minStreamed = 10 } = {},
     ): Promise<void> {
       const s = watched.service;
       expect(s.process.exitCode).toBeNull();

@@ -1,0 +1,46 @@
+import { startTestApp, type TestApp } from '../../kit/test-app.js';
+import { eventually } from '../../kit/timing.mjs';
+import { signToken } from '../../kit/tokens.mjs';
+import { TestClient } from '../../kit/ws-client.js';
+import { API_KEY } from './oracles.js';
+
+/**
+ * The real app in this process with the default rate limit and a small send buffer, started once for
+ * the file, with a canary user that must receive a notification after every test. Registers the
+ * hooks; call it at the top of a `describe`. At the end the test process (which hosts the app) must
+ * have grown by less than 300 MiB: a loose bound on the app's memory.
+ */
+export function useDefaultLimitsApp(): { readonly app: TestApp } {
+  let t: TestApp | undefined;
+  let canary: TestClient | undefined;
+  let canarySeq = 0;
+  let rssBefore = 0;
+
+  beforeAll(async () => {
+    t = await startTestApp({ API_KEYS: API_KEY, MAX_BUFFERED_BYTES: String(64 * 1024) });
+    canary = await TestClient.ready(t.wsUrl, { token: await signToken('canary') });
+    rssBefore = process.memoryUsage().rss;
+  });
+  afterEach(async () => {
+    const n = ++canarySeq;
+    await t!.producer.add('notify', { userId: 'canary', type: 'canary.tick', payload: { n } });
+    await eventually(
+      () => canary!.all('notification').some((data) => data.notification.payload.n === n),
+      10_000,
+      `canary notification ${n}`,
+    );
+  });
+  afterAll(async () => {
+    const grownMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
+    expect(grownMiB).toBeLessThan(300);
+    await canary?.close();
+    await t?.close();
+  });
+
+  return {
+    get app(): TestApp {
+      if (!t) throw new Error('the app is not started (beforeAll)');
+      return t;
+    },
+  };
+}
