@@ -3,7 +3,7 @@ import type { TestApp } from '../kit/test-app.js';
 import { eventually, sleep } from '../kit/timing.mjs';
 import { signToken } from '../kit/tokens.mjs';
 import { TestClient } from '../kit/ws-client.js';
-import { useDefaultLimitsApp } from './hostile/default-limits-app.js';
+import { useDefaultLimitsApp } from './hostile/targets.js';
 
 /**
  * Floods against an app with the default limits: a client that sends frames as fast as it can and

@@ -1,15 +1,9 @@
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
-import { useWatchedService } from '../kit/watched-service.js';
 import { hostileChar, structuredFrameArb } from './hostile/arbitraries.js';
 import { exchange, expectAnswered } from './hostile/frames.js';
-import {
-  API_KEY,
-  expectCleanError,
-  frameVerdict,
-  fuzzable,
-  FUZZ_MAX_FRAME_BYTES,
-} from './hostile/oracles.js';
+import { useHostileService } from './hostile/targets.js';
+import { expectCleanError, frameVerdict, fuzzable } from './hostile/oracles.js';
 
 /**
  * Hostile frames on an authenticated socket of the built service (its own process), each answered
@@ -19,15 +13,7 @@ import {
  */
 
 describe('hostile frames against the built service (e2e)', { timeout: 60_000 }, () => {
-  const watched = useWatchedService({
-    name: 'hostile-frames',
-    apiKey: API_KEY,
-    bystander: true,
-    env: {
-      MAX_MESSAGES_PER_MINUTE: '1000000',
-      MAX_FRAME_BYTES: String(FUZZ_MAX_FRAME_BYTES),
-    },
-  });
+  const watched = useHostileService('hostile-frames');
   const ready = (sub: string) => watched.ready(sub);
 
   describe('frames on an authenticated socket', () => {

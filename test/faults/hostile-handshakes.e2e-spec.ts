@@ -3,10 +3,10 @@ import { http } from '../kit/http.mjs';
 import { rawExchange, upgradeHead } from '../kit/raw-http.mjs';
 import type { ServiceProcess } from '../kit/service.mjs';
 import { TEST_JWT_SECRET, signToken, tokenWith, unsignedToken } from '../kit/tokens.mjs';
-import { JWT_SHAPE, STACK_LINE, useWatchedService } from '../kit/watched-service.js';
+import { JWT_SHAPE, STACK_LINE } from '../kit/watched-service.js';
 import { TestClient } from '../kit/ws-client.js';
 import { exchange } from './hostile/frames.js';
-import { API_KEY, FUZZ_MAX_FRAME_BYTES } from './hostile/oracles.js';
+import { useHostileService } from './hostile/targets.js';
 
 /**
  * Hostile WebSocket handshakes against the built service (its own process): oversized requests,
@@ -29,15 +29,7 @@ async function rawHttp(port: number, head: string): Promise<number | undefined> 
 }
 
 describe('hostile handshakes against the built service (e2e)', { timeout: 60_000 }, () => {
-  const watched = useWatchedService({
-    name: 'hostile-handshakes',
-    apiKey: API_KEY,
-    bystander: true,
-    env: {
-      MAX_MESSAGES_PER_MINUTE: '1000000',
-      MAX_FRAME_BYTES: String(FUZZ_MAX_FRAME_BYTES),
-    },
-  });
+  const watched = useHostileService('hostile-handshakes');
   let s: ServiceProcess;
   beforeAll(() => {
     s = watched.service;

@@ -6,16 +6,16 @@ import { http, metricValue, postRaw, scrapeMetrics } from '../kit/http.mjs';
 import type { ServiceProcess } from '../kit/service.mjs';
 import { eventually } from '../kit/timing.mjs';
 import { signToken } from '../kit/tokens.mjs';
-import { STACK_LINE, useWatchedService } from '../kit/watched-service.js';
+import { STACK_LINE } from '../kit/watched-service.js';
 import { bulkIds, jobTextArb } from './hostile/arbitraries.js';
 import { exchange } from './hostile/frames.js';
 import {
   API_KEY,
   expectNamesViolations,
-  FUZZ_MAX_FRAME_BYTES,
   jobViolations,
   PAYLOAD_MAX_BYTES,
 } from './hostile/oracles.js';
+import { useHostileService } from './hostile/targets.js';
 
 /**
  * Hostile HTTP bodies against the built service (its own process): publishes judged against the
@@ -25,15 +25,7 @@ import {
  */
 
 describe('hostile HTTP bodies against the built service (e2e)', { timeout: 60_000 }, () => {
-  const watched = useWatchedService({
-    name: 'hostile-http',
-    apiKey: API_KEY,
-    bystander: true,
-    env: {
-      MAX_MESSAGES_PER_MINUTE: '1000000',
-      MAX_FRAME_BYTES: String(FUZZ_MAX_FRAME_BYTES),
-    },
-  });
+  const watched = useHostileService('hostile-http');
   let s: ServiceProcess;
   beforeAll(() => {
     s = watched.service;

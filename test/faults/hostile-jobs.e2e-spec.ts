@@ -4,7 +4,7 @@ import type { TestApp } from '../kit/test-app.js';
 import { eventually } from '../kit/timing.mjs';
 import { STACK_LINE } from '../kit/watched-service.js';
 import { bulkIds, jobTextArb } from './hostile/arbitraries.js';
-import { useDefaultLimitsApp } from './hostile/default-limits-app.js';
+import { useDefaultLimitsApp } from './hostile/targets.js';
 import { expectNamesViolations, jobViolations, PAYLOAD_MAX_BYTES } from './hostile/oracles.js';
 
 /**

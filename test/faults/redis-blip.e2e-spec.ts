@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedis, type RedisServer } from '../kit/redis.mjs';
 import { redisOptionsFromUrl } from '../../src/redis/redis-url.js';
-import { eventually } from '../kit/timing.mjs';
+import { eventually, sleep, withTimeout } from '../kit/timing.mjs';
 import { http, metricValue, scrapeMetrics } from '../kit/http.mjs';
 import { ResumingTab } from '../kit/resuming-tab.mjs';
 import { startService, type ServiceProcess } from '../kit/service.mjs';
@@ -54,8 +54,6 @@ const API_KEY = 'blip-suite-key-0123456789';
 /** Every tenth notification is not retried when refused; the others are, with the same key. */
 const retried = (n: number) => n % 10 !== 0;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 interface Notification {
   userId: string;
   type: string;
@@ -82,8 +80,10 @@ const foreignProducer: ProducerFactory = async (redisUrl, queueName) => {
   return {
     async send(n, notification) {
       const adding = queue.add('notify', notification, { jobId: `blip-${n}` });
-      const timeout = sleep(ADD_TIMEOUT_MS).then(() => false);
-      return Promise.race([adding.then(() => true), timeout]).catch(() => false);
+      return withTimeout(adding, ADD_TIMEOUT_MS, 'add').then(
+        () => true,
+        () => false,
+      );
     },
     close: () => queue.close(),
   };

@@ -15,6 +15,15 @@ export const STACK_LINE = /\n\s+at /;
 /** Anything shaped like a JWT. */
 export const JWT_SHAPE = /eyJ[\w-]+\.[\w-]+\./;
 
+/** Waits (10 s at most) for the canary's notification with `payload.n` equal to `n`. */
+export async function waitForCanary(canary: TestClient, n: number): Promise<void> {
+  await eventually(
+    () => canary.all('notification').some((data) => data.notification.payload.n === n),
+    10_000,
+    `canary notification ${n}`,
+  );
+}
+
 export interface WatchedServiceOptions {
   /** Names its queue and key prefix (with a random suffix). */
   name: string;
@@ -86,11 +95,7 @@ export function useWatchedService(options: WatchedServiceOptions) {
         body: { userId: 'canary', type: 'canary.tick', payload: { n } },
       });
       expect(published.status).toBe(202);
-      await eventually(
-        () => canary!.all('notification').some((data) => data.notification.payload.n === n),
-        10_000,
-        `canary notification ${n}`,
-      );
+      await waitForCanary(canary!, n);
     },
 
     /**

@@ -1,8 +1,24 @@
 import { startTestApp, type TestApp } from '../../kit/test-app.js';
-import { eventually } from '../../kit/timing.mjs';
 import { signToken } from '../../kit/tokens.mjs';
+import { useWatchedService, waitForCanary } from '../../kit/watched-service.js';
 import { TestClient } from '../../kit/ws-client.js';
-import { API_KEY } from './oracles.js';
+import { API_KEY, FUZZ_MAX_FRAME_BYTES } from './oracles.js';
+
+/**
+ * The built service for the hostile specs (see useWatchedService): with a bystander stream, no
+ * practical rate limit and frames large enough for 100k `[` to reach the JSON parser.
+ */
+export function useHostileService(name: string) {
+  return useWatchedService({
+    name,
+    apiKey: API_KEY,
+    bystander: true,
+    env: {
+      MAX_MESSAGES_PER_MINUTE: '1000000',
+      MAX_FRAME_BYTES: String(FUZZ_MAX_FRAME_BYTES),
+    },
+  });
+}
 
 /**
  * The real app in this process with the default rate limit and a small send buffer, started once for
@@ -24,11 +40,7 @@ export function useDefaultLimitsApp(): { readonly app: TestApp } {
   afterEach(async () => {
     const n = ++canarySeq;
     await t!.producer.add('notify', { userId: 'canary', type: 'canary.tick', payload: { n } });
-    await eventually(
-      () => canary!.all('notification').some((data) => data.notification.payload.n === n),
-      10_000,
-      `canary notification ${n}`,
-    );
+    await waitForCanary(canary!, n);
   });
   afterAll(async () => {
     const grownMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
