@@ -8,7 +8,6 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -226,9 +225,7 @@ async function runBlips(label: string, makeProducer: ProducerFactory) {
     const killer = async () => {
       for (let k = 1; k <= KILLS; k++) {
         await eventually(() => settled >= (k * TOTAL) / (KILLS + 1), 60_000, `blip ${k} due`);
-        const exited = once(redis.process, 'exit');
-        redis.process.kill('SIGKILL');
-        await exited;
+        await redis.kill();
         up[up.length - 1].to = Date.now();
         await sleep(OUTAGES_MS[k - 1]);
         redis = await startRedis({ appendonly: true, dir, port: redis.port });

@@ -78,8 +78,7 @@ describe('faults: Redis (e2e)', { timeout: 120_000 }, () => {
         }
       })();
       await eventually(() => acked >= 100, 30_000, '100 acknowledged');
-      redis.process.kill('SIGKILL');
-      await new Promise((resolve) => redis.process.once('exit', resolve));
+      await redis.kill();
       // While it is down, publishes are refused (503) rather than left hanging.
       await eventually(() => stats.refused >= 5, 30_000, 'refusals during the outage');
       redis = await startRedis({ appendonly: true, dir, port: redis.port });
@@ -143,8 +142,7 @@ describe('faults: Redis (e2e)', { timeout: 120_000 }, () => {
       await tab.waitFor(5);
       expect(tab.received).toHaveLength(5);
 
-      redis.process.kill('SIGKILL');
-      await new Promise((resolve) => redis.process.once('exit', resolve));
+      await redis.kill();
       redis = await startRedis({ port: redis.port });
       // The socket is made to resume; its `since` is from a history that no longer exists.
       await eventually(() => tab.truncations > 0, 30_000, 'a truncated resume');

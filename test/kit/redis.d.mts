@@ -7,8 +7,10 @@ export interface RedisServer {
   pid: number | undefined;
   process: ChildProcess;
   output: () => string;
+  /** SIGKILL, as a crash would; keeps its folder (and AOF), to start it again on `port`. */
+  kill: () => Promise<void>;
   /** Stops it and removes its folder (unless the caller gave `dir`). */
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export interface StartRedisOptions {

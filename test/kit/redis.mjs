@@ -32,6 +32,10 @@ export async function startRedis(options = {}) {
     pid: redis.pid,
     process: redis.process,
     output: redis.output,
+    /** SIGKILL, as a crash would; keeps its folder (and AOF), to start it again on `port`. */
+    async kill() {
+      await redis.stop('SIGKILL');
+    },
     async stop() {
       await redis.stop('SIGTERM', 10_000);
       if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
