@@ -6,6 +6,8 @@ export function freePort(): Promise<number>;
 export interface StartProcessOptions {
   /** Added to PATH and NO_COLOR=1: nothing else of this process's environment is passed on. */
   env?: Record<string, string | undefined>;
+  /** Its working directory (this process's by default). */
+  cwd?: string;
   /** Adds a Node IPC channel (for Node children). */
   ipc?: boolean;
   /** Raises the open-file limit as far as allowed first (10,000 sockets need more than 1,024). */

@@ -32,11 +32,12 @@ const RAISE_FILE_LIMIT =
  * 256 KiB) for `waitFor` and error messages.
  */
 export function startProcess(name, command, args, options = {}) {
-  const { env = {}, ipc = false, raiseFileLimit = false, echo = false } = options;
+  const { env = {}, cwd, ipc = false, raiseFileLimit = false, echo = false } = options;
   const [file, argv] = raiseFileLimit
     ? ['/bin/sh', ['-c', RAISE_FILE_LIMIT, 'sh', command, ...args]]
     : [command, args];
   const child = spawn(file, argv, {
+    cwd,
     env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])],
   });
