@@ -8,7 +8,7 @@ import { rssKiB } from './processes.mjs';
 import { startService, type ServiceProcess } from './service.mjs';
 import { eventually, sleep } from './timing.mjs';
 import { TEST_JWT_SECRET, signToken } from './tokens.mjs';
-import { TestClient, type ConnectOptions } from './ws-client.js';
+import { closeAfterEach, TestClient, type ConnectOptions } from './ws-client.js';
 
 /** A line of a stack trace. */
 export const STACK_LINE = /\n\s+at /;
@@ -46,7 +46,6 @@ export interface WatchedServiceOptions {
  */
 export function useWatchedService(options: WatchedServiceOptions) {
   const queueName = `${options.name}-${randomBytes(4).toString('hex')}`;
-  const open: TestClient[] = [];
   let service: ServiceProcess | undefined;
   let queue: Queue | undefined;
   let canary: TestClient | undefined;
@@ -71,8 +70,7 @@ export function useWatchedService(options: WatchedServiceOptions) {
 
     /** Keeps `client` to be closed after the test. */
     track(client: TestClient): TestClient {
-      open.push(client);
-      return client;
+      return track(client);
     },
 
     /** A socket to the service, closed after the test. */
@@ -194,9 +192,11 @@ export function useWatchedService(options: WatchedServiceOptions) {
   });
 
   afterEach(async () => {
-    await Promise.all(open.splice(0).map((client) => client.close()));
     await watched.canaryCheck();
   });
+  // Registered after the canary's check, so that it runs first (vitest runs after-hooks as a stack):
+  // the test's clients are closed before the canary is checked.
+  const track = closeAfterEach();
 
   afterAll(async () => {
     streaming = false;

@@ -127,3 +127,18 @@ export class TestClient {
     await this.closed;
   }
 }
+
+/**
+ * Clients to close after each test: registers the `afterEach` (call it in a `describe`) and returns
+ * `track`, which keeps a client (or several) and returns it.
+ */
+export function closeAfterEach(): <T extends TestClient | TestClient[]>(clients: T) => T {
+  const open: TestClient[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((client) => client.close()));
+  });
+  return (clients) => {
+    open.push(...(Array.isArray(clients) ? clients : [clients]));
+    return clients;
+  };
+}
