@@ -10,10 +10,10 @@ export default defineConfig({
     globals: true,
     root: './',
     include: ['src/**/*.spec.ts', 'libs/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
-    globalSetup: ['./test/support/global-setup.ts'],
+    globalSetup: ['./test/kit/global-setup.ts'],
     testTimeout: 30_000,
     // Hooks start services (redis-server, the built service as a process): generous on a loaded machine.
     hookTimeout: 120_000,
-    reporters: ['default', './test/support/summary-reporter.ts'],
+    reporters: ['default', './test/kit/summary-reporter.ts'],
   },
 });

@@ -8,16 +8,10 @@ import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
-import { sleep } from './lib/clock.mjs';
-import {
-  cpuMs,
-  freePort,
-  machineBusyMs,
-  rssKiB,
-  startChild,
-  startRedis,
-  stopAll,
-} from './lib/processes.mjs';
+import { freePort, rssKiB, startProcess, stopAll } from '../test/kit/processes.mjs';
+import { startRedis } from '../test/kit/redis.mjs';
+import { sleep } from '../test/kit/timing.mjs';
+import { cpuMs, machineBusyMs } from './lib/cpu.mjs';
 import * as report from './lib/report.mjs';
 import { rpcClient } from './lib/rpc.mjs';
 import { round } from './lib/stats.mjs';
@@ -27,6 +21,8 @@ const ALL_SYSTEMS = ['ours', 'ours-jobs', 'naive', 'socketio'];
 const ALL_SCENARIOS = ['idle', 'fanout', 'steady', 'headline'];
 /** Cores the rest of the machine may use before a step waits, or a failed step is run again. */
 const OTHER_LOAD_LIMIT = 0.3;
+/** 10,000 sockets need more open files than the usual 1,024; BENCH_VERBOSE=1 shows each child's output. */
+const CHILD_OPTIONS = { raiseFileLimit: true, echo: Boolean(process.env.BENCH_VERBOSE) };
 const DEFAULT_RATES = [500, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000];
 
 const PROFILES = {
@@ -186,8 +182,11 @@ const passes = (s) =>
  */
 async function startLoad(system, name, init) {
   const args = ['--max-semi-space-size=32', `bench/load/${name}.mjs`];
-  const proc = startChild(`${system}/${name}`, process.execPath, args, { ipc: true });
-  const call = rpcClient(proc.child, `${system}/${name}`);
+  const proc = startProcess(`${system}/${name}`, process.execPath, args, {
+    ipc: true,
+    ...CHILD_OPTIONS,
+  });
+  const call = rpcClient(proc.process, `${system}/${name}`);
   await call('init', init, 30_000);
   return { proc, call };
 }
@@ -202,7 +201,7 @@ async function benchSystem(name, o) {
   const env = { ...def.env, PORT: String(port), REDIS_URL: redis.url };
   if (o.concurrency) env.WORKER_CONCURRENCY = o.concurrency;
   if (def.protocol === 'ours') Object.assign(env, o.oursEnv);
-  const service = startChild(name, process.execPath, [def.script], { env });
+  const service = startProcess(name, process.execPath, [def.script], { env, ...CHILD_OPTIONS });
   const loads = [];
   try {
     await service.waitFor('listening on', 60_000);
@@ -444,8 +443,8 @@ async function benchSystem(name, o) {
       `FAILED: ${error.message}\n--- ${name} output (tail) ---\n${service.output().slice(-4000)}`,
     );
   } finally {
-    await service.stop(10_000);
-    for (const load of loads) await load.proc.stop(3_000);
+    await service.stop('SIGTERM', 10_000);
+    for (const load of loads) await load.proc.stop('SIGTERM', 3_000);
     await redis.stop();
   }
   return result;

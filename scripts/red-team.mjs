@@ -4,14 +4,15 @@
 //   npm run build && node scripts/red-team.mjs [--main dist/src/main.js] [ping] [deep] [slow] [upgrade] [misc]
 // Starts its own redis-server and the service (NODE_ENV=production) on free ports of 127.0.0.1,
 // runs each case once and stops everything. The service runs with its defaults.
-import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { SignJWT } from 'jose';
 import WebSocket from 'ws';
-import { freePort, startLocalRedis } from '../dist/src/redis/local-redis.js';
+import { metricValue, scrapeMetrics } from '../test/kit/http.mjs';
+import { rssKiB } from '../test/kit/processes.mjs';
+import { rawExchange, upgradeHead } from '../test/kit/raw-http.mjs';
+import { startRedis } from '../test/kit/redis.mjs';
+import { startService } from '../test/kit/service.mjs';
+import { sleep } from '../test/kit/timing.mjs';
+import { signToken } from '../test/kit/tokens.mjs';
 
 const { values, positionals } = parseArgs({
   options: { main: { type: 'string', default: 'dist/src/main.js' } },
@@ -22,47 +23,23 @@ const cases = new Set(
 );
 const SECRET = 'red-team-secret-that-is-long-enough-for-hs256!!';
 const API_KEY = 'red-team-api-key-0123456789abcdef';
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const rssMiB = (pid) =>
-  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
-const token = (sub) =>
-  new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(SECRET));
+const rssMiB = (pid) => rssKiB(pid) / 1024;
+const token = (sub) => signToken(sub, { secret: SECRET });
 
-const redis = await startLocalRedis();
-const port = await freePort();
-let log = '';
-const service = spawn(process.execPath, [values.main], {
-  env: {
-    PATH: process.env.PATH,
-    NO_COLOR: '1',
-    NODE_ENV: 'production',
-    JWT_SECRET: SECRET,
-    API_KEYS: API_KEY,
-    REDIS_URL: redis.url,
-    PORT: String(port),
-  },
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
-service.stdout.on('data', (chunk) => (log += chunk));
-service.stderr.on('data', (chunk) => (log += chunk));
-const base = `http://127.0.0.1:${port}`;
+const redis = await startRedis();
+let service;
 
 try {
-  for (let waited = 0; !log.includes('listening on'); waited += 50) {
-    if (service.exitCode !== null || waited > 30_000)
-      throw new Error(`service did not start:\n${log}`);
-    await sleep(50);
-  }
+  service = await startService(
+    { NODE_ENV: 'production', JWT_SECRET: SECRET, API_KEYS: API_KEY, REDIS_URL: redis.url },
+    { main: values.main, timeoutMs: 30_000 },
+  );
+  const { port, httpUrl: base } = service;
+  const log = () => service.output();
   /** notifications_open_sockets, or NaN while /metrics does not answer. */
   const openSockets = async () => {
     try {
-      const text = await (await fetch(`${base}/metrics`)).text();
-      return Number(/^notifications_open_sockets (\d+)/m.exec(text)?.[1]);
+      return metricValue(await scrapeMetrics(base), 'notifications_open_sockets');
     } catch {
       return Number.NaN;
     }
@@ -142,28 +119,14 @@ try {
       `[deep] 8 deep ~1 MB bodies: ${statuses.join(',')} in ${tookMs.toFixed(0)} ms; /health/live ` +
         `worst ${Math.max(...latencies).toFixed(0)} ms over ${latencies.length} probes`,
     );
-    console.log(`[deep] the log has a stack trace: ${/\n\s+at /.test(log)}`);
+    console.log(`[deep] the log has a stack trace: ${/\n\s+at /.test(log())}`);
   }
 
   /** Writes `head` on a raw connection (and `drip()` every second); resolves when the server closes it. */
-  const raw = (head, drip) =>
-    new Promise((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      const startedAt = Date.now();
-      let answer = '';
-      const timer = drip && setInterval(() => socket.writable && socket.write(drip()), 1000);
-      const done = () => {
-        clearInterval(timer);
-        clearTimeout(limit);
-        socket.destroy();
-        resolve({ ms: Date.now() - startedAt, status: answer.split('\r\n')[0] });
-      };
-      const limit = setTimeout(done, 120_000);
-      socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
-      socket.on('error', () => undefined);
-      socket.on('close', done);
-      socket.write(head);
-    });
+  const raw = async (head, drip) => {
+    const exchange = await rawExchange(port, head, { drip, dripMs: 1000, timeoutMs: 120_000 });
+    return { ms: exchange.closedAfterMs ?? '> 120000', status: exchange.answer.split('\r\n')[0] };
+  };
 
   if (cases.has('slow')) {
     const slow = await raw(
@@ -176,16 +139,7 @@ try {
   }
 
   if (cases.has('upgrade')) {
-    const head = [
-      'GET /ws?token=garbage HTTP/1.1',
-      'Host: 127.0.0.1',
-      'Upgrade: websocket',
-      'Connection: Upgrade',
-      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
-      'Sec-WebSocket-Version: 13',
-      '',
-      '',
-    ].join('\r\n');
+    const head = upgradeHead('/ws?token=garbage');
     const upgrade = await raw(head);
     console.log(
       `[upgrade] garbage token, the client ignores everything: ${JSON.stringify(upgrade.status)}; ` +
@@ -201,6 +155,6 @@ try {
     );
   }
 } finally {
-  service.kill('SIGKILL');
+  await service?.stop('SIGKILL');
   await redis.stop();
 }

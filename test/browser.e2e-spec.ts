@@ -3,13 +3,13 @@ import { Queue, QueueEvents } from 'bullmq';
 import { mkdir, stat } from 'node:fs/promises';
 import type { Browser } from 'playwright-core';
 import { inject } from 'vitest';
-import { freePort } from '../src/redis/local-redis.js';
+import { freePort } from './kit/processes.mjs';
 import { redisOptionsFromUrl } from '../src/redis/redis-url.js';
-import { DemoPage, launchChromium } from './support/browser.js';
-import { http } from './support/http.js';
-import { startService, type ServiceProcess } from './support/service-process.js';
-import { isolatedEnv } from './support/test-app.js';
-import { signToken, TEST_JWT_SECRET } from './support/tokens.js';
+import { DemoPage, launchChromium } from './kit/browser.js';
+import { http } from './kit/http.mjs';
+import { startService, type ServiceProcess } from './kit/service.mjs';
+import { isolatedEnv } from './kit/test-app.js';
+import { signToken, TEST_JWT_SECRET } from './kit/tokens.mjs';
 
 // The README's screenshot; written to test-results/ unless UPDATE_SCREENSHOT=1 asks to refresh it.
 const SCREENSHOT =

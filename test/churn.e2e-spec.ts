@@ -1,7 +1,8 @@
-import { waitForJobs } from './support/jobs.js';
-import { ResumingTab, storedIds } from './support/resuming-tab.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
-import { signToken } from './support/tokens.js';
+import { waitForJobs } from './kit/jobs.js';
+import { storedIds } from './kit/http.mjs';
+import { ResumingTab } from './kit/resuming-tab.mjs';
+import { startTestApp, type TestApp } from './kit/test-app.js';
+import { signToken } from './kit/tokens.mjs';
 
 const USERS = 8;
 const TABS_PER_USER = 2;

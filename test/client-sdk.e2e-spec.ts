@@ -10,9 +10,9 @@ import {
 import { ConnectionRegistry } from '@rtnotify/nestjs';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
-import { startLocalRedis, type LocalRedis } from '../src/redis/local-redis.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
-import { signToken } from './support/tokens.js';
+import { startRedis, type RedisServer } from './kit/redis.mjs';
+import { startTestApp, type TestApp } from './kit/test-app.js';
+import { signToken } from './kit/tokens.mjs';
 
 /** Everything a client emits, with waits on it that time out instead of sleeping. */
 class Recorder {
@@ -306,12 +306,12 @@ describe('the client SDK from Node (e2e)', () => {
   });
 
   describe('when the history is lost', () => {
-    let redis: LocalRedis;
+    let redis: RedisServer;
     let own: TestApp;
 
     beforeAll(async () => {
       // A private Redis: this case flushes it, as a Redis that lost its data would be.
-      redis = await startLocalRedis();
+      redis = await startRedis();
       own = await startTestApp({ REDIS_URL: redis.url });
     });
     afterAll(async () => {

@@ -2,10 +2,10 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { http } from './support/http.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
-import { TEST_JWT_SECRET } from './support/tokens.js';
-import { TestClient } from './support/ws-client.js';
+import { http } from './kit/http.mjs';
+import { startTestApp, type TestApp } from './kit/test-app.js';
+import { TEST_JWT_SECRET } from './kit/tokens.mjs';
+import { TestClient } from './kit/ws-client.js';
 
 const require = createRequire(import.meta.url);
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

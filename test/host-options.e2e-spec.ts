@@ -20,13 +20,13 @@ import {
 } from '@rtnotify/nestjs';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { startLocalRedis, type LocalRedis } from '../src/redis/local-redis.js';
+import { startRedis, type RedisServer } from './kit/redis.mjs';
 import { redisOptionsFromUrl } from '../src/redis/redis-url.js';
-import { eventually } from './support/eventually.js';
-import { http } from './support/http.js';
-import { isolatedEnv } from './support/test-app.js';
-import { TEST_JWT_SECRET, signToken } from './support/tokens.js';
-import { TestClient } from './support/ws-client.js';
+import { eventually } from './kit/timing.mjs';
+import { http } from './kit/http.mjs';
+import { isolatedEnv } from './kit/test-app.js';
+import { TEST_JWT_SECRET, signToken } from './kit/tokens.mjs';
+import { TestClient } from './kit/ws-client.js';
 
 /*
  * The module's options as a host meets them: roles (what connections an instance opens, whether it
@@ -47,12 +47,12 @@ class CommentsController {
   }
 }
 
-let redis: LocalRedis;
+let redis: RedisServer;
 let admin: Redis;
 const apps: INestApplication[] = [];
 
 beforeAll(async () => {
-  redis = await startLocalRedis();
+  redis = await startRedis();
   admin = new Redis(redis.url);
 });
 afterAll(async () => {

@@ -1,7 +1,7 @@
-import { http } from './support/http.js';
-import { TestClient } from './support/ws-client.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
-import { signToken } from './support/tokens.js';
+import { http } from './kit/http.mjs';
+import { TestClient } from './kit/ws-client.js';
+import { startTestApp, type TestApp } from './kit/test-app.js';
+import { signToken } from './kit/tokens.mjs';
 
 /** Protocol 1.1 end to end: the job contract's new fields, states, counts, collapse and expiry. */
 describe('protocol 1.1 (e2e)', () => {

@@ -1,18 +1,15 @@
 import type { Job } from 'bullmq';
-import { http } from './support/http.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
-import { signToken } from './support/tokens.js';
-import { TestClient } from './support/ws-client.js';
+import { http } from './kit/http.mjs';
+import { startTestApp, type TestApp } from './kit/test-app.js';
+import { signToken } from './kit/tokens.mjs';
+import { closeAfterEach, TestClient } from './kit/ws-client.js';
 
 describe('HTTP inbox (e2e)', () => {
   let t: TestApp;
-  const open: TestClient[] = [];
+  const track = closeAfterEach();
 
   beforeAll(async () => {
     t = await startTestApp();
-  });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((client) => client.close()));
   });
   afterAll(async () => {
     await t.close();
@@ -108,7 +105,7 @@ describe('HTTP inbox (e2e)', () => {
       await TestClient.ready(t.wsUrl, { token }),
       await TestClient.ready(t.wsUrl, { token }),
     ];
-    open.push(...tabs);
+    track(tabs);
 
     expect(await read(token, { ids: [ids[0]] })).toEqual({ status: 200, body: { unread: 2 } });
     for (const tab of tabs) expect(await tab.next('unread')).toEqual({ unread: 2 });

@@ -9,9 +9,9 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import { Test } from '@nestjs/testing';
 import { inject } from 'vitest';
 import { redisOptionsFromUrl } from '../src/redis/redis-url.js';
-import { isolatedEnv } from './support/test-app.js';
-import { TEST_JWT_SECRET, signToken } from './support/tokens.js';
-import { TestClient } from './support/ws-client.js';
+import { isolatedEnv } from './kit/test-app.js';
+import { TEST_JWT_SECRET, signToken } from './kit/tokens.mjs';
+import { closeAfterEach, TestClient } from './kit/ws-client.js';
 
 /** Another module of the host application, which only knows NotificationService. */
 @Injectable()
@@ -42,7 +42,7 @@ describe.each(['forRoot', 'forRootAsync'] as const)(
   (how) => {
     let app: INestApplication;
     let wsUrl: string;
-    const open: TestClient[] = [];
+    const track = closeAfterEach();
 
     beforeAll(async () => {
       const { NOTIFY_QUEUE, KEY_PREFIX } = isolatedEnv();
@@ -67,16 +67,13 @@ describe.each(['forRoot', 'forRootAsync'] as const)(
       await app.listen(0, '127.0.0.1');
       wsUrl = `ws://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}/ws`;
     });
-    afterEach(async () => {
-      await Promise.all(open.splice(0).map((client) => client.close()));
-    });
     afterAll(async () => {
       await app.close();
     });
 
     async function tab(userId: string) {
       const client = await TestClient.ready(wsUrl, { token: await signToken(userId) });
-      open.push(client);
+      track(client);
       return client;
     }
 

@@ -1,22 +1,19 @@
-import { TestClient } from './support/ws-client.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
-import { signToken } from './support/tokens.js';
+import { closeAfterEach, TestClient } from './kit/ws-client.js';
+import { startTestApp, type TestApp } from './kit/test-app.js';
+import { signToken } from './kit/tokens.mjs';
 
 describe('delivery (e2e)', () => {
   let t: TestApp;
-  const open: TestClient[] = [];
+  const track = closeAfterEach();
 
   async function tab(userId: string, options: { viaProtocol?: boolean; since?: string } = {}) {
     const client = await TestClient.ready(t.wsUrl, { token: await signToken(userId), ...options });
-    open.push(client);
+    track(client);
     return client;
   }
 
   beforeAll(async () => {
     t = await startTestApp();
-  });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((client) => client.close()));
   });
   afterAll(async () => {
     await t.close();
@@ -24,7 +21,7 @@ describe('delivery (e2e)', () => {
 
   it('sends ready with the user id, the unread count and the counts', async () => {
     const client = TestClient.connect(t.wsUrl, { token: await signToken('ready-user') });
-    open.push(client);
+    track(client);
     expect(await client.next('ready')).toEqual({
       userId: 'ready-user',
       unread: 0,

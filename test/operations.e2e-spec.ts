@@ -1,10 +1,9 @@
-import { startLocalRedis, type LocalRedis } from '../src/redis/local-redis.js';
-import { eventually } from './support/eventually.js';
-import { http } from './support/http.js';
-import { metricValue } from './support/metrics.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
-import { signToken } from './support/tokens.js';
-import { TestClient } from './support/ws-client.js';
+import { startRedis, type RedisServer } from './kit/redis.mjs';
+import { eventually } from './kit/timing.mjs';
+import { http, metricValue } from './kit/http.mjs';
+import { startTestApp, type TestApp } from './kit/test-app.js';
+import { signToken } from './kit/tokens.mjs';
+import { TestClient } from './kit/ws-client.js';
 
 const API_KEY = 'producer-key-0123456789';
 
@@ -244,12 +243,12 @@ describe('operations (e2e)', () => {
   });
 
   describe('Redis stopped and restarted under a live gateway', () => {
-    let redis: LocalRedis;
+    let redis: RedisServer;
     let t: TestApp;
     const dir = `/tmp/notif-restart-${process.pid}`;
 
     beforeAll(async () => {
-      redis = await startLocalRedis({ appendonly: true, dir });
+      redis = await startRedis({ appendonly: true, dir });
       t = await startTestApp({ REDIS_URL: redis.url, API_KEYS: API_KEY });
     });
     afterAll(async () => {
@@ -286,7 +285,7 @@ describe('operations (e2e)', () => {
       expect((await http('GET', `${t.httpUrl}/metrics`)).status).toBe(200);
       expect(Date.now() - started).toBeLessThan(6000);
 
-      redis = await startLocalRedis({ appendonly: true, dir, port: redis.port });
+      redis = await startRedis({ appendonly: true, dir, port: redis.port });
       await eventually(
         async () => (await http('GET', `${t.httpUrl}/health/ready`)).status === 200,
         15_000,

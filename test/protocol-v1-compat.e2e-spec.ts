@@ -1,7 +1,7 @@
-import { http } from './support/http.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
-import { signToken } from './support/tokens.js';
-import { TestClient } from './support/ws-client.js';
+import { http } from './kit/http.mjs';
+import { startTestApp, type TestApp } from './kit/test-app.js';
+import { signToken } from './kit/tokens.mjs';
+import { TestClient } from './kit/ws-client.js';
 
 /**
  * A client written against wire protocol v1 only: it knows `ready`, `notification`, `unread` and

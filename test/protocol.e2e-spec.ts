@@ -1,15 +1,15 @@
 import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
-import { TestClient } from './support/ws-client.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
-import { TEST_JWT_SECRET, signToken, unsignedToken } from './support/tokens.js';
+import { closeAfterEach, TestClient } from './kit/ws-client.js';
+import { startTestApp, type TestApp } from './kit/test-app.js';
+import { TEST_JWT_SECRET, signToken, unsignedToken } from './kit/tokens.mjs';
 
 describe('wire protocol v1 (e2e)', () => {
   let t: TestApp;
-  const open: TestClient[] = [];
+  const track = closeAfterEach();
 
   function connect(options: Parameters<typeof TestClient.connect>[1] = {}) {
     const client = TestClient.connect(t.wsUrl, options);
-    open.push(client);
+    track(client);
     return client;
   }
 
@@ -18,9 +18,6 @@ describe('wire protocol v1 (e2e)', () => {
       ALLOWED_ORIGINS: 'https://app.example',
       MAX_MESSAGES_PER_MINUTE: '20',
     });
-  });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((client) => client.close()));
   });
   afterAll(async () => {
     await t.close();
@@ -109,17 +106,15 @@ describe('wire protocol v1 (e2e)', () => {
 
     it('4429 for an 11th socket of one user, while the first ten and other users stay', async () => {
       const token = await signToken('many-tabs');
-      const tabs = await Promise.all(
-        Array.from({ length: 10 }, () => connect({ token }).next('ready')),
-      );
-      expect(tabs).toHaveLength(10);
+      const tabs = Array.from({ length: 10 }, () => connect({ token }));
+      expect(await Promise.all(tabs.map((tab) => tab.next('ready')))).toHaveLength(10);
       const eleventh = connect({ token });
       expect(await eleventh.waitClosed()).toMatchObject({
         code: 4429,
         reason: /too many connections/,
       });
       await connect({ token: await signToken('someone-else') }).next('ready');
-      const first = open[0];
+      const [first] = tabs;
       first.send('ping', { ts: 2 });
       expect(await first.next('pong')).toEqual({ ts: 2 });
     });

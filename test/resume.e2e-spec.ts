@@ -1,21 +1,18 @@
 import { Redis } from 'ioredis';
-import { startLocalRedis, type LocalRedis } from '../src/redis/local-redis.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
-import { signToken } from './support/tokens.js';
-import { TestClient } from './support/ws-client.js';
+import { startRedis, type RedisServer } from './kit/redis.mjs';
+import { startTestApp, type TestApp } from './kit/test-app.js';
+import { signToken } from './kit/tokens.mjs';
+import { closeAfterEach, TestClient } from './kit/ws-client.js';
 
 describe('resume with since (e2e)', () => {
   let t: TestApp;
-  let redis: LocalRedis;
-  const open: TestClient[] = [];
+  let redis: RedisServer;
+  const track = closeAfterEach();
 
   beforeAll(async () => {
     // A private Redis: one case here flushes it, as a Redis that lost its data would be.
-    redis = await startLocalRedis();
+    redis = await startRedis();
     t = await startTestApp({ REDIS_URL: redis.url, HISTORY_LIMIT: '5' });
-  });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((client) => client.close()));
   });
   afterAll(async () => {
     await t.close();
@@ -24,7 +21,7 @@ describe('resume with since (e2e)', () => {
 
   async function tab(userId: string, since?: string) {
     const client = TestClient.connect(t.wsUrl, { token: await signToken(userId), since });
-    open.push(client);
+    track(client);
     return client;
   }
 

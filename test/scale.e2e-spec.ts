@@ -1,15 +1,16 @@
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import { randomBytes } from 'node:crypto';
-import { startLocalRedis, type LocalRedis } from '../src/redis/local-redis.js';
+import { startRedis, type RedisServer } from './kit/redis.mjs';
 import { redisOptionsFromUrl } from '../src/redis/redis-url.js';
-import { waitForJobs } from './support/jobs.js';
-import { ResumingTab, storedIds } from './support/resuming-tab.js';
-import { startService, type ServiceProcess } from './support/service-process.js';
-import { TEST_JWT_SECRET, signToken } from './support/tokens.js';
+import { waitForJobs } from './kit/jobs.js';
+import { storedIds } from './kit/http.mjs';
+import { ResumingTab } from './kit/resuming-tab.mjs';
+import { startService, type ServiceProcess } from './kit/service.mjs';
+import { TEST_JWT_SECRET, signToken } from './kit/tokens.mjs';
 
 /** Two gateways and a worker as separate processes of the built service, sharing one Redis. */
 describe('scale out: 2 gateways + 1 worker (e2e)', { timeout: 120_000 }, () => {
-  let redis: LocalRedis;
+  let redis: RedisServer;
   let env: Record<string, string>;
   let gatewayA: ServiceProcess;
   let gatewayB: ServiceProcess;
@@ -21,7 +22,7 @@ describe('scale out: 2 gateways + 1 worker (e2e)', { timeout: 120_000 }, () => {
   let sent = 0;
 
   beforeAll(async () => {
-    redis = await startLocalRedis();
+    redis = await startRedis();
     const id = randomBytes(4).toString('hex');
     env = {
       NODE_ENV: 'production',

@@ -2,9 +2,9 @@ import { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { redisOptionsFromUrl } from '../src/redis/redis-url.js';
-import { startService, runToExit, type ServiceProcess } from './support/service-process.js';
-import { TEST_JWT_SECRET, signToken } from './support/tokens.js';
-import { TestClient } from './support/ws-client.js';
+import { startService, runToExit, type ServiceProcess } from './kit/service.mjs';
+import { TEST_JWT_SECRET, signToken } from './kit/tokens.mjs';
+import { TestClient } from './kit/ws-client.js';
 
 describe('the built service as a process (e2e)', () => {
   it('exits with 78 and names the variable for a bad value', async () => {

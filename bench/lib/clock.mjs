@@ -7,5 +7,3 @@ export function nowMs() {
   const [seconds, nanoseconds] = process.hrtime();
   return seconds * 1e3 + nanoseconds / 1e6;
 }
-
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -3,8 +3,9 @@
  * of a measured step, the time from the producer's stamp (payload.t) to its arrival here, and counts
  * what arrived twice. Driven by the orchestrator over IPC (see ../lib/rpc.mjs).
  */
-import { SignJWT } from 'jose';
-import { nowMs, sleep } from '../lib/clock.mjs';
+import { sleep } from '../../test/kit/timing.mjs';
+import { signToken } from '../../test/kit/tokens.mjs';
+import { nowMs } from '../lib/clock.mjs';
 import { serveRpc } from '../lib/rpc.mjs';
 import { summarize } from '../lib/stats.mjs';
 import { watchStalls } from '../lib/stalls.mjs';
@@ -42,13 +43,8 @@ function onPayload(index, payload) {
   if (step.count >= step.expected) step.complete?.();
 }
 
-async function tokenFor(user) {
-  return new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(user)
-    .setIssuedAt()
-    .setExpirationTime('4h')
-    .sign(secret);
+function tokenFor(user) {
+  return signToken(user, { secret, expiresIn: '4h' });
 }
 
 async function open(indexes, concurrency) {
@@ -89,7 +85,7 @@ serveRpc({
   init(args) {
     system = args.system;
     baseUrl = args.baseUrl;
-    secret = new TextEncoder().encode(args.secret);
+    secret = args.secret;
     return { pid: process.pid };
   },
 

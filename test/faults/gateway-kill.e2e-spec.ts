@@ -2,16 +2,15 @@ import { connect, type NotificationsClient } from '@rtnotify/client';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { startLocalRedis, type LocalRedis } from '../../src/redis/local-redis.js';
+import { startRedis, type RedisServer } from '../kit/redis.mjs';
 import { redisOptionsFromUrl } from '../../src/redis/redis-url.js';
-import { reportCounts } from '../support/counts.js';
-import { metricValue, scrapeMetrics } from '../support/metrics.js';
-import { eventually } from '../support/eventually.js';
-import { waitForJobs } from '../support/jobs.js';
-import { storedIds } from '../support/resuming-tab.js';
-import { startService, type ServiceProcess } from '../support/service-process.js';
-import { TcpBalancer } from '../support/tcp-balancer.js';
-import { TEST_JWT_SECRET, signToken } from '../support/tokens.js';
+import { reportCounts } from '../kit/counts.js';
+import { metricValue, scrapeMetrics, storedIds } from '../kit/http.mjs';
+import { eventually } from '../kit/timing.mjs';
+import { waitForJobs } from '../kit/jobs.js';
+import { startService, type ServiceProcess } from '../kit/service.mjs';
+import { TcpBalancer } from '../kit/tcp-balancer.js';
+import { TEST_JWT_SECRET, signToken } from '../kit/tokens.mjs';
 
 const SOCKETS = 1000;
 const USERS = 500;
@@ -32,7 +31,7 @@ async function eventLoopP99Ms(service: ServiceProcess): Promise<number> {
 }
 
 describe('faults: a gateway SIGKILLed with 1,000 sockets (e2e)', { timeout: 180_000 }, () => {
-  let redis: LocalRedis;
+  let redis: RedisServer;
   let gateways: ServiceProcess[];
   let worker: ServiceProcess;
   let balancer: TcpBalancer;
@@ -41,7 +40,7 @@ describe('faults: a gateway SIGKILLed with 1,000 sockets (e2e)', { timeout: 180_
   const tabs: Tab[] = [];
 
   beforeAll(async () => {
-    redis = await startLocalRedis();
+    redis = await startRedis();
     const env = {
       NODE_ENV: 'production',
       JWT_SECRET: TEST_JWT_SECRET,

@@ -1,16 +1,15 @@
 import { Queue, QueueEvents } from 'bullmq';
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
 import { redisOptionsFromUrl } from '../../src/redis/redis-url.js';
-import { eventually } from '../support/eventually.js';
-import { http } from '../support/http.js';
-import { metricValue } from '../support/metrics.js';
-import { rawExchange, upgradeHead } from '../support/raw-http.js';
-import { startService, type ServiceProcess } from '../support/service-process.js';
-import { isolatedEnv, startTestApp } from '../support/test-app.js';
-import { TEST_JWT_SECRET, signToken } from '../support/tokens.js';
-import { TestClient } from '../support/ws-client.js';
+import { eventually } from '../kit/timing.mjs';
+import { http, metricValue, postRaw, scrapeMetrics } from '../kit/http.mjs';
+import { rssKiB } from '../kit/processes.mjs';
+import { rawExchange, upgradeHead } from '../kit/raw-http.mjs';
+import { startService, type ServiceProcess } from '../kit/service.mjs';
+import { isolatedEnv, startTestApp } from '../kit/test-app.js';
+import { TEST_JWT_SECRET, signToken } from '../kit/tokens.mjs';
+import { STACK_LINE, useWatchedService } from '../kit/watched-service.js';
+import { TestClient } from '../kit/ws-client.js';
 
 /**
  * The cases of a black-box red-team pass against the built service (issue 10), each answered with a
@@ -19,81 +18,16 @@ import { TestClient } from '../support/ws-client.js';
 
 const API_KEY = 'red-team-api-key-0123456789abcdef';
 const METRICS_TOKEN = 'red-team-metrics-token-0123456789';
-const STACK_LINE = /\n\s+at /;
-
-/** Resident set size of a process, from /proc (KiB). */
-function vmRssKiB(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!match) throw new Error(`no VmRSS for ${pid}`);
-  return Number(match[1]);
-}
-
-/** POSTs a body as given, returns status and parsed JSON (or text). */
-async function postRaw(
-  url: string,
-  body: string | Buffer,
-  token?: string,
-): Promise<{ status: number; body: any }> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const response = await fetch(url, {
-    method: 'POST',
-    headers,
-    body: typeof body === 'string' ? body : new Uint8Array(body),
-  });
-  const text = await response.text();
-  try {
-    return { status: response.status, body: JSON.parse(text) };
-  } catch {
-    return { status: response.status, body: text };
-  }
-}
 
 /** `[[[…]]]`: `depth` nested arrays. */
 const nestedArrays = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 
 describe('red-team cases against the built service (e2e)', { timeout: 60_000 }, () => {
-  let s: ServiceProcess;
-  let canary: TestClient;
-  let canarySeq = 0;
-  const open: TestClient[] = [];
-  const queueName = `red-team-${randomBytes(4).toString('hex')}`;
-
-  async function ready(sub: string): Promise<TestClient> {
-    const client = TestClient.connect(s.wsUrl, { token: await signToken(sub) });
-    open.push(client);
-    await client.next('ready');
-    return client;
-  }
-
-  async function metrics(): Promise<string> {
-    return (await http('GET', `${s.httpUrl}/metrics`, { token: METRICS_TOKEN })).body as string;
-  }
-
-  /** The canary user gets a notification published now, on its socket opened at the start. */
-  async function canaryCheck(): Promise<void> {
-    const n = ++canarySeq;
-    const published = await http('POST', `${s.httpUrl}/v1/notifications`, {
-      token: API_KEY,
-      body: { userId: 'canary', type: 'canary.tick', payload: { n } },
-    });
-    expect(published.status).toBe(202);
-    await eventually(
-      () => canary.all('notification').some((data) => data.notification.payload.n === n),
-      10_000,
-      `canary notification ${n}`,
-    );
-  }
-
-  beforeAll(async () => {
-    s = await startService({
-      NODE_ENV: 'production',
-      JWT_SECRET: TEST_JWT_SECRET,
-      REDIS_URL: inject('redisUrl'),
-      API_KEYS: API_KEY,
+  const watched = useWatchedService({
+    name: 'red-team',
+    apiKey: API_KEY,
+    env: {
       METRICS_TOKEN,
-      NOTIFY_QUEUE: queueName,
-      KEY_PREFIX: queueName,
       // The heartbeat alone would drop a socket that never reads within 35 s; here it cannot be
       // what cuts the flooder.
       PING_INTERVAL_MS: '60000',
@@ -101,19 +35,21 @@ describe('red-team cases against the built service (e2e)', { timeout: 60_000 }, 
       // Short enough for a test to wait out (the defaults are 10 s and 30 s).
       HTTP_HEADERS_TIMEOUT_MS: '3000',
       HTTP_REQUEST_TIMEOUT_MS: '6000',
-    });
-    canary = await TestClient.ready(s.wsUrl, { token: await signToken('canary') });
+    },
+  });
+  const { queueName } = watched;
+  const ready = (sub: string) => watched.ready(sub);
+  let s: ServiceProcess;
+  beforeAll(() => {
+    s = watched.service;
   });
 
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((client) => client.close()));
-    await canaryCheck();
-  });
+  async function metrics(): Promise<string> {
+    return scrapeMetrics(s.httpUrl, METRICS_TOKEN);
+  }
 
-  afterAll(async () => {
-    await canary?.close();
+  afterAll(() => {
     const log = s?.output() ?? '';
-    await s?.stop('SIGKILL');
     expect(log).not.toMatch(STACK_LINE);
     expect(log).not.toContain(TEST_JWT_SECRET);
     expect(log).not.toContain(METRICS_TOKEN);
@@ -126,7 +62,7 @@ describe('red-team cases against the built service (e2e)', { timeout: 60_000 }, 
       const bystander = await ready('ping-bystander');
       const openBefore = metricValue(await metrics(), 'notifications_open_sockets');
       flooder.socket.pause();
-      const rssBefore = vmRssKiB(s.process.pid!);
+      const rssBefore = rssKiB(s.pid!);
       let rssPeak = rssBefore;
 
       // Pings go out in chunks while the service's open sockets are watched, until it cuts the socket.
@@ -134,7 +70,7 @@ describe('red-team cases against the built service (e2e)', { timeout: 60_000 }, 
       let cutAfterMs: number | undefined;
       const watching = eventually(
         async () => {
-          rssPeak = Math.max(rssPeak, vmRssKiB(s.process.pid!));
+          rssPeak = Math.max(rssPeak, rssKiB(s.pid!));
           const cut = metricValue(await metrics(), 'notifications_open_sockets') === openBefore - 1;
           if (cut) cutAfterMs ??= Date.now() - startedAt;
           return cut;
@@ -376,7 +312,7 @@ describe('red-team cases against the built service (e2e)', { timeout: 60_000 }, 
     it('a token valid for more than a day (JWT_MAX_TOKEN_LIFETIME_SECONDS) is refused', async () => {
       const forever = await signToken('forever', { expiresIn: 1e12 });
       const socket = TestClient.connect(s.wsUrl, { token: forever });
-      open.push(socket);
+      watched.track(socket);
       expect(await socket.waitClosed()).toMatchObject({
         status: 401,
         reason: /lifetime too long/,
@@ -418,7 +354,7 @@ describe('red-team cases against the built service (e2e)', { timeout: 60_000 }, 
       for (const id of illFormed) {
         const token = await signToken(id);
         const socket = TestClient.connect(s.wsUrl, { token });
-        open.push(socket);
+        watched.track(socket);
         await socket.waitClosed();
         expect(socket.frames, JSON.stringify(id)).toEqual([]);
         const inbox = await http('GET', `${s.httpUrl}/v1/me/notifications`, { token });

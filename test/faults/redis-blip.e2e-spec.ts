@@ -8,18 +8,16 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalRedis, type LocalRedis } from '../../src/redis/local-redis.js';
+import { startRedis, type RedisServer } from '../kit/redis.mjs';
 import { redisOptionsFromUrl } from '../../src/redis/redis-url.js';
-import { eventually } from '../support/eventually.js';
-import { http } from '../support/http.js';
-import { metricValue, scrapeMetrics } from '../support/metrics.js';
-import { ResumingTab } from '../support/resuming-tab.js';
-import { startService, type ServiceProcess } from '../support/service-process.js';
-import { TEST_JWT_SECRET, signToken } from '../support/tokens.js';
+import { eventually, sleep, withTimeout } from '../kit/timing.mjs';
+import { http, metricValue, scrapeMetrics } from '../kit/http.mjs';
+import { ResumingTab } from '../kit/resuming-tab.mjs';
+import { startService, type ServiceProcess } from '../kit/service.mjs';
+import { TEST_JWT_SECRET, signToken } from '../kit/tokens.mjs';
 
 /**
  * Issue 13: Redis with `appendfsync always` SIGKILLed and restarted four times while 3,000
@@ -55,8 +53,6 @@ const API_KEY = 'blip-suite-key-0123456789';
 /** Every tenth notification is not retried when refused; the others are, with the same key. */
 const retried = (n: number) => n % 10 !== 0;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 interface Notification {
   userId: string;
   type: string;
@@ -83,8 +79,10 @@ const foreignProducer: ProducerFactory = async (redisUrl, queueName) => {
   return {
     async send(n, notification) {
       const adding = queue.add('notify', notification, { jobId: `blip-${n}` });
-      const timeout = sleep(ADD_TIMEOUT_MS).then(() => false);
-      return Promise.race([adding.then(() => true), timeout]).catch(() => false);
+      return withTimeout(adding, ADD_TIMEOUT_MS, 'add').then(
+        () => true,
+        () => false,
+      );
     },
     close: () => queue.close(),
   };
@@ -163,7 +161,7 @@ function upTime(from: number, to: number, up: Array<{ from: number; to: number }
 
 async function runBlips(label: string, makeProducer: ProducerFactory) {
   const dir = mkdtempSync(join(tmpdir(), 'notif-blip-'));
-  let redis: LocalRedis = await startLocalRedis({ appendonly: true, dir });
+  let redis: RedisServer = await startRedis({ appendonly: true, dir });
   const queueName = `blips-${randomBytes(3).toString('hex')}`;
   const service = await startService({
     NODE_ENV: 'production',
@@ -227,12 +225,10 @@ async function runBlips(label: string, makeProducer: ProducerFactory) {
     const killer = async () => {
       for (let k = 1; k <= KILLS; k++) {
         await eventually(() => settled >= (k * TOTAL) / (KILLS + 1), 60_000, `blip ${k} due`);
-        const exited = once(redis.process, 'exit');
-        redis.process.kill('SIGKILL');
-        await exited;
+        await redis.kill();
         up[up.length - 1].to = Date.now();
         await sleep(OUTAGES_MS[k - 1]);
-        redis = await startLocalRedis({ appendonly: true, dir, port: redis.port });
+        redis = await startRedis({ appendonly: true, dir, port: redis.port });
         up.push({ from: Date.now(), to: Infinity });
       }
     };

@@ -3,19 +3,22 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalRedis, type LocalRedis } from '../../src/redis/local-redis.js';
+import { startRedis, type RedisServer } from '../kit/redis.mjs';
 import { redisOptionsFromUrl } from '../../src/redis/redis-url.js';
-import { reportCounts } from '../support/counts.js';
-import { eventually } from '../support/eventually.js';
-import { http } from '../support/http.js';
-import { waitForJobs } from '../support/jobs.js';
-import { ResumingTab, storedIds } from '../support/resuming-tab.js';
-import { startService, type ServiceProcess } from '../support/service-process.js';
-import { TEST_JWT_SECRET, signToken } from '../support/tokens.js';
+import { reportCounts } from '../kit/counts.js';
+import { eventually } from '../kit/timing.mjs';
+import { http, storedIds } from '../kit/http.mjs';
+import { waitForJobs } from '../kit/jobs.js';
+import { ResumingTab } from '../kit/resuming-tab.mjs';
+import { startService, type ServiceProcess } from '../kit/service.mjs';
+import { TEST_JWT_SECRET, signToken } from '../kit/tokens.mjs';
 
 const API_KEY = 'fault-suite-key-0123456789';
 
-function serviceEnv(redis: LocalRedis, extra: Record<string, string> = {}): Record<string, string> {
+function serviceEnv(
+  redis: RedisServer,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     NODE_ENV: 'production',
     JWT_SECRET: TEST_JWT_SECRET,
@@ -52,7 +55,7 @@ async function publishUntilAcked(
 describe('faults: Redis (e2e)', { timeout: 120_000 }, () => {
   it('Redis SIGKILLed and restarted with AOF while notifications flow: every acknowledged one is stored and delivered once; enqueues during the outage fail fast', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'notif-aof-'));
-    let redis = await startLocalRedis({ appendonly: true, dir });
+    let redis = await startRedis({ appendonly: true, dir });
     const service = await startService(serviceEnv(redis));
     const users = ['k-0', 'k-1', 'k-2', 'k-3'];
     const tokens = await Promise.all(users.map((u) => signToken(u)));
@@ -75,11 +78,10 @@ describe('faults: Redis (e2e)', { timeout: 120_000 }, () => {
         }
       })();
       await eventually(() => acked >= 100, 30_000, '100 acknowledged');
-      redis.process.kill('SIGKILL');
-      await new Promise((resolve) => redis.process.once('exit', resolve));
+      await redis.kill();
       // While it is down, publishes are refused (503) rather than left hanging.
       await eventually(() => stats.refused >= 5, 30_000, 'refusals during the outage');
-      redis = await startLocalRedis({ appendonly: true, dir, port: redis.port });
+      redis = await startRedis({ appendonly: true, dir, port: redis.port });
       await producing;
 
       let stored = 0;
@@ -124,7 +126,7 @@ describe('faults: Redis (e2e)', { timeout: 120_000 }, () => {
   });
 
   it('Redis restarted without persistence: clients resume with truncated, and nothing is claimed that is not there', async () => {
-    let redis = await startLocalRedis();
+    let redis = await startRedis();
     const service = await startService(serviceEnv(redis));
     const token = await signToken('amnesia');
     const tab = new ResumingTab(token, () => service.wsUrl);
@@ -140,9 +142,8 @@ describe('faults: Redis (e2e)', { timeout: 120_000 }, () => {
       await tab.waitFor(5);
       expect(tab.received).toHaveLength(5);
 
-      redis.process.kill('SIGKILL');
-      await new Promise((resolve) => redis.process.once('exit', resolve));
-      redis = await startLocalRedis({ port: redis.port });
+      await redis.kill();
+      redis = await startRedis({ port: redis.port });
       // The socket is made to resume; its `since` is from a history that no longer exists.
       await eventually(() => tab.truncations > 0, 30_000, 'a truncated resume');
       const inbox = await http('GET', `${service.httpUrl}/v1/me/notifications`, { token });
@@ -178,7 +179,7 @@ describe('faults: Redis (e2e)', { timeout: 120_000 }, () => {
   });
 
   it('a worker SIGKILLed mid-batch: the job is retried, nothing is stored twice, no socket sees an id twice', async () => {
-    const redis = await startLocalRedis();
+    const redis = await startRedis();
     const env = serviceEnv(redis, { WORKER_CONCURRENCY: '4' });
     const gateway = await startService({ ...env, ROLE: 'gateway' });
     let worker = await startService({ ...env, ROLE: 'worker' });

@@ -1,8 +1,8 @@
 import { connect, type StateEvent } from '@rtnotify/client';
 import WebSocket from 'ws';
-import { eventually } from '../support/eventually.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
-import { signToken } from '../support/tokens.js';
+import { eventually } from '../kit/timing.mjs';
+import { startTestApp, type TestApp } from '../kit/test-app.js';
+import { signToken } from '../kit/tokens.mjs';
 
 describe('faults: a token that expires during a long connection (e2e)', () => {
   let t: TestApp;

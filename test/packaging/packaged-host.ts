@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import {
   cpSync,
@@ -13,6 +13,8 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startProcess, type StartedProcess } from '../kit/processes.mjs';
+import { withTimeout } from '../kit/timing.mjs';
 
 /**
  * A Nest application outside the repository that installs the three packages from their tarballs
@@ -198,11 +200,8 @@ export class PackagedHost {
 
 /** A process of the host (`node dist/…`) whose output the test reads. */
 export class HostProcess {
-  private text = '';
-
-  protected constructor(readonly child: ChildProcess) {
-    child.stdout?.on('data', (chunk: Buffer) => this.onOutput(chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (this.text += chunk.toString()));
+  protected constructor(protected readonly started: StartedProcess) {
+    started.process.stdout?.on('data', (chunk: Buffer) => this.onOutput(chunk.toString()));
   }
 
   static spawn(host: PackagedHost, args: string[], env: Record<string, string>): HostProcess {
@@ -213,45 +212,20 @@ export class HostProcess {
     host: PackagedHost,
     args: string[],
     env: Record<string, string>,
-  ): ChildProcess {
-    return spawn(process.execPath, args, {
-      cwd: host.dir,
-      env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  ): StartedProcess {
+    return startProcess(`host ${args[0]}`, process.execPath, args, { cwd: host.dir, env });
   }
 
-  protected onOutput(chunk: string): void {
-    this.text += chunk;
-  }
+  /** Sees each chunk of standard output as it comes. */
+  protected onOutput(_chunk: string): void {}
 
   output(): string {
-    return this.text;
+    return this.started.output();
   }
 
   /** Resolves once the output includes `text`; rejects with the output on timeout or exit. */
-  async waitForOutput(text: string, timeoutMs: number): Promise<void> {
-    if (this.text.includes(text)) return;
-    await new Promise<void>((resolve, reject) => {
-      const done = (error?: Error) => {
-        clearTimeout(timer);
-        this.child.stdout?.off('data', check);
-        this.child.off('exit', exited);
-        if (error) reject(error);
-        else resolve();
-      };
-      const check = () => {
-        if (this.text.includes(text)) done();
-      };
-      const exited = (code: number | null) =>
-        done(new Error(`exited with ${code} before printing "${text}":\n${this.text}`));
-      const timer = setTimeout(
-        () => done(new Error(`"${text}" not printed within ${timeoutMs} ms:\n${this.text}`)),
-        timeoutMs,
-      );
-      this.child.stdout?.on('data', check);
-      this.child.once('exit', exited);
-    });
+  waitForOutput(text: string, timeoutMs: number): Promise<void> {
+    return this.started.waitFor(text, timeoutMs);
   }
 
   /**
@@ -261,23 +235,19 @@ export class HostProcess {
   async stop(
     timeoutMs = 20_000,
   ): Promise<{ code: number | null | 'timeout'; signal: string | null }> {
-    const { child } = this;
+    const child = this.started.process;
     if (child.exitCode !== null || child.signalCode !== null) {
       return { code: child.exitCode, signal: child.signalCode };
     }
     const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
     child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    const result = await Promise.race([exited, timeout]);
-    clearTimeout(timer);
-    if (result === 'timeout') {
+    try {
+      const [code, signal] = await withTimeout(exited, timeoutMs, 'exit after SIGTERM');
+      return { code, signal };
+    } catch {
       child.kill('SIGKILL');
       return { code: 'timeout', signal: null };
     }
-    return { code: result[0], signal: result[1] };
   }
 }
 
@@ -298,7 +268,6 @@ export class NodeClient extends HostProcess {
   }
 
   protected override onOutput(chunk: string): void {
-    super.onOutput(chunk);
     const lines = (this.partial + chunk).split('\n');
     this.partial = lines.pop() ?? '';
     for (const line of lines.filter(Boolean)) {

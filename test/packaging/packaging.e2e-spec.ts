@@ -5,9 +5,9 @@ import { join, relative } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { inject } from 'vitest';
 import WebSocket from 'ws';
-import { freePort } from '../../src/redis/local-redis.js';
-import { launchChromium } from '../support/browser.js';
-import { http } from '../support/http.js';
+import { freePort } from '../kit/processes.mjs';
+import { launchChromium } from '../kit/browser.js';
+import { http } from '../kit/http.mjs';
 import { HostProcess, NodeClient, PackagedHost, type StepResult } from './packaged-host.js';
 
 /**

@@ -1,32 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 
-export interface RawExchange {
-  /** The status of the server's answer, if one came. */
-  status?: number;
-  /** Everything the server sent (latin1). */
-  answer: string;
-  /** When the server closed the connection, in ms after the first write (undefined: it did not). */
-  closedAfterMs?: number;
-}
-
 /**
  * Writes `head` on a raw TCP connection to 127.0.0.1 and never reads a close frame or sends more,
  * except `drip()` every `dripMs` when given (a slow client). Resolves when the server closes the
- * connection, or after `timeoutMs` (then `closedAfterMs` is undefined).
+ * connection, after `timeoutMs` (then `closedAfterMs` is undefined), or with `untilHead` as soon
+ * as the head of an answer is in.
  */
-export function rawExchange(
-  port: number,
-  head: string,
-  options: { timeoutMs?: number; drip?: () => string; dripMs?: number } = {},
-): Promise<RawExchange> {
-  const { timeoutMs = 5000, drip, dripMs = 500 } = options;
+export function rawExchange(port, head, options = {}) {
+  const { timeoutMs = 5000, drip, dripMs = 500, untilHead = false } = options;
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     const startedAt = Date.now();
     let answer = '';
-    let dripping: NodeJS.Timeout | undefined;
-    const done = (closed: boolean) => {
+    let dripping;
+    let settled = false;
+    const done = (closed) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       clearInterval(dripping);
       socket.destroy();
@@ -38,7 +29,10 @@ export function rawExchange(
       });
     };
     const timer = setTimeout(() => done(false), timeoutMs);
-    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+    socket.on('data', (chunk) => {
+      answer += chunk.toString('latin1');
+      if (untilHead && answer.includes('\r\n\r\n')) done(false);
+    });
     socket.on('error', () => undefined);
     socket.on('close', () => done(true));
     socket.write(head);
@@ -47,7 +41,7 @@ export function rawExchange(
 }
 
 /** The head of a WebSocket upgrade request for `path`, with `extraHeaders`. */
-export function upgradeHead(path: string, extraHeaders: string[] = []): string {
+export function upgradeHead(path, extraHeaders = []) {
   return [
     `GET ${path} HTTP/1.1`,
     'Host: 127.0.0.1',

@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { withTimeout } from './timing.mjs';
 
 export interface Frame {
   event: string;
@@ -116,16 +117,8 @@ export class TestClient {
     this.socket.send(data, { binary });
   }
 
-  async waitClosed(timeoutMs = 5000): Promise<CloseInfo> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`not closed within ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      return await Promise.race([this.closed, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  waitClosed(timeoutMs = 5000): Promise<CloseInfo> {
+    return withTimeout(this.closed, timeoutMs, 'socket close');
   }
 
   async close(): Promise<void> {
@@ -133,4 +126,19 @@ export class TestClient {
     this.socket.close();
     await this.closed;
   }
+}
+
+/**
+ * Clients to close after each test: registers the `afterEach` (call it in a `describe`) and returns
+ * `track`, which keeps a client (or several) and returns it.
+ */
+export function closeAfterEach(): <T extends TestClient | TestClient[]>(clients: T) => T {
+  const open: TestClient[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((client) => client.close()));
+  });
+  return (clients) => {
+    open.push(...(Array.isArray(clients) ? clients : [clients]));
+    return clients;
+  };
 }

@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import { createApp } from '../../src/bootstrap.js';
 import { loadConfig, type AppConfig } from '../../src/config/index.js';
 import { redisOptionsFromUrl } from '../../src/redis/redis-url.js';
-import { TEST_JWT_SECRET } from './tokens.js';
+import { TEST_JWT_SECRET } from './tokens.mjs';
 
 export interface TestApp {
   app: INestApplication;

@@ -1,0 +1,38 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/**
+ * CPU time from /proc, for the cost per notification of each process. Starting processes, ports,
+ * Redis and RSS come from the shared test kit (test/kit/).
+ */
+
+export const CLOCK_TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** User + system CPU time of `pid` so far, in ms (from /proc/<pid>/stat; 0 when it is gone). */
+export function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "(comm)": state is field 3, utime field 14, stime field 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time the whole machine spent busy so far (all cores, from /proc/stat), in ms. */
+export function machineBusyMs() {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/);
+  // user nice system idle iowait irq softirq steal …: everything but idle and iowait is busy.
+  const busy = ticks
+    .slice(0, 8)
+    .map(Number)
+    .reduce((sum, value, i) => (i === 3 || i === 4 ? sum : sum + value), 0);
+  return (busy * 1000) / CLOCK_TICKS_PER_SECOND;
+}
