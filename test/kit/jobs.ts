@@ -1,4 +1,5 @@
-import type { Job, QueueEvents } from 'bullmq';
+import { Job, type Queue, type QueueEvents } from 'bullmq';
+import { eventually } from './timing.mjs';
 
 /**
  * Waits until every job has finished, within one deadline for all of them; resolves with their
@@ -21,4 +22,17 @@ export async function waitForJobs(
     results.push(await job.waitUntilFinished(events, Math.max(1, deadline - Date.now())));
   }
   return results;
+}
+
+/**
+ * The reason `job` failed, read from Redis until it has one (else a timeout error). For a job added
+ * right after a `QueueEvents` was opened: its stream may begin reading after the job has failed, and
+ * `waitUntilFinished` would then wait for an event that it never sees.
+ */
+export async function failedReasonOf(queue: Queue, job: Job, timeoutMs: number): Promise<string> {
+  return eventually(
+    async () => (await Job.fromId(queue, job.id!))?.failedReason,
+    timeoutMs,
+    `job ${job.id} failed`,
+  );
 }
