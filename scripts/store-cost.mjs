@@ -6,7 +6,7 @@
 // and Redis's own time per script call (INFO commandstats), which does not depend on this process.
 import { Redis } from 'ioredis';
 import { parseArgs } from 'node:util';
-import { startLocalRedis } from '../dist/src/redis/local-redis.js';
+import { startRedis } from '../test/kit/redis.mjs';
 import { RedisNotificationStore } from '../libs/notifications/dist/storage/redis-notification.store.js';
 import { NotificationsSettings } from '../libs/notifications/dist/notifications.settings.js';
 
@@ -23,7 +23,7 @@ const batch = Number(values.batch);
 const users = Number(values.users);
 const rounds = Number(values.rounds);
 
-const server = await startLocalRedis();
+const server = await startRedis();
 const redis = new Redis(server.url);
 const payloadJson = JSON.stringify({ title: 'A comment on your post', postId: 12345, by: 'alice' });
 

@@ -184,8 +184,8 @@ export class EnvironmentVariables {
   HTTP_KEEP_ALIVE_TIMEOUT_MS = 5000;
 }
 
-const NUMERIC: (keyof EnvironmentVariables)[] = [
-  'PORT',
+/** The numbers with no default here: unset, they fall through to the library's defaults. */
+const LIBRARY_NUMBERS: (keyof EnvironmentVariables)[] = [
   'WORKER_CONCURRENCY',
   'HISTORY_LIMIT',
   'HISTORY_MAX_AGE_SECONDS',
@@ -195,9 +195,14 @@ const NUMERIC: (keyof EnvironmentVariables)[] = [
   'PING_INTERVAL_MS',
   'PING_TIMEOUT_MS',
   'MAX_BUFFERED_BYTES',
+  'TOKEN_EXPIRY_GRACE_MS',
+];
+
+const NUMERIC: (keyof EnvironmentVariables)[] = [
+  'PORT',
+  ...LIBRARY_NUMBERS,
   'SHUTDOWN_TIMEOUT_MS',
   'JOB_LOCK_MS',
-  'TOKEN_EXPIRY_GRACE_MS',
   'HTTP_HEADERS_TIMEOUT_MS',
   'HTTP_REQUEST_TIMEOUT_MS',
   'HTTP_KEEP_ALIVE_TIMEOUT_MS',
@@ -219,16 +224,7 @@ const OPTIONAL: (keyof EnvironmentVariables)[] = [
   'METRICS_TOKEN',
   'NOTIFY_QUEUE',
   'KEY_PREFIX',
-  'WORKER_CONCURRENCY',
-  'HISTORY_LIMIT',
-  'HISTORY_MAX_AGE_SECONDS',
-  'MAX_FRAME_BYTES',
-  'MAX_SOCKETS_PER_USER',
-  'MAX_MESSAGES_PER_MINUTE',
-  'PING_INTERVAL_MS',
-  'PING_TIMEOUT_MS',
-  'MAX_BUFFERED_BYTES',
-  'TOKEN_EXPIRY_GRACE_MS',
+  ...LIBRARY_NUMBERS,
 ];
 
 export class ConfigError extends Error {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, Socket } from 'node:net';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -44,18 +44,14 @@ export interface LocalRedis {
 }
 
 /**
- * Starts a throwaway `redis-server` from the PATH on a free port of 127.0.0.1, keeping nothing on disk
- * unless `appendonly` is asked for. Rejects with REDIS_HELP when there is no `redis-server` binary.
+ * Starts a throwaway `redis-server` from the PATH on a free port of 127.0.0.1 that keeps nothing on
+ * disk (the service's embedded default). Rejects with REDIS_HELP when there is no `redis-server`
+ * binary. (Tests, bench and scripts start theirs with test/kit/redis.mjs, which can also persist.)
  */
-export async function startLocalRedis(
-  options: { port?: number; appendonly?: boolean; dir?: string } = {},
-): Promise<LocalRedis> {
-  const port = options.port ?? (await freePort());
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'notif-redis-'));
-  mkdirSync(dir, { recursive: true });
+export async function startLocalRedis(): Promise<LocalRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'notif-redis-'));
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir];
-  args.push('--appendonly', options.appendonly ? 'yes' : 'no');
-  if (options.appendonly) args.push('--appendfsync', 'always');
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const started = new Promise<void>((resolve, reject) => {
     let log = '';
@@ -75,7 +71,6 @@ export async function startLocalRedis(
     });
   });
   await started;
-  const owned = options.dir === undefined;
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -86,7 +81,7 @@ export async function startLocalRedis(
         child.kill('SIGTERM');
         await exited;
       }
-      if (owned) rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

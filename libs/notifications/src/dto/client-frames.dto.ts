@@ -15,10 +15,10 @@ import {
 import { ContractLimits, MARK_AS, type MarkAs, type MarkEventData } from '@rtnotify/protocol';
 import { ExactlyOneOf, OnlyWith, WellFormedId } from './validators.js';
 
-/** `read`: `{ids: [...]}` or `{all: true}`. */
-export class ReadFrameDto {
+/** What `read` and `mark` select: `{ids: [...]}` or `{all: true}`. */
+class IdsOrAllDto {
   @ExactlyOneOf('all')
-  @ValidateIf((frame: ReadFrameDto) => frame.ids !== undefined || frame.all === undefined)
+  @ValidateIf((frame: IdsOrAllDto) => frame.ids !== undefined || frame.all === undefined)
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(ContractLimits.maxReadIds)
@@ -27,10 +27,13 @@ export class ReadFrameDto {
   @WellFormedId({ each: true })
   ids?: string[];
 
-  @ValidateIf((frame: ReadFrameDto) => frame.all !== undefined)
+  @ValidateIf((frame: IdsOrAllDto) => frame.all !== undefined)
   @Equals(true)
   all?: true;
 }
+
+/** `read`: `{ids: [...]}` or `{all: true}`. */
+export class ReadFrameDto extends IdsOrAllDto {}
 
 /** `ping`: no data, or a client timestamp that `pong` echoes (to measure round trips). */
 export class PingFrameDto {
@@ -43,23 +46,9 @@ export class PingFrameDto {
  * `mark` (protocol 1.1), also the body of `POST /v1/me/notifications/mark`: `{as, ids}` or
  * `{as, all: true, category?, onlyRead?}`.
  */
-export class MarkFrameDto {
+export class MarkFrameDto extends IdsOrAllDto {
   @IsIn(MARK_AS, { message: `as must be one of: ${MARK_AS.join(', ')}` })
   as!: MarkAs;
-
-  @ExactlyOneOf('all')
-  @ValidateIf((frame: MarkFrameDto) => frame.ids !== undefined || frame.all === undefined)
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(ContractLimits.maxReadIds)
-  @IsString({ each: true })
-  @MaxLength(ContractLimits.notificationIdMaxLength, { each: true })
-  @WellFormedId({ each: true })
-  ids?: string[];
-
-  @ValidateIf((frame: MarkFrameDto) => frame.all !== undefined)
-  @Equals(true)
-  all?: true;
 
   @OnlyWith('all')
   @ValidateIf((frame: MarkFrameDto) => frame.category !== undefined)
