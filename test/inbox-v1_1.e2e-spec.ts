@@ -1,17 +1,15 @@
 import { http } from './kit/http.mjs';
-import { TestClient } from './kit/ws-client.js';
+import { closeAfterEach, TestClient } from './kit/ws-client.js';
 import { startTestApp, type TestApp } from './kit/test-app.js';
 import { signToken } from './kit/tokens.mjs';
 
 /** Protocol 1.1 end to end: the job contract's new fields, states, counts, collapse and expiry. */
 describe('protocol 1.1 (e2e)', () => {
   let t: TestApp;
-  const open: TestClient[] = [];
+  const track = closeAfterEach();
 
   async function tab(userId: string, options: { since?: string } = {}) {
-    const client = await TestClient.ready(t.wsUrl, { token: await signToken(userId), ...options });
-    open.push(client);
-    return client;
+    return track(await TestClient.ready(t.wsUrl, { token: await signToken(userId), ...options }));
   }
 
   const inSeconds = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
@@ -33,9 +31,6 @@ describe('protocol 1.1 (e2e)', () => {
 
   beforeAll(async () => {
     t = await startTestApp();
-  });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((client) => client.close()));
   });
   afterAll(async () => {
     await t.close();

@@ -1,7 +1,7 @@
 import { http } from './kit/http.mjs';
 import { startTestApp, type TestApp } from './kit/test-app.js';
 import { signToken } from './kit/tokens.mjs';
-import { TestClient } from './kit/ws-client.js';
+import { closeAfterEach, TestClient } from './kit/ws-client.js';
 
 /**
  * A client written against wire protocol v1 only: it knows `ready`, `notification`, `unread` and
@@ -53,12 +53,10 @@ class V1Client {
 
 describe('a v1 client against protocol 1.1 (e2e)', () => {
   let t: TestApp;
-  const open: TestClient[] = [];
+  const track = closeAfterEach();
 
   async function socket(userId: string) {
-    const client = await TestClient.ready(t.wsUrl, { token: await signToken(userId) });
-    open.push(client);
-    return client;
+    return track(await TestClient.ready(t.wsUrl, { token: await signToken(userId) }));
   }
 
   async function serverUnread(userId: string): Promise<number> {
@@ -76,9 +74,6 @@ describe('a v1 client against protocol 1.1 (e2e)', () => {
 
   beforeAll(async () => {
     t = await startTestApp();
-  });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((client) => client.close()));
   });
   afterAll(async () => {
     await t.close();
