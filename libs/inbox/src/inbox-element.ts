@@ -77,6 +77,7 @@ function subjectOf(token: string): string | undefined {
  *
  * @fires rtnotify-notification - a notification arrived live (`detail`: the notification)
  * @fires rtnotify-activate - an item was activated (`detail`: `{notification, content}`)
+ * @fires rtnotify-counts - the counts changed (`detail`: unread and unseen, in total and per category)
  * @fires rtnotify-state - the connection changed (`detail`: the client's `StateEvent`)
  * @fires rtnotify-error - something failed (`detail`: `{code, message}`)
  * @csspart bell - the bell button
@@ -163,6 +164,8 @@ export class RtnotifyInbox extends LitElement {
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
   private observer: IntersectionObserver | undefined;
   private clock: ReturnType<typeof setInterval> | undefined;
+  /** What happened live while a listing was on its way, to replay onto its answer. */
+  private duringFetch: LiveChanges | undefined;
 
   /** The live client (for a host that wants its events or methods too). */
   get notificationsClient(): NotificationsClient | undefined {
@@ -187,7 +190,8 @@ export class RtnotifyInbox extends LitElement {
     this.stop();
   }
 
-  protected override willUpdate(changed: PropertyValues<this>): void {
+  protected override willUpdate(changed: PropertyValues): void {
+    if (changed.has('counts') && this.counts) this.fire('rtnotify-counts', this.counts);
     if (changed.has('token') && this.token !== undefined && !this.started && this.isConnected) {
       void this.start();
     }
@@ -293,6 +297,7 @@ export class RtnotifyInbox extends LitElement {
     });
     client.on('truncated', () => void this.fetchPage(false));
     client.on('counts', (counts) => {
+      if (this.duringFetch) this.duringFetch.counts = true;
       this.counts = counts;
       this.scheduleSave();
     });
@@ -301,6 +306,7 @@ export class RtnotifyInbox extends LitElement {
     );
     client.on('marked', (event) => this.applyMarked(event));
     client.on('removed', ({ ids }) => {
+      this.duringFetch?.removed.push(...ids);
       const gone = new Set(ids);
       this.items = this.items.filter((item) => !gone.has(item.id));
       this.scheduleSave();
@@ -332,11 +338,8 @@ export class RtnotifyInbox extends LitElement {
   }
 
   private onNotification(notification: Notification, replayed: boolean): void {
-    const rest = this.items.filter(
-      (item) => item.id !== notification.id && item.id !== notification.replaces,
-    );
-    if (this.matchesView(notification)) this.items = [notification, ...rest];
-    else this.items = rest;
+    this.duringFetch?.arrived.push(notification);
+    this.placeArrival(notification);
     if (this.open && !notification.seen) {
       this.client?.markSeen([notification.id]);
     }
@@ -347,6 +350,14 @@ export class RtnotifyInbox extends LitElement {
     this.scheduleSave();
   }
 
+  /** A new notification goes on top when the view shows it; the one it replaces goes. */
+  private placeArrival(notification: Notification): void {
+    const rest = this.items.filter(
+      (item) => item.id !== notification.id && item.id !== notification.replaces,
+    );
+    this.items = this.matchesView(notification) ? [notification, ...rest] : rest;
+  }
+
   private matchesView(notification: Notification): boolean {
     if (this.category && notification.category !== this.category) return false;
     if (this.tab === 'archived') return notification.archived;
@@ -355,7 +366,8 @@ export class RtnotifyInbox extends LitElement {
   }
 
   /** Applies a state change (from this tab or another) to the items shown. */
-  private applyMarked(event: MarkedEvent): void {
+  private applyMarked(event: MarkedEvent, relist = true): void {
+    this.duringFetch?.marked.push(event);
     const ids = 'ids' in event ? new Set(event.ids) : undefined;
     const selected = (item: Notification): boolean => {
       if (ids) return ids.has(item.id);
@@ -404,7 +416,11 @@ export class RtnotifyInbox extends LitElement {
     // Moved into this view from elsewhere (unarchived into the inbox, archived into the Archived
     // tab): items it does not have yet, so the view is listed again, quietly.
     const arriving = this.tab === 'archived' ? event.as === 'archived' : event.as === 'unarchived';
-    if (arriving && (!ids || [...ids].some((id) => !this.items.some((item) => item.id === id)))) {
+    if (
+      relist &&
+      arriving &&
+      (!ids || [...ids].some((id) => !this.items.some((item) => item.id === id)))
+    ) {
       void this.fetchPage(false, true);
     }
   }
@@ -413,6 +429,8 @@ export class RtnotifyInbox extends LitElement {
     const http = this.http;
     if (!http) return;
     const generation = more ? this.generation : ++this.generation;
+    const live: LiveChanges = { arrived: [], marked: [], removed: [], counts: false };
+    if (!more) this.duringFetch = live;
     if (more) this.loadingMore = true;
     else if (!quiet && !(this.isDefaultView() && this.hadCache && this.items.length > 0)) {
       this.view = 'loading';
@@ -430,15 +448,22 @@ export class RtnotifyInbox extends LitElement {
         const known = new Set(this.items.map((item) => item.id));
         this.items = [...this.items, ...page.items.filter((item) => !known.has(item.id))];
       } else {
+        // The answer may predate what arrived meanwhile: those changes are applied on top of it.
+        this.duringFetch = undefined;
         this.items = page.items;
+        for (const notification of live.arrived) this.placeArrival(notification);
+        const removed = new Set(live.removed);
+        this.items = this.items.filter((item) => !removed.has(item.id));
+        for (const event of live.marked) this.applyMarked(event, false);
       }
       this.nextCursor = page.nextCursor;
-      this.counts = page.counts;
+      if (!live.counts) this.counts = page.counts;
       this.view = 'ready';
       if (this.open) this.markVisibleSeen();
       this.scheduleSave();
     } catch (error) {
       if (generation !== this.generation) return;
+      if (!more) this.duringFetch = undefined;
       if (!more && this.items.length === 0) this.view = 'error';
       this.fire('rtnotify-error', {
         code: 'http_failed',
@@ -884,6 +909,13 @@ export class RtnotifyInbox extends LitElement {
       </div>
     </li>`;
   }
+}
+
+interface LiveChanges {
+  arrived: Notification[];
+  marked: MarkedEvent[];
+  removed: string[];
+  counts: boolean;
 }
 
 function emptyCounts(): NotificationCounts {
