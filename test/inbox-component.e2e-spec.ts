@@ -1,6 +1,13 @@
 import { AxeBuilder } from '@axe-core/playwright';
 import { Queue, QueueEvents } from 'bullmq';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
+import { createServer, request, type Server } from 'node:http';
+import { connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { inject } from 'vitest';
 import { freePort } from '../src/redis/local-redis.js';
@@ -8,7 +15,7 @@ import { redisOptionsFromUrl } from '../src/redis/redis-url.js';
 import { launchChromium } from './support/browser.js';
 import { startService, type ServiceProcess } from './support/service-process.js';
 import { isolatedEnv } from './support/test-app.js';
-import { TEST_JWT_SECRET } from './support/tokens.js';
+import { signToken, TEST_JWT_SECRET } from './support/tokens.js';
 import type {} from '@rtnotify/inbox';
 
 // The README's screenshots; written to test-results/ unless UPDATE_SCREENSHOT=1 asks to refresh them.
@@ -519,4 +526,112 @@ describe('<rtnotify-inbox> in Chromium (e2e)', () => {
       expect((await stat(path)).size).toBeLessThan(250_000);
     }
   });
+  it('works on a page of its own that loads the one-file bundle from the packed tarball', async () => {
+    // The tarball, as npm would install it: what it holds, and the bundle inside it.
+    const dir = mkdtempSync(join(tmpdir(), 'rtnotify-inbox-pack-'));
+    let server: Server | undefined;
+    try {
+      const [packed] = JSON.parse(
+        execFileSync('npm', ['pack', '--json', '--pack-destination', dir, '-w', 'libs/inbox'], {
+          encoding: 'utf8',
+        }),
+      ) as { filename: string; files: { path: string }[] }[];
+      const files = packed.files.map((file) => file.path);
+      expect(files).toEqual(
+        expect.arrayContaining([
+          'package.json',
+          'README.md',
+          'LICENSE',
+          'dist/index.js',
+          'dist/index.d.ts',
+          'dist/react.js',
+          'dist/rtnotify-inbox.bundle.js',
+        ]),
+      );
+      expect(
+        files.filter((file) => !/^(dist\/|package\.json$|README\.md$|LICENSE$)/.test(file)),
+      ).toEqual([]);
+      execFileSync('tar', ['-xzf', join(dir, packed.filename), '-C', dir]);
+      const bundle = readFileSync(join(dir, 'package/dist/rtnotify-inbox.bundle.js'));
+      // Component + client + protocol + Lit, minified and gzipped: within the budget.
+      expect(gzipSync(bundle, { level: 9 }).length).toBeLessThan(20 * 1024);
+
+      // A page of its own on another server, which forwards the rest (HTTP and the socket).
+      const name = 'own-page';
+      const token = await signToken(name);
+      const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Own page</title>
+<script type="module">
+  import '/vendor/rtnotify-inbox.js';
+  const inbox = document.querySelector('rtnotify-inbox');
+  inbox.backoff = { baseMs: 200, capMs: 2000 };
+  inbox.token = async () => ${JSON.stringify(token)};
+</script></head><body><main><h1>My app</h1><rtnotify-inbox theme="dark"></rtnotify-inbox></main></body></html>`;
+      const target = new URL(service.httpUrl);
+      server = createServer((req, res) => {
+        if (req.url === '/') {
+          res.writeHead(200, { 'content-type': 'text/html' }).end(html);
+        } else if (req.url === '/vendor/rtnotify-inbox.js') {
+          res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
+        } else {
+          const forward = request(
+            {
+              host: target.hostname,
+              port: target.port,
+              path: req.url,
+              method: req.method,
+              headers: req.headers,
+            },
+            (answer) => {
+              res.writeHead(answer.statusCode ?? 502, answer.headers);
+              answer.pipe(res);
+            },
+          );
+          forward.on('error', () => res.destroy());
+          req.pipe(forward);
+        }
+      });
+      server.on('upgrade', (req, socket, head) => {
+        const upstream = tcpConnect(Number(target.port), target.hostname, () => {
+          const lines = [`${req.method} ${req.url} HTTP/1.1`];
+          for (let i = 0; i < req.rawHeaders.length; i += 2) {
+            lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+          }
+          upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+          upstream.write(head);
+          upstream.pipe(socket);
+          socket.pipe(upstream);
+        });
+        upstream.on('error', () => socket.destroy());
+        socket.on('error', () => upstream.destroy());
+      });
+      await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+      const address = server.address() as { port: number };
+
+      const context = await browser.newContext({ reducedMotion: 'reduce' });
+      try {
+        const page = await context.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (error) => errors.push(error.message));
+        await page.goto(`http://127.0.0.1:${address.port}/`);
+        await page.locator('rtnotify-inbox .bell').waitFor();
+        const id = await send(name, { title: 'From the tarball' });
+        await page.locator('rtnotify-inbox .badge[data-count="1"]').waitFor({ state: 'attached' });
+        await page.locator('rtnotify-inbox .bell').click();
+        const item = page.locator(`rtnotify-inbox li[data-id="${id}"].unread`);
+        await item.waitFor();
+        expect(await item.locator('.title').textContent()).toBe('From the tarball');
+        await item.locator('.mark-read').click();
+        await page.locator(`rtnotify-inbox li[data-id="${id}"].read`).waitFor();
+        const results = await new AxeBuilder({ page }).include('rtnotify-inbox').analyze();
+        expect(results.violations.map((v) => v.id)).toEqual([]);
+        expect(errors).toEqual([]);
+      } finally {
+        await context.close();
+      }
+    } finally {
+      server?.closeAllConnections();
+      server?.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
