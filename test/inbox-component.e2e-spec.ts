@@ -1,7 +1,7 @@
 import { AxeBuilder } from '@axe-core/playwright';
 import { Queue, QueueEvents } from 'bullmq';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
@@ -552,6 +552,30 @@ describe('<rtnotify-inbox> in Chromium (e2e)', () => {
         files.filter((file) => !/^(dist\/|package\.json$|README\.md$|LICENSE$)/.test(file)),
       ).toEqual([]);
       execFileSync('tar', ['-xzf', join(dir, packed.filename), '-C', dir]);
+      // Its modules import only what its manifest declares (the bundle imports nothing at all).
+      const manifest = JSON.parse(readFileSync(join(dir, 'package/package.json'), 'utf8')) as {
+        dependencies: Record<string, string>;
+        peerDependencies: Record<string, string>;
+      };
+      const declared = new Set([
+        ...Object.keys(manifest.dependencies),
+        ...Object.keys(manifest.peerDependencies),
+      ]);
+      for (const file of files.filter((f) => f.endsWith('.js'))) {
+        const source = readFileSync(join(dir, 'package', file), 'utf8');
+        const bare = [
+          ...source.matchAll(
+            /(?:^|[;}\n])\s*(?:import|export)\s*(?:[\w*{}\s,$]*from\s*)?['"]([^'".][^'"]*)['"]/g,
+          ),
+        ].map(([, specifier]) =>
+          specifier
+            .split('/')
+            .slice(0, specifier.startsWith('@') ? 2 : 1)
+            .join('/'),
+        );
+        if (file.endsWith('.bundle.js')) expect(bare, file).toEqual([]);
+        for (const pkg of bare) expect(declared.has(pkg), `${file} imports ${pkg}`).toBe(true);
+      }
       const bundle = readFileSync(join(dir, 'package/dist/rtnotify-inbox.bundle.js'));
       // Component + client + protocol + Lit, minified and gzipped: within the budget.
       expect(gzipSync(bundle, { level: 9 }).length).toBeLessThan(20 * 1024);
@@ -631,6 +655,54 @@ describe('<rtnotify-inbox> in Chromium (e2e)', () => {
     } finally {
       server?.closeAllConnections();
       server?.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+  it("type-checks the README's React example against the built wrapper", () => {
+    // Under the repository, so that @rtnotify/inbox, react and @types/react resolve as installed.
+    mkdirSync('test-results', { recursive: true });
+    const dir = mkdtempSync(join(process.cwd(), 'test-results', 'react-example-'));
+    try {
+      const readme = readFileSync('libs/inbox/README.md', 'utf8');
+      const example = /```tsx\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+      expect(example).toContain('RtnotifyInboxReact');
+      // A wrong prop must fail, so that the check is known to check.
+      const wrong = `${example}\nexport const Wrong = () => <RtnotifyInboxReact gatewayUrl={42} />;\n`;
+      const tsconfig = (file: string) => ({
+        compilerOptions: {
+          strict: true,
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          jsx: 'react-jsx',
+          target: 'es2022',
+          lib: ['es2023', 'dom'],
+          types: [],
+          noEmit: true,
+        },
+        files: [file],
+      });
+      writeFileSync(join(dir, 'package.json'), '{"type": "module"}');
+      writeFileSync(join(dir, 'example.tsx'), example);
+      writeFileSync(join(dir, 'wrong.tsx'), wrong);
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig('example.tsx')));
+      writeFileSync(join(dir, 'tsconfig.wrong.json'), JSON.stringify(tsconfig('wrong.tsx')));
+      const tsc = (project: string) =>
+        execFileSync(
+          process.execPath,
+          ['node_modules/typescript/bin/tsc', '-p', join(dir, project)],
+          {
+            encoding: 'utf8',
+          },
+        );
+      expect(tsc('tsconfig.json')).toBe('');
+      let refused = '';
+      try {
+        tsc('tsconfig.wrong.json');
+      } catch (error) {
+        refused = String((error as { stdout?: string }).stdout);
+      }
+      expect(refused).toMatch(/Type 'number' is not assignable to type 'string'/);
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
