@@ -26,6 +26,8 @@ class InboxPage {
   readonly errors: string[] = [];
   /** Requests for the inbox listing, by the component. */
   listings = 0;
+  /** Their addresses. */
+  readonly listingUrls: string[] = [];
   /** While true, the network is cut: HTTP under /v1 fails and sockets close at once. */
   offline = false;
 
@@ -44,7 +46,10 @@ class InboxPage {
     const page = await context.newPage();
     const tab = new InboxPage(context, page);
     await context.route('**/v1/**', async (route) => {
-      if (route.request().url().includes('/v1/me/notifications?')) tab.listings += 1;
+      if (route.request().url().includes('/v1/me/notifications?')) {
+        tab.listings += 1;
+        tab.listingUrls.push(route.request().url());
+      }
       if (tab.offline) await route.abort('internetdisconnected');
       else await route.continue();
     });
@@ -336,6 +341,8 @@ describe('<rtnotify-inbox> in Chromium (e2e)', () => {
     await page.page.unroute('**/v1/me/notifications?*');
     await page.$('.tab[data-tab="inbox"]').click();
     await page.$('.panel [data-state="empty"]').waitFor();
+    await page.$('.bell').click();
+    await page.$('.panel').waitFor({ state: 'detached' });
 
     await send(name, { title: 'Invoice ready', body: 'INV-1 is ready' }, 'invoice.ready', {
       category: 'billing',
@@ -346,18 +353,31 @@ describe('<rtnotify-inbox> in Chromium (e2e)', () => {
         collapseKey: 'likes',
       });
     }
+    // Three unseen: the two likes collapsed into one.
+    await page.waitForUnseen(3);
+    states['closed, badge'] = await page.axe();
+    await page.openPanel();
     await page.$('.collapsed').waitFor();
     await page.item(read).locator('.mark-read').click();
     await page.waitForItem(read, true);
     states['open, items'] = await page.axe();
-    await page.$('.bell').click();
-    await page.waitForUnseen(0);
-    states['closed, badge'] = await page.axe();
     await page.page.evaluate(() => {
       document.querySelector('rtnotify-inbox')!.setAttribute('theme', 'dark');
     });
-    await page.openPanel();
     states['open, items, dark'] = await page.axe();
+
+    // The HTTP inbox fails (the socket is fine): the error state, with its retry button.
+    await page.page.route('**/v1/me/notifications?*', (route) =>
+      route.fulfill({ status: 500, contentType: 'application/json', body: '{}' }),
+    );
+    await page.$('.tab[data-tab="archived"]').click();
+    await page.$('.panel .state[data-state="error"] .retry').waitFor();
+    states['error, dark'] = await page.axe();
+    await page.page.unroute('**/v1/me/notifications?*');
+    await page.$('.retry').click();
+    await page.$('.panel [data-state="empty"]').waitFor();
+    await page.$('.tab[data-tab="inbox"]').click();
+    await page.waitForItem(read, true);
 
     // Offline with the cache shown, then an error without a cache.
     page.offline = true;
@@ -376,7 +396,7 @@ describe('<rtnotify-inbox> in Chromium (e2e)', () => {
     page.offline = false;
 
     for (const [state, violations] of Object.entries(states)) expect(violations, state).toEqual([]);
-    expect(Object.keys(states)).toHaveLength(8);
+    expect(Object.keys(states)).toHaveLength(9);
   }, 120_000);
 
   it('shows the cached inbox on a reload with the network cut, then the missed ones exactly once', async () => {
@@ -706,4 +726,35 @@ describe('<rtnotify-inbox> in Chromium (e2e)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+  it('scrolls endlessly over the cursor pages, each notification once, in order', async () => {
+    const name = 'pager';
+    const page = await signedIn(name);
+    const ids: string[] = [];
+    for (let i = 1; i <= 7; i++) ids.push(await send(name, { message: `Number ${i}` }));
+    await page.waitForUnseen(7);
+    // Pages of three: the view is listed again with the new size.
+    await page.page.evaluate(() => {
+      document.querySelector('rtnotify-inbox')!.pageSize = 3;
+    });
+    await page.openPanel();
+    await page.$('.tab[data-tab="unread"]').click();
+    await page.$('.tab[data-tab="inbox"]').click();
+    // Scrolling to the end of the list loads the next page (and a panel not yet full loads on).
+    await expect
+      .poll(
+        async () => {
+          await page.$('.scroller').evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+          return (await page.listedIds()).length;
+        },
+        { timeout: 15_000 },
+      )
+      .toBe(7);
+    await expect.poll(() => page.listedIds()).toEqual([...ids].reverse());
+    expect(await page.$('.more').count()).toBe(0);
+    const pages = page.listingUrls.map((url) => new URL(url).searchParams);
+    expect(pages.filter((q) => q.get('status') === 'inbox' && q.get('limit') === '3')).toHaveLength(
+      3,
+    );
+    expect(pages.filter((q) => q.get('status') === 'inbox' && q.has('before'))).toHaveLength(2);
+  });
 });
