@@ -420,6 +420,8 @@ describe('<rtnotify-inbox> in Chromium (e2e)', () => {
     page.offline = true;
     page.listings = 0;
     await page.page.reload();
+    // The badge from the cache, before any answer from the network.
+    await page.waitForUnseen(2);
     await page.openPanel();
     await page.waitForItem(before[0], false);
     await page.$('.notice.offline').waitFor();
@@ -484,6 +486,25 @@ describe('<rtnotify-inbox> in Chromium (e2e)', () => {
     ]);
     // Right to left: the panel opens toward the start of the line, mirrored.
     expect(await page.$('.panel').evaluate((el) => getComputedStyle(el).direction)).toBe('rtl');
+
+    // Activating an item reads it and follows only an http(s) url: a javascript: one is ignored.
+    await page.page.evaluate(() => {
+      const el = document.querySelector('rtnotify-inbox')!;
+      el.templates = {
+        ...el.templates,
+        'evil.link': () => ({ title: 'Click me', url: 'javascript:window.pwned=1' }),
+      };
+      el.addEventListener(
+        'rtnotify-activate',
+        (e) => ((window as any).activated = (e as CustomEvent).detail.notification.id),
+      );
+    });
+    const evil = await send(name, {}, 'evil.link');
+    await page.waitForItem(evil, false);
+    await page.item(evil).locator('.title').click();
+    await page.waitForItem(evil, true);
+    expect(await page.page.evaluate(() => (window as any).activated)).toBe(evil);
+    expect(await page.page.evaluate(() => (window as any).pwned)).toBeUndefined();
 
     // A renderer replaces the whole content; the host's markup shows.
     await page.page.evaluate(() => {

@@ -76,7 +76,8 @@ function subjectOf(token: string): string | undefined {
  * scrolling, live updates), kept in IndexedDB so that a reload shows it before the network answers.
  *
  * @fires rtnotify-notification - a notification arrived live (`detail`: the notification)
- * @fires rtnotify-activate - an item was activated (`detail`: `{notification, content}`)
+ * @fires rtnotify-activate - an item was activated (`detail`: `{notification, content}`); cancel it
+ *   to route yourself instead of following `content.url`
  * @fires rtnotify-counts - the counts changed (`detail`: unread and unseen, in total and per category)
  * @fires rtnotify-state - the connection changed (`detail`: the client's `StateEvent`)
  * @fires rtnotify-error - something failed (`detail`: `{code, message}`)
@@ -601,8 +602,17 @@ export class RtnotifyInbox extends LitElement {
   private activate(notification: Notification): void {
     const content = this.contentOf(notification);
     if (!notification.read) this.act(notification, 'read');
-    this.fire('rtnotify-activate', { notification, content });
-    if (content.url) window.location.assign(content.url);
+    const event = new CustomEvent('rtnotify-activate', {
+      detail: { notification, content },
+      bubbles: true,
+      composed: true,
+      cancelable: true,
+    });
+    // A host that routes itself cancels the event; else a safe URL is followed.
+    if (this.dispatchEvent(event) && content.url) {
+      const url = safeUrl(content.url);
+      if (url) window.location.assign(url);
+    }
   }
 
   // ---- keyboard ------------------------------------------------------------------------------
@@ -908,6 +918,18 @@ export class RtnotifyInbox extends LitElement {
         )}
       </div>
     </li>`;
+  }
+}
+
+/** `url` resolved against the page when it is http(s); never `javascript:` or `data:`. */
+function safeUrl(url: string): string | undefined {
+  try {
+    const resolved = new URL(url, window.location.href);
+    return resolved.protocol === 'http:' || resolved.protocol === 'https:'
+      ? resolved.href
+      : undefined;
+  } catch {
+    return undefined;
   }
 }
 
