@@ -520,6 +520,16 @@ describe('<rtnotify-inbox> in Chromium (e2e)', () => {
     expect(await page.item(order).locator('.custom').textContent()).toBe(
       'order.shipped: Bestellung 1042 ist unterwegs',
     );
+
+    // Inline: the panel in the page's flow, no bell, no Escape to close it.
+    await page.page.evaluate(() => {
+      document.querySelector('rtnotify-inbox')!.inline = true;
+    });
+    await page.$('.panel[role="region"]').waitFor();
+    expect(await page.$('.bell').count()).toBe(0);
+    await page.item(order).focus();
+    await page.page.keyboard.press('Escape');
+    expect(await page.$('.panel').isVisible()).toBe(true);
   });
 
   it('takes the README screenshots, open, in light and dark', async () => {
