@@ -9,8 +9,10 @@ COPY package.json package-lock.json ./
 COPY libs/protocol/package.json libs/protocol/
 COPY libs/notifications/package.json libs/notifications/
 COPY libs/client/package.json libs/client/
+COPY libs/inbox/package.json libs/inbox/
 RUN npm ci --no-audit --no-fund
 COPY nest-cli.json tsconfig.json tsconfig.build.json ./
+COPY scripts/build-packages.mjs scripts/
 COPY libs ./libs
 COPY src ./src
 # The packages, then the service (dist/src/main.js); then the dev dependencies go.

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Packs the three packages (as built in libs/X/dist; `npm run pack` builds them first) with `npm pack`
+// Packs the four packages (as built in libs/X/dist; `npm run pack` builds them first) with `npm pack`
 // into one folder, emptied of older tarballs first:
 //   node scripts/pack-packages.mjs [folder]      default: packs/
 // Prints one line per tarball: its path, size and file count.
@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-const WORKSPACES = ['libs/protocol', 'libs/client', 'libs/notifications'];
+const WORKSPACES = ['libs/protocol', 'libs/client', 'libs/notifications', 'libs/inbox'];
 const folder = resolve(process.argv[2] ?? 'packs');
 
 mkdirSync(folder, { recursive: true });

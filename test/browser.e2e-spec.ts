@@ -91,17 +91,20 @@ describe('the demo page in Chromium (e2e)', () => {
       await send(name, 'Anna commented on your post', 'comment.created'),
     ];
 
+    // Unseen in both until one opens its panel.
+    for (const page of [first, second]) await page.waitForUnseen(2);
     for (const page of [first, second]) {
+      await page.openPanel();
       for (const id of ids) await page.waitForItem(id, false);
       await page.waitForBadge(2);
-      expect(await page.page.locator('#list li').allTextContents()).toEqual([
+      expect(await page.page.locator('rtnotify-inbox li.item').allTextContents()).toEqual([
         expect.stringContaining('Anna commented on your post'),
         expect.stringContaining('Your order #1042 has shipped'),
       ]);
     }
     expect(await first.badge()).toBe('2');
     expect(await second.badge()).toBe('2');
-    expect(await first.page.locator('#more').isHidden()).toBe(true);
+    expect(await first.page.locator('rtnotify-inbox .more').count()).toBe(0);
   });
 
   it('updates the other page when one marks read, one or all', async () => {
@@ -114,6 +117,8 @@ describe('the demo page in Chromium (e2e)', () => {
     ];
     await first.waitForBadge(3);
     await second.waitForBadge(3);
+    await first.openPanel();
+    await second.openPanel();
 
     await first.item(ids[0]).locator('.mark-read').click();
     await second.waitForBadge(2);
@@ -121,13 +126,16 @@ describe('the demo page in Chromium (e2e)', () => {
     await second.waitForItem(ids[1], false);
 
     // The test button of the page goes through the service's own producer API.
+    // (A click outside the inbox closes its panel, as a popover does.)
     await second.page.click('#send-test');
+    await second.page.locator('rtnotify-inbox .panel').waitFor({ state: 'detached' });
+    await second.openPanel();
     const testId = await first.waitForText('Test notification #1');
     await second.waitForItem(testId, false);
     await first.waitForBadge(3);
     await second.waitForBadge(3);
 
-    await second.page.click('#mark-all');
+    await second.page.click('rtnotify-inbox .mark-all');
     await first.waitForBadge(0);
     for (const id of [...ids, testId]) await first.waitForItem(id, true);
   });
@@ -141,9 +149,16 @@ describe('the demo page in Chromium (e2e)', () => {
       await send(name, 'Grace liked your post', 'post.liked', 'social'),
     ];
     for (const page of [first, second]) {
-      await page.waitForItem(like, false);
       await page.waitForBadge(3);
       await page.waitForUnseen(3);
+    }
+    // The bell opened in one page: nothing is unseen in either, and nothing was read by it.
+    await first.openPanel();
+    await second.waitForUnseen(0);
+    expect(await second.badge()).toBe('3');
+    await second.openPanel();
+    for (const page of [first, second]) {
+      await page.waitForItem(like, false);
       await page.waitForChip('social', 2);
       await page.waitForChip('billing', 1);
     }
@@ -155,11 +170,6 @@ describe('the demo page in Chromium (e2e)', () => {
     await second.page.screenshot({ path: SCREENSHOT });
     expect((await stat(SCREENSHOT)).size).toBeLessThan(200_000);
 
-    // The bell opened in one page: nothing is unseen in either, and nothing was read by it.
-    await first.page.click('#bell');
-    await second.waitForUnseen(0);
-    expect(await second.badge()).toBe('2');
-
     // Archived in one page: the other's inbox drops it, its counts follow.
     await second.item(reply).locator('.archive').click();
     await first.item(reply).waitFor({ state: 'detached', timeout: 10_000 });
@@ -168,19 +178,18 @@ describe('the demo page in Chromium (e2e)', () => {
     expect(await first.listedIds()).toEqual([like, invoice]);
 
     // Tabs and the category filter.
-    await first.page.click('[data-tab="archived"]');
+    await first.page.click('rtnotify-inbox [data-tab="archived"]');
     await first.waitForItem(reply);
     expect(await first.listedIds()).toEqual([reply]);
-    await second.page.click('#categories [data-category="social"]');
-    await second.page.locator(`#list li[data-id="${invoice}"]`).waitFor({ state: 'detached' });
-    expect(await second.listedIds()).toEqual([like]);
-    await second.page.click('[data-tab="unread"]');
-    expect(await second.listedIds()).toEqual([like]);
+    await second.page.click('rtnotify-inbox .chip[data-category="social"]');
+    await expect.poll(() => second.listedIds()).toEqual([like]);
+    await second.page.click('rtnotify-inbox [data-tab="unread"]');
+    await expect.poll(() => second.listedIds()).toEqual([like]);
 
     // Unarchived from the Archived tab of one page: back in the other's filtered inbox.
     await first.item(reply).locator('.unarchive').click();
     await first.item(reply).waitFor({ state: 'detached', timeout: 10_000 });
-    await second.page.click('[data-tab="inbox"]');
+    await second.page.click('rtnotify-inbox [data-tab="inbox"]');
     await second.waitForItem(reply, true);
     expect(await second.listedIds()).toEqual([like, reply]);
   });
@@ -188,6 +197,7 @@ describe('the demo page in Chromium (e2e)', () => {
   it('reconnects by itself after the service restarts and shows what was sent meanwhile, once', async () => {
     const name = 'linus';
     const page = await signedIn(name);
+    await page.openPanel();
     const before = await send(name, 'Sent before the restart');
     await page.waitForItem(before, false);
 
@@ -213,7 +223,7 @@ describe('the demo page in Chromium (e2e)', () => {
       expect(await page.deliveredCount(id), id).toBe(1);
     }
     await page.waitForBadge(3);
-    expect(await page.page.locator('#list li').count()).toBe(3);
+    expect(await page.page.locator('rtnotify-inbox li.item').count()).toBe(3);
   }, 60_000);
 
   describe('in production with DEMO=1', () => {

@@ -52,6 +52,7 @@ describe('the demo page and its development endpoints (e2e)', () => {
         imports: {
           '@rtnotify/client': '/sdk/client/index.js',
           '@rtnotify/protocol': '/sdk/protocol/index.js',
+          '@rtnotify/inbox': '/sdk/inbox/rtnotify-inbox.bundle.js',
         },
       });
 
@@ -64,7 +65,17 @@ describe('the demo page and its development endpoints (e2e)', () => {
         expect(asset.headers.get('content-type'), path).toMatch(type);
       }
       expect(await (await fetch(`${t.httpUrl}/demo.js`)).text()).toContain(
-        "import { connect } from '@rtnotify/client'",
+        "import { TAG_NAME } from '@rtnotify/inbox'",
+      );
+      // The component's one-file bundle, as built.
+      const bundle = await fetch(`${t.httpUrl}/sdk/inbox/rtnotify-inbox.bundle.js`);
+      expect(bundle.status).toBe(200);
+      expect(bundle.headers.get('content-type')).toMatch(/javascript/);
+      expect(await bundle.text()).toBe(
+        readFileSync(
+          join(dirname(require.resolve('@rtnotify/inbox')), 'rtnotify-inbox.bundle.js'),
+          'utf8',
+        ),
       );
     });
 
@@ -97,6 +108,8 @@ describe('the demo page and its development endpoints (e2e)', () => {
       'client/.hidden.js',
       'client/INDEX.JS',
       'client/missing.js',
+      'client/index.bundle.map.js',
+      'inbox/index.d.ts',
       'nestjs/index.js',
       'constructor/index.js',
       'index.js',

@@ -9,16 +9,18 @@ export const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
 
 /**
  * The packages the page imports, each served as built (`/sdk/<name>/…`, the folder of the package's
- * entry module): the client and the protocol it imports. The page's import map names them.
+ * entry module): the client and the protocol it imports, and the inbox component (its one-file
+ * bundle). The page's import map names them.
  */
 const require = createRequire(import.meta.url);
 export const SDK_DIRS: Readonly<Record<string, string>> = {
   client: `${dirname(require.resolve('@rtnotify/client'))}/`,
   protocol: `${dirname(require.resolve('@rtnotify/protocol'))}/`,
+  inbox: `${dirname(require.resolve('@rtnotify/inbox'))}/`,
 };
 
-/** Names the SDK route serves: the built modules, nothing else (no types, no maps). */
-export const SDK_FILE_NAME = /^[a-z][a-z0-9-]*\.js$/;
+/** Names the SDK route serves: the built modules and bundles, nothing else (no types, no maps). */
+export const SDK_FILE_NAME = /^[a-z][a-z0-9-]*(\.bundle)?\.js$/;
 
 /**
  * The content security policy's hash of the page's inline import map (the only inline script), so

@@ -80,24 +80,36 @@ export class DemoPage {
       .waitFor({ state: 'visible', timeout: 10_000 });
   }
 
+  /**
+   * Opens the panel of the page's `<rtnotify-inbox>` (which marks everything seen). Playwright's CSS
+   * selectors pierce its shadow root: `rtnotify-inbox li.item` and so on.
+   */
+  async openPanel(): Promise<void> {
+    const bell = this.page.locator('rtnotify-inbox .bell');
+    if ((await bell.getAttribute('aria-expanded')) !== 'true') await bell.click();
+    await this.page.locator('rtnotify-inbox .panel').waitFor({ timeout: 10_000 });
+  }
+
   /** Waits for the bell's unseen count. */
   async waitForUnseen(count: number): Promise<void> {
     await this.page
-      .locator(`#unseen[data-count="${count}"]`)
+      .locator(`rtnotify-inbox .badge[data-count="${count}"]`)
       .waitFor({ state: 'attached', timeout: 10_000 });
   }
 
-  /** Waits for the unread count on a category's chip. */
+  /** Waits for the unread count on a category's chip (the panel open). */
   async waitForChip(category: string, count: number): Promise<void> {
     await this.page
-      .locator(`#categories [data-category="${category}"] .chip-count[data-count="${count}"]`)
+      .locator(
+        `rtnotify-inbox .chip[data-category="${category}"] .chip-count[data-count="${count}"]`,
+      )
       .waitFor({ state: 'visible', timeout: 10_000 });
   }
 
-  /** The ids the list shows, top to bottom. */
+  /** The ids the list shows, top to bottom (the panel open). */
   async listedIds(): Promise<string[]> {
     const ids = await this.page
-      .locator('#list li')
+      .locator('rtnotify-inbox li.item')
       .evaluateAll((items) => items.map((item) => (item as HTMLElement).dataset.id ?? ''));
     return ids;
   }
@@ -107,20 +119,20 @@ export class DemoPage {
   }
 
   item(id: string) {
-    return this.page.locator(`#list li[data-id="${id}"]`);
+    return this.page.locator(`rtnotify-inbox li[data-id="${id}"]`);
   }
 
-  /** Waits for the list item of `id` (unread, when `read` is false). */
+  /** Waits for the list item of `id` (unread, when `read` is false; the panel open). */
   async waitForItem(id: string, read?: boolean): Promise<void> {
     const state = read === undefined ? '' : read ? ':not(.unread)' : '.unread';
     await this.page
-      .locator(`#list li[data-id="${id}"]${state}`)
+      .locator(`rtnotify-inbox li[data-id="${id}"]${state}`)
       .waitFor({ state: 'visible', timeout: 10_000 });
   }
 
   /** Waits for a list item with `text`; returns its notification id. */
   async waitForText(text: string): Promise<string> {
-    const item = this.page.locator('#list li', { hasText: text });
+    const item = this.page.locator('rtnotify-inbox li.item', { hasText: text });
     await item.waitFor({ state: 'visible', timeout: 20_000 });
     return (await item.getAttribute('data-id')) ?? '';
   }
