@@ -12,10 +12,10 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { inject } from 'vitest';
 import { freePort } from '../src/redis/local-redis.js';
 import { redisOptionsFromUrl } from '../src/redis/redis-url.js';
-import { launchChromium } from './support/browser.js';
-import { startService, type ServiceProcess } from './support/service-process.js';
-import { isolatedEnv } from './support/test-app.js';
-import { signToken, TEST_JWT_SECRET } from './support/tokens.js';
+import { launchChromium } from './kit/browser.js';
+import { startService, type ServiceProcess } from './kit/service.mjs';
+import { isolatedEnv } from './kit/test-app.js';
+import { signToken, TEST_JWT_SECRET } from './kit/tokens.mjs';
 import type {} from '@rtnotify/inbox';
 
 // The README's screenshots; written to test-results/ unless UPDATE_SCREENSHOT=1 asks to refresh them.
