@@ -49,8 +49,9 @@ function newestMtime(dir: string, skip: (name: string) => boolean = () => false)
 export function assertPackagesBuilt(): void {
   for (const { folder } of PACKAGES) {
     const entry = join(REPO, 'libs', folder, 'dist/index.js');
-    const sources = newestMtime(join(REPO, 'libs', folder, 'src'), (name) =>
-      name.endsWith('.spec.ts'),
+    const sources = newestMtime(
+      join(REPO, 'libs', folder, 'src'),
+      (name) => name.endsWith('.spec.ts') || name.endsWith('-spec-kit.ts'),
     );
     if (!existsSync(entry) || statSync(entry).mtimeMs < sources) {
       throw new Error(
