@@ -12,6 +12,8 @@ export default defineConfig({
     include: ['src/**/*.spec.ts', 'libs/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
     globalSetup: ['./test/kit/global-setup.ts'],
     testTimeout: 30_000,
+    // expect.poll waits on what has no event (a page's list, say); 1 s by default is tight under load.
+    expect: { poll: { timeout: 15_000 } },
     // Hooks start services (redis-server, the built service as a process): generous on a loaded machine.
     hookTimeout: 120_000,
     reporters: ['default', './test/kit/summary-reporter.ts'],

@@ -15,7 +15,7 @@ import { signToken, TEST_JWT_SECRET } from './kit/tokens.mjs';
 const SCREENSHOT =
   process.env.UPDATE_SCREENSHOT === '1' ? 'docs/demo.png' : 'test-results/demo.png';
 
-describe('the demo page in Chromium (e2e)', () => {
+describe('the demo page in Chromium (e2e)', { timeout: 90_000 }, () => {
   let browser: Browser;
   let service: ServiceProcess;
   let env: Record<string, string>;
@@ -172,7 +172,7 @@ describe('the demo page in Chromium (e2e)', () => {
 
     // Archived in one page: the other's inbox drops it, its counts follow.
     await second.item(reply).locator('.archive').click();
-    await first.item(reply).waitFor({ state: 'detached', timeout: 10_000 });
+    await first.item(reply).waitFor({ state: 'detached', timeout: 20_000 });
     await first.waitForBadge(1);
     await first.waitForChip('social', 1);
     expect(await first.listedIds()).toEqual([like, invoice]);
@@ -188,7 +188,7 @@ describe('the demo page in Chromium (e2e)', () => {
 
     // Unarchived from the Archived tab of one page: back in the other's filtered inbox.
     await first.item(reply).locator('.unarchive').click();
-    await first.item(reply).waitFor({ state: 'detached', timeout: 10_000 });
+    await first.item(reply).waitFor({ state: 'detached', timeout: 20_000 });
     await second.page.click('rtnotify-inbox [data-tab="inbox"]');
     await second.waitForItem(reply, true);
     expect(await second.listedIds()).toEqual([like, reply]);

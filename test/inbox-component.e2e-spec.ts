@@ -87,17 +87,17 @@ class InboxPage {
     if ((await this.$('.bell').getAttribute('aria-expanded')) !== 'true') {
       await this.$('.bell').click();
     }
-    await this.$('.panel').waitFor({ timeout: 10_000 });
+    await this.$('.panel').waitFor({ timeout: 20_000 });
   }
 
   async waitForUnseen(count: number): Promise<void> {
-    await this.$(`.badge[data-count="${count}"]`).waitFor({ state: 'attached', timeout: 10_000 });
+    await this.$(`.badge[data-count="${count}"]`).waitFor({ state: 'attached', timeout: 20_000 });
   }
 
   async waitForUnread(count: number): Promise<void> {
     await this.$(`.tab-count[data-count="${count}"]`).waitFor({
       state: 'attached',
-      timeout: 10_000,
+      timeout: 20_000,
     });
   }
 
@@ -155,7 +155,7 @@ class InboxPage {
   }
 }
 
-describe('<rtnotify-inbox> in Chromium (e2e)', () => {
+describe('<rtnotify-inbox> in Chromium (e2e)', { timeout: 90_000 }, () => {
   let browser: Browser;
   let service: ServiceProcess;
   let producer: Queue;
@@ -243,7 +243,7 @@ describe('<rtnotify-inbox> in Chromium (e2e)', () => {
 
     // Archived in one page: it leaves the other's inbox and shows in its Archived tab.
     await second.item(reply).locator('.archive').click();
-    await first.item(reply).waitFor({ state: 'detached', timeout: 10_000 });
+    await first.item(reply).waitFor({ state: 'detached', timeout: 20_000 });
     await first.waitForUnread(1);
     await first.$('.chip[data-category="social"] .chip-count[data-count="1"]').waitFor();
     await first.$('.tab[data-tab="archived"]').click();
@@ -414,7 +414,7 @@ describe('<rtnotify-inbox> in Chromium (e2e)', () => {
       return el.notificationsClient?.lastId === last;
     }, before[1]);
     await expect
-      .poll(async () => (await page.cached())?.lastId, { timeout: 10_000 })
+      .poll(async () => (await page.cached())?.lastId, { timeout: 20_000 })
       .toBe(before[1]);
 
     page.offline = true;

@@ -77,7 +77,7 @@ export class DemoPage {
   async waitForBadge(count: number): Promise<void> {
     await this.page
       .locator(`#badge[data-count="${count}"]`)
-      .waitFor({ state: 'visible', timeout: 10_000 });
+      .waitFor({ state: 'visible', timeout: 20_000 });
   }
 
   /**
@@ -87,14 +87,14 @@ export class DemoPage {
   async openPanel(): Promise<void> {
     const bell = this.page.locator('rtnotify-inbox .bell');
     if ((await bell.getAttribute('aria-expanded')) !== 'true') await bell.click();
-    await this.page.locator('rtnotify-inbox .panel').waitFor({ timeout: 10_000 });
+    await this.page.locator('rtnotify-inbox .panel').waitFor({ timeout: 20_000 });
   }
 
   /** Waits for the bell's unseen count. */
   async waitForUnseen(count: number): Promise<void> {
     await this.page
       .locator(`rtnotify-inbox .badge[data-count="${count}"]`)
-      .waitFor({ state: 'attached', timeout: 10_000 });
+      .waitFor({ state: 'attached', timeout: 20_000 });
   }
 
   /** Waits for the unread count on a category's chip (the panel open). */
@@ -103,7 +103,7 @@ export class DemoPage {
       .locator(
         `rtnotify-inbox .chip[data-category="${category}"] .chip-count[data-count="${count}"]`,
       )
-      .waitFor({ state: 'visible', timeout: 10_000 });
+      .waitFor({ state: 'visible', timeout: 20_000 });
   }
 
   /** The ids the list shows, top to bottom (the panel open). */
@@ -127,7 +127,7 @@ export class DemoPage {
     const state = read === undefined ? '' : read ? ':not(.unread)' : '.unread';
     await this.page
       .locator(`rtnotify-inbox li[data-id="${id}"]${state}`)
-      .waitFor({ state: 'visible', timeout: 10_000 });
+      .waitFor({ state: 'visible', timeout: 20_000 });
   }
 
   /** Waits for a list item with `text`; returns its notification id. */
