@@ -182,6 +182,13 @@ describe('<rtnotify-inbox> in Chromium (e2e)', { timeout: 90_000 }, () => {
   afterEach(async () => {
     for (const page of pages) expect(page.errors, 'uncaught errors in the page').toEqual([]);
     await Promise.all(pages.splice(0).map((page) => page.close()));
+    // Every later test would fail on a dead service: say once how it ended, with its last lines.
+    const { exitCode, signalCode } = service.process;
+    if (exitCode !== null || signalCode !== null) {
+      throw new Error(
+        `the service ended (${exitCode ?? signalCode}):\n${service.output().slice(-3000)}`,
+      );
+    }
   });
 
   afterAll(async () => {
