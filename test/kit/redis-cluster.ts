@@ -322,6 +322,9 @@ export async function clusterProducer(
     connection: eventsConnection,
     prefix: CLUSTER_QUEUE_PREFIX,
   });
+  // Specs wait on many jobs at once (job.waitUntilFinished adds listeners per job).
+  queue.setMaxListeners(0);
+  events.setMaxListeners(0);
   await events.waitUntilReady();
   return {
     queue,
