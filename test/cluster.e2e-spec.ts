@@ -1,4 +1,5 @@
 import type { Job } from 'bullmq';
+import { Cluster } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { http, metricValue, scrapeMetrics, storedIds } from './kit/http.mjs';
 import {
@@ -210,6 +211,35 @@ describe(
         `[cluster] reshard during traffic: ${jobs.length} jobs, ${sent} notifications stored and ` +
           `delivered twice each; closes of the moved users' tabs: ${JSON.stringify(closes)}`,
       );
+    });
+
+    it("the worker's expiry sweep removes what expired for users on every shard, without anyone reading", async () => {
+      const expiring = (await usersOnEveryShard(cluster, 2, 'expiring-user')).flatMap(
+        (s) => s.users,
+      );
+      const redis = new Cluster(cluster.startupNodes);
+      try {
+        const historyOf = (userId: string) => `${KEY_PREFIX}:{${userId}}:h`;
+        const expiresAt = new Date(Date.now() + 1500).toISOString();
+        const jobs = await producer.queue.addBulk(
+          expiring.map((userId) => ({
+            name: 'notify',
+            data: { userId, type: 'cluster.expiring', expiresAt },
+          })),
+        );
+        await Promise.all(jobs.map((job) => job.waitUntilFinished(producer.events, 30_000)));
+        const sizes = async () => Promise.all(expiring.map((u) => redis.zcard(historyOf(u))));
+        expect(await sizes()).toEqual(expiring.map(() => 1));
+
+        // Nobody reads these users' inboxes: only the worker's sweeper removes the notifications.
+        await eventually(
+          async () => (await sizes()).every((n) => n === 0),
+          15_000,
+          'the expired notifications swept on every shard',
+        );
+      } finally {
+        redis.disconnect();
+      }
     });
 
     it('SIGTERM on a gateway: its sockets are closed with 1001 and it exits 0', async () => {
