@@ -12,12 +12,13 @@ import { freePort, rssKiB, startProcess, stopAll } from '../test/kit/processes.m
 import { startRedis } from '../test/kit/redis.mjs';
 import { sleep } from '../test/kit/timing.mjs';
 import { cpuMs, machineBusyMs } from './lib/cpu.mjs';
+import { startRedisCluster } from './lib/redis-cluster.mjs';
 import * as report from './lib/report.mjs';
 import { rpcClient } from './lib/rpc.mjs';
 import { round } from './lib/stats.mjs';
 
 const SECRET = 'bench-only-secret-that-is-long-enough-for-hs256';
-const ALL_SYSTEMS = ['ours', 'ours-jobs', 'naive', 'socketio'];
+const ALL_SYSTEMS = ['ours', 'ours-cluster', 'ours-jobs', 'naive', 'socketio'];
 const ALL_SCENARIOS = ['idle', 'fanout', 'steady', 'headline'];
 /** Cores the rest of the machine may use before a step waits, or a failed step is run again. */
 const OTHER_LOAD_LIMIT = 0.3;
@@ -57,6 +58,17 @@ const SYSTEMS = {
     producer: 'service',
     protocol: 'ours',
   },
+  // The same build on a Redis Cluster of three masters (sharded pub/sub, batches split per node):
+  // what the cluster does to the held rate and to CPU per notification on the same machine.
+  'ours-cluster': {
+    label: 'ours on a Redis Cluster (3 masters, no replicas)',
+    script: 'dist-bench/dist/src/main.js',
+    env: { ROLE: 'all', NODE_ENV: 'production', JWT_SECRET: SECRET, ALLOWED_ORIGINS: '*' },
+    fanoutChunk: 1_000,
+    producer: 'service',
+    protocol: 'ours',
+    clusterMasters: 3,
+  },
   // The same build, fed one BullMQ job per notification as the peers are: the "before" of the
   // producer-side batching, measured in the same run.
   'ours-jobs': {
@@ -83,7 +95,7 @@ const SYSTEMS = {
 
 const USAGE = `usage: npm run bench -- [options]
   --quick                    short steps and fewer sockets (development)
-  --systems ours,ours-jobs,naive,socketio
+  --systems ours,ours-cluster,ours-jobs,naive,socketio
   --scenarios idle,fanout,steady,headline   (headline needs steady's steps and runs them)
   --rates 500,1000,...       offered rates of the steady steps (/s)
   --step-seconds N           length of a steady step (10; quick 2)
@@ -196,9 +208,13 @@ async function benchSystem(name, o) {
   const result = { system: name, label: def.label };
   let stepId = 0;
 
-  const redis = await startRedis();
+  const redis = def.clusterMasters
+    ? await startRedisCluster(def.clusterMasters)
+    : await startRedis();
   const port = await freePort();
-  const env = { ...def.env, PORT: String(port), REDIS_URL: redis.url };
+  const env = { ...def.env, PORT: String(port) };
+  if (def.clusterMasters) env.REDIS_CLUSTER_NODES = redis.seeds;
+  else env.REDIS_URL = redis.url;
   if (o.concurrency) env.WORKER_CONCURRENCY = o.concurrency;
   if (def.protocol === 'ours') Object.assign(env, o.oursEnv);
   const service = startProcess(name, process.execPath, [def.script], { env, ...CHILD_OPTIONS });
@@ -209,8 +225,12 @@ async function benchSystem(name, o) {
     const producer = await startLoad(name, 'producer', {
       system: def.protocol ?? name,
       redisUrl: redis.url,
+      clusterNodes: redis.seeds,
       queueName: 'notifications',
-      mode: name === 'ours' ? (o.producer ?? def.producer) : (def.producer ?? 'jobs'),
+      mode:
+        name === 'ours' || name === 'ours-cluster'
+          ? (o.producer ?? def.producer)
+          : (def.producer ?? 'jobs'),
       distRoot: 'dist-bench/dist',
     });
     loads.push(producer);
@@ -222,12 +242,18 @@ async function benchSystem(name, o) {
     loads.push(clients);
     const pids = {
       service: service.pid,
-      redis: redis.pid,
+      // A cluster's CPU is the sum of its nodes'.
+      redis: redis.pids ?? [redis.pid],
       producer: producer.proc.pid,
       clients: clients.proc.pid,
     };
     const cpuNow = () => ({
-      ...Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)])),
+      ...Object.fromEntries(
+        Object.entries(pids).map(([k, pid]) => [
+          k,
+          [pid].flat().reduce((sum, one) => sum + cpuMs(one), 0),
+        ]),
+      ),
       machine: machineBusyMs(),
       self: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
       at: Date.now(),

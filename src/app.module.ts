@@ -1,5 +1,5 @@
-import { BullModule } from '@nestjs/bullmq';
-import { Module, type DynamicModule } from '@nestjs/common';
+import { BullModule, type BullRootModuleOptions } from '@nestjs/bullmq';
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { NotificationsModule } from '@rtnotify/nestjs';
 import type { AppConfig } from './config/app-config.js';
@@ -7,7 +7,28 @@ import { DemoModule } from './demo/demo.module.js';
 import { HealthController } from './health/health.controller.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { METRICS_TOKEN } from './auth/metrics-token.guard.js';
+import { CLUSTER_QUEUE_PREFIX, createRedisCluster } from './redis/redis-cluster.js';
+import { REDIS_CLUSTER, RedisClusterCloser } from './redis/redis-cluster.provider.js';
 import { redisOptionsFromUrl } from './redis/redis-url.js';
+
+/**
+ * BullMQ's connection, which the library takes too: one Redis (`REDIS_URL`), or a Redis Cluster
+ * (`REDIS_CLUSTER_NODES`) with a hash-tagged queue prefix, and the provider that closes it.
+ */
+function redisConnection(config: AppConfig & { redisUrl?: string }): {
+  bull: BullRootModuleOptions;
+  providers: Provider[];
+} {
+  if (config.redisCluster) {
+    const cluster = createRedisCluster(config.redisCluster);
+    return {
+      bull: { connection: cluster, prefix: CLUSTER_QUEUE_PREFIX },
+      providers: [{ provide: REDIS_CLUSTER, useValue: cluster }, RedisClusterCloser],
+    };
+  }
+  if (!config.redisUrl) throw new Error('AppModule: a Redis URL or a Redis Cluster is required');
+  return { bull: { connection: redisOptionsFromUrl(config.redisUrl) }, providers: [] };
+}
 
 /**
  * The runnable service: the notifications library on the host's Redis, by role, with its HTTP inbox
@@ -15,11 +36,12 @@ import { redisOptionsFromUrl } from './redis/redis-url.js';
  */
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig & { redisUrl: string }): DynamicModule {
+  static forRoot(config: AppConfig & { redisUrl?: string }): DynamicModule {
+    const redis = redisConnection(config);
     return {
       module: AppModule,
       imports: [
-        BullModule.forRoot({ connection: redisOptionsFromUrl(config.redisUrl) }),
+        BullModule.forRoot(redis.bull),
         NotificationsModule.forRoot({
           ...config.notifications,
           apiKeys: config.apiKeys,
@@ -34,7 +56,7 @@ export class AppModule {
         ...(config.demo && config.role !== 'worker' ? [DemoModule.forRoot(config)] : []),
       ],
       controllers: [HealthController, MetricsController],
-      providers: [{ provide: METRICS_TOKEN, useValue: config.metricsToken }],
+      providers: [{ provide: METRICS_TOKEN, useValue: config.metricsToken }, ...redis.providers],
     };
   }
 }

@@ -9,7 +9,7 @@ import type { AppConfig } from './config/app-config.js';
 
 /** Builds the service (not yet listening): used by `main.ts` and by the end-to-end tests. */
 export async function createApp(
-  config: AppConfig & { redisUrl: string },
+  config: AppConfig & { redisUrl?: string },
   options: { logger?: false | ('log' | 'warn' | 'error')[] } = {},
 ): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {

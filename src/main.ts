@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { createApp } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/index.js';
-import { resolveRedis } from './redis/resolve-redis.js';
+import { describeClusterNodes } from './redis/redis-cluster.js';
+import { resolveRedis, type ResolvedRedis } from './redis/resolve-redis.js';
 import { redactRedisUrl } from './redis/redis-url.js';
 
 /** EX_CONFIG from sysexits.h: the configuration is wrong. */
@@ -24,15 +25,18 @@ async function bootstrap(): Promise<void> {
         'Set JWT_SECRET (or JWT_PUBLIC_KEY) before exposing this service. !!!',
     );
   }
-  let redis;
-  try {
-    redis = await resolveRedis(config, logger);
-  } catch (error) {
-    console.error((error as Error).message);
-    process.exit(EXIT_UNAVAILABLE);
+  // A Redis Cluster is used as configured; otherwise one Redis is found (or started, in development).
+  let redis: ResolvedRedis | undefined;
+  if (!config.redisCluster) {
+    try {
+      redis = await resolveRedis(config, logger);
+    } catch (error) {
+      console.error((error as Error).message);
+      process.exit(EXIT_UNAVAILABLE);
+    }
   }
-  const app = await createApp({ ...config, redisUrl: redis.url });
-  const local = redis.local;
+  const app = await createApp({ ...config, redisUrl: redis?.url });
+  const local = redis?.local;
   if (local) process.once('exit', () => local.process.kill('SIGTERM'));
 
   // Shutdown: stop taking sockets and jobs, let in-flight jobs finish, close sockets with 1001,
@@ -63,7 +67,10 @@ async function bootstrap(): Promise<void> {
   await app.listen(config.port);
   logger.log(
     `role=${config.role} listening on http://localhost:${config.port} ` +
-      `(WebSocket ws://localhost:${config.port}/ws), Redis ${redactRedisUrl(redis.url)}`,
+      `(WebSocket ws://localhost:${config.port}/ws), Redis ` +
+      (config.redisCluster
+        ? describeClusterNodes(config.redisCluster)
+        : redactRedisUrl(redis?.url ?? '')),
   );
 }
 

@@ -12,7 +12,7 @@
  * (no gateway, no worker), instead of adding the jobs itself.
  */
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { sleep } from '../../test/kit/timing.mjs';
@@ -35,7 +35,7 @@ let queue;
 let enqueue;
 
 /** A producer-only Nest host of the snapshot's packages (resolved as the service resolves them). */
-async function serviceEnqueue(distRoot, redisUrl, queueName) {
+async function serviceEnqueue(distRoot, redisUrl, clusterNodes, queueName) {
   const resolveFrom = createRequire(new URL(`../../${distRoot}/src/main.js`, import.meta.url));
   const load = (name) => import(pathToFileURL(resolveFrom.resolve(name)).href);
   await load('reflect-metadata');
@@ -43,11 +43,10 @@ async function serviceEnqueue(distRoot, redisUrl, queueName) {
   const { Module } = await load('@nestjs/common');
   const { BullModule } = await load('@nestjs/bullmq');
   const { NotificationsModule, NotificationService } = await load('@rtnotify/nestjs');
-  const { hostname, port } = new URL(redisUrl);
   class ProducerModule {}
   Module({
     imports: [
-      BullModule.forRoot({ connection: { host: hostname, port: Number(port) } }),
+      BullModule.forRoot(await bullConnection(load, redisUrl, clusterNodes)),
       NotificationsModule.forRoot({ queueName, gateway: false, worker: false }),
     ],
   })(ProducerModule);
@@ -63,14 +62,42 @@ async function serviceEnqueue(distRoot, redisUrl, queueName) {
     );
 }
 
+/** Seeds `host:port,…` as ioredis takes them. */
+const startupNodes = (clusterNodes) =>
+  clusterNodes.split(',').map((seed) => {
+    const [host, port] = seed.split(':');
+    return { host, port: Number(port) };
+  });
+
+/** BullMQ's root options for the host: one Redis, or (as the service does) a cluster and `{rtnotify}`. */
+async function bullConnection(load, redisUrl, clusterNodes) {
+  if (!clusterNodes) {
+    const { hostname, port } = new URL(redisUrl);
+    return { connection: { host: hostname, port: Number(port) } };
+  }
+  const ioredis = await load('ioredis');
+  const connection = new ioredis.Cluster(startupNodes(clusterNodes), {
+    redisOptions: { maxRetriesPerRequest: null },
+  });
+  return { connection, prefix: '{rtnotify}' };
+}
+
 serveRpc({
-  async init({ system, redisUrl, queueName, mode, distRoot }) {
-    queue = new Queue(queueName, {
-      connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
-    });
+  async init({ system, redisUrl, clusterNodes, queueName, mode, distRoot }) {
+    // On a cluster, as the service does: an ioredis Cluster and the hash-tagged prefix.
+    queue = clusterNodes
+      ? new Queue(queueName, {
+          connection: new Cluster(startupNodes(clusterNodes), {
+            redisOptions: { maxRetriesPerRequest: null },
+          }),
+          prefix: '{rtnotify}',
+        })
+      : new Queue(queueName, {
+          connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
+        });
     await queue.waitUntilReady();
     if (mode === 'service' && system === 'ours') {
-      enqueue = await serviceEnqueue(distRoot, redisUrl, queueName);
+      enqueue = await serviceEnqueue(distRoot, redisUrl, clusterNodes, queueName);
     } else
       enqueue = (items) =>
         queue.addBulk(items.map((data) => ({ name: 'notify', data, opts: JOB_OPTIONS })));

@@ -198,6 +198,105 @@ describe(loadConfig.name, () => {
     });
   });
 
+  describe('REDIS_CLUSTER_NODES', () => {
+    it('is off by default', () => {
+      expect(loadConfig({}).redisCluster).toBeUndefined();
+    });
+
+    it('reads host:port seeds', () => {
+      const sut = loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b:7001,[::1]:7002' });
+
+      expect(sut.redisCluster).toEqual({
+        nodes: [
+          { host: '10.0.0.1', port: 7000 },
+          { host: 'redis-b', port: 7001 },
+          { host: '::1', port: 7002 },
+        ],
+        username: undefined,
+        password: undefined,
+        tls: false,
+      });
+    });
+
+    it('takes credentials and TLS from URL seeds, for every node', () => {
+      const sut = loadConfig({
+        REDIS_CLUSTER_NODES: 'rediss://app:s%40cret@a.example:6379,b.example:6379',
+      });
+
+      expect(sut.redisCluster).toMatchObject({
+        nodes: [
+          { host: 'a.example', port: 6379 },
+          { host: 'b.example', port: 6379 },
+        ],
+        username: 'app',
+        password: 's@cret',
+        tls: true,
+      });
+    });
+
+    it.each([
+      ['localhost', 'needs a port'],
+      ['a:1,,b:2', 'is not host:port'],
+      ['http://a:1', 'is not host:port'],
+      ['user:pw@a:1', 'is not host:port'],
+      ['a:70000', 'is not host:port'],
+      ['a:0', 'needs a port'],
+      ['redis://a', 'needs a port'],
+      ['redis://a:1/2', 'no database number'],
+      ['redis://a:1,rediss://b:2', 'TLS is all or nothing'],
+      ['redis://u:p1@a:1,redis://u:p2@b:2', 'different credentials'],
+    ])('rejects %j, naming REDIS_CLUSTER_NODES', (REDIS_CLUSTER_NODES, why) => {
+      const error = configErrorOf({ REDIS_CLUSTER_NODES });
+
+      expect(error.problems).toHaveLength(1);
+      expect(error.problems[0]).toContain('REDIS_CLUSTER_NODES');
+      expect(error.problems[0]).toContain(why);
+    });
+
+    it('never repeats a password in its message', () => {
+      const error = configErrorOf({ REDIS_CLUSTER_NODES: 'redis://u:topsecret@a:1/2' });
+
+      expect(error.message).not.toContain('topsecret');
+    });
+
+    it('refuses REDIS_URL and REDIS_CLUSTER_NODES together', () => {
+      const error = configErrorOf({ REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'b:2' });
+
+      expect(error.problems).toEqual(['set either REDIS_URL or REDIS_CLUSTER_NODES, not both']);
+    });
+  });
+
+  describe('REDIS_MIN_REPLICAS_ACK', () => {
+    it("is unset by default: the library's defaults apply (0, no WAIT; 1 s)", () => {
+      expect(loadConfig({}).notifications).toMatchObject({
+        minReplicasAck: undefined,
+        replicaAckTimeoutMs: undefined,
+      });
+      expect(NOTIFICATIONS_DEFAULTS).toMatchObject({
+        minReplicasAck: 0,
+        replicaAckTimeoutMs: 1000,
+      });
+    });
+
+    it('reads both', () => {
+      const sut = loadConfig({ REDIS_MIN_REPLICAS_ACK: '1', REDIS_REPLICA_ACK_TIMEOUT_MS: '250' });
+
+      expect(sut.notifications).toMatchObject({ minReplicasAck: 1, replicaAckTimeoutMs: 250 });
+    });
+
+    it.each([
+      ['REDIS_MIN_REPLICAS_ACK', '-1'],
+      ['REDIS_MIN_REPLICAS_ACK', '17'],
+      ['REDIS_MIN_REPLICAS_ACK', 'one'],
+      ['REDIS_REPLICA_ACK_TIMEOUT_MS', '0'],
+      ['REDIS_REPLICA_ACK_TIMEOUT_MS', '60001'],
+    ])('rejects %s=%j, naming it', (name, value) => {
+      const error = configErrorOf({ [name]: value });
+
+      expect(error.problems.every((problem) => problem.includes(name))).toBe(true);
+    });
+  });
+
   describe('JWT_ALGORITHMS', () => {
     it('reads a list', () => {
       expect(loadConfig({ JWT_ALGORITHMS: 'HS256,HS512' }).notifications.jwt.algorithms).toEqual([

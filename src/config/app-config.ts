@@ -4,6 +4,7 @@ import {
   type NotificationsModuleOptions,
 } from '@rtnotify/nestjs';
 import type { HttpTimeouts } from '../http/http-server.js';
+import { parseClusterNodes, type RedisClusterConfig } from '../redis/redis-cluster.js';
 import { ConfigError, parseEnvironment, type EnvironmentVariables } from './environment.js';
 
 /** Used outside production when no JWT key is configured; the service warns loudly about it. */
@@ -16,6 +17,8 @@ export interface AppConfig {
   port: number;
   /** Unset: outside production, the service looks for (or starts) a local Redis. */
   redisUrl: string | undefined;
+  /** Set (REDIS_CLUSTER_NODES): the service runs on this Redis Cluster instead of one Redis. */
+  redisCluster: RedisClusterConfig | undefined;
   role: Role;
   queueName: string;
   /** True when no JWT key was configured and the development secret is in use. */
@@ -70,6 +73,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     production,
     port: e.PORT,
     redisUrl: e.REDIS_URL,
+    redisCluster: e.REDIS_CLUSTER_NODES
+      ? parseClusterNodes(e.REDIS_CLUSTER_NODES).config
+      : undefined,
     role: e.ROLE,
     queueName: e.NOTIFY_QUEUE ?? DEFAULT_QUEUE_NAME,
     usingDevelopmentSecret,
@@ -99,6 +105,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       historyLimit: e.HISTORY_LIMIT,
       historyMaxAgeSeconds: e.HISTORY_MAX_AGE_SECONDS,
       workerConcurrency: e.WORKER_CONCURRENCY,
+      minReplicasAck: e.REDIS_MIN_REPLICAS_ACK,
+      replicaAckTimeoutMs: e.REDIS_REPLICA_ACK_TIMEOUT_MS,
       limits: {
         maxFrameBytes: e.MAX_FRAME_BYTES,
         maxSocketsPerUser: e.MAX_SOCKETS_PER_USER,

@@ -9,8 +9,18 @@ import {
   Min,
   MinLength,
   validateSync,
+  ValidateBy,
   ValidateIf,
+  type ValidationArguments,
 } from 'class-validator';
+import { parseClusterNodes } from '../redis/redis-cluster.js';
+
+/** What is wrong with REDIS_CLUSTER_NODES, in one message; undefined when nothing is. */
+function clusterNodesProblem(value: unknown, env: EnvironmentVariables): string | undefined {
+  if (env.REDIS_URL !== undefined) return 'set either REDIS_URL or REDIS_CLUSTER_NODES, not both';
+  const { problems } = parseClusterNodes(String(value));
+  return problems.length > 0 ? problems.join('; ') : undefined;
+}
 
 /**
  * The service's environment. Every variable is optional and has a documented default (README,
@@ -33,6 +43,30 @@ export class EnvironmentVariables {
     message: 'REDIS_URL must look like redis://[user:password@]host:port[/db]',
   })
   REDIS_URL?: string;
+
+  @IsOptional()
+  @ValidateBy({
+    name: 'redisClusterNodes',
+    validator: {
+      validate: (value: unknown, args?: ValidationArguments) =>
+        clusterNodesProblem(value, args?.object as EnvironmentVariables) === undefined,
+      defaultMessage: (args?: ValidationArguments) =>
+        clusterNodesProblem(args?.value, args?.object as EnvironmentVariables) ?? '',
+    },
+  })
+  REDIS_CLUSTER_NODES?: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(16)
+  REDIS_MIN_REPLICAS_ACK?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  REDIS_REPLICA_ACK_TIMEOUT_MS?: number;
 
   @ValidateIf((env: EnvironmentVariables) => env.NODE_ENV === 'production' && !env.JWT_PUBLIC_KEY)
   @IsString({ message: 'JWT_SECRET or JWT_PUBLIC_KEY is required in production' })
@@ -186,6 +220,8 @@ export class EnvironmentVariables {
 
 /** The numbers with no default here: unset, they fall through to the library's defaults. */
 const LIBRARY_NUMBERS: (keyof EnvironmentVariables)[] = [
+  'REDIS_MIN_REPLICAS_ACK',
+  'REDIS_REPLICA_ACK_TIMEOUT_MS',
   'WORKER_CONCURRENCY',
   'HISTORY_LIMIT',
   'HISTORY_MAX_AGE_SECONDS',
@@ -212,6 +248,7 @@ const NUMERIC: (keyof EnvironmentVariables)[] = [
 /** The variables without a default here (not own properties of a fresh instance). */
 const OPTIONAL: (keyof EnvironmentVariables)[] = [
   'REDIS_URL',
+  'REDIS_CLUSTER_NODES',
   'JWT_SECRET',
   'JWT_PUBLIC_KEY',
   'JWT_ALGORITHMS',

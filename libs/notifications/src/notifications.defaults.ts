@@ -25,6 +25,8 @@ export const NOTIFICATIONS_DEFAULTS = Object.freeze({
   workerConcurrency: 8,
   enqueueTimeoutMs: 5000,
   expirySweepIntervalMs: 1000,
+  minReplicasAck: 0,
+  replicaAckTimeoutMs: 1000,
   limits: DEFAULT_LIMITS,
   jobOptions: DEFAULT_JOB_OPTIONS,
 });

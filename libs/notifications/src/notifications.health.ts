@@ -7,10 +7,11 @@ export class NotificationsHealth {
   constructor(private readonly store: NotificationStore) {}
 
   /**
-   * Resolves when the library's Redis answers; rejects while it is unreachable. Bound it with a
+   * Resolves when the library's Redis answers (on a Redis Cluster, with the cluster's state: every
+   * master known reports `cluster_state:ok`); rejects while it is unreachable. Bound it with a
    * timeout of your own (e.g. terminus' `withTimeout(1000)`).
    */
-  ping(): Promise<void> {
+  ping(): Promise<Record<string, string | number> | void> {
     return this.store.ping();
   }
 }

@@ -100,6 +100,20 @@ export class NotificationsMetrics {
         this.set(broker?.subscribedUsers ?? 0);
       },
     });
+    if (broker?.subscriptionsByShard() !== undefined) {
+      new Gauge({
+        name: 'notifications_shard_subscriptions',
+        help: 'User channels this instance is subscribed to, by cluster shard (master host:port)',
+        labelNames: ['shard'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [shard, count] of broker?.subscriptionsByShard() ?? []) {
+            this.set({ shard }, count);
+          }
+        },
+      });
+    }
     new Gauge({
       name: 'notifications_queue_jobs',
       help: 'Jobs in the notify queue, by state',

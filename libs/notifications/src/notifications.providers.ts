@@ -26,6 +26,8 @@ import { NotificationsHealth } from './notifications.health.js';
 import { NotificationsMetrics } from './notifications.metrics.js';
 import { NOTIFICATIONS_MODULE_OPTIONS } from './notifications.module-definition.js';
 import { NotificationsSettings } from './notifications.settings.js';
+import { isCluster } from './storage/cluster-connection.js';
+import { ClusterNotificationBroker } from './storage/cluster-notification.broker.js';
 import { NotificationsRedis } from './storage/notifications-redis.js';
 import { RedisNotificationBroker } from './storage/redis-notification.broker.js';
 import { RedisNotificationStore } from './storage/redis-notification.store.js';
@@ -90,7 +92,15 @@ export function createNotificationsProviders(setup: NotificationsRoleSetup): Pro
   ];
   if (setup.gateway) {
     providers.push(
-      { provide: NotificationBroker, useClass: RedisNotificationBroker },
+      {
+        // Sharded pub/sub when the host's connection is a Redis Cluster.
+        provide: NotificationBroker,
+        useFactory: (redis: NotificationsRedis, settings: NotificationsSettings) =>
+          isCluster(redis.client)
+            ? new ClusterNotificationBroker(redis.client, settings)
+            : new RedisNotificationBroker(redis, settings),
+        inject: [NotificationsRedis, NotificationsSettings],
+      },
       UpgradeAuthenticator,
       ConnectionHeartbeat,
       LiveInboxService,

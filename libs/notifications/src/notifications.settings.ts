@@ -5,6 +5,7 @@ import type {
   NotificationsModuleOptions,
 } from './interfaces/notifications-options.interface.js';
 import { NOTIFICATIONS_DEFAULTS } from './notifications.defaults.js';
+import type { ReplicaAck } from './storage/cluster-pipeline.js';
 
 /** What the instance does, from the static options: a role that verifies tokens needs `jwt`. */
 export interface NotificationsRoles {
@@ -33,6 +34,8 @@ export class NotificationsSettings {
   readonly jobOptions: JobsOptions;
   readonly enqueueTimeoutMs: number;
   readonly expirySweepIntervalMs: number;
+  /** Replicas that must acknowledge a job's writes (`WAIT`), and for how long it may wait. */
+  readonly replicaAck: ReplicaAck;
 
   constructor(
     options: NotificationsModuleOptions,
@@ -57,5 +60,9 @@ export class NotificationsSettings {
     this.jobOptions = { ...defaults.jobOptions, ...definedOnly(options.jobOptions) };
     this.enqueueTimeoutMs = options.enqueueTimeoutMs ?? defaults.enqueueTimeoutMs;
     this.expirySweepIntervalMs = options.expirySweepIntervalMs ?? defaults.expirySweepIntervalMs;
+    this.replicaAck = {
+      replicas: options.minReplicasAck ?? defaults.minReplicasAck,
+      timeoutMs: options.replicaAckTimeoutMs ?? defaults.replicaAckTimeoutMs,
+    };
   }
 }

@@ -23,7 +23,7 @@ export class LiveInboxService {
     private readonly metrics: NotificationsMetrics,
   ) {
     broker.onMessage((message) => this.deliver(message));
-    broker.onResubscribed(() => this.resumeInterrupted());
+    broker.onResubscribed((userIds) => this.resumeInterrupted(userIds));
   }
 
   /** Registers an authenticated socket; false when its user has `maxSocketsPerUser` here already. */
@@ -93,10 +93,16 @@ export class LiveInboxService {
     }
   }
 
-  /** The channels were lost for a while: sockets live before that may have missed messages. */
-  private resumeInterrupted(): void {
+  /**
+   * The channels (of `userIds` only, when given) were lost for a while: sockets live before that may
+   * have missed messages.
+   */
+  private resumeInterrupted(userIds?: readonly string[]): void {
     const generation = this.broker.generation;
-    for (const connection of this.registry.all()) {
+    const affected = userIds
+      ? userIds.flatMap((userId) => [...this.registry.connectionsOf(userId)])
+      : this.registry.all();
+    for (const connection of affected) {
       if (connection.generation < generation) {
         connection.close(CloseCode.InternalError, 'stream interrupted: resume with since');
       }

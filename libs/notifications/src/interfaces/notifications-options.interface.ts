@@ -86,6 +86,19 @@ export interface NotificationsModuleOptions {
    */
   enqueueTimeoutMs?: number;
   /**
+   * Replicas that must acknowledge (Redis `WAIT`) a job's stored notifications before the job
+   * completes; a job that gets fewer within `replicaAckTimeoutMs` fails and is retried. Redis
+   * replicates asynchronously: with 0, a master that dies can take the last acknowledged writes with
+   * it; with 1 or more they survive a failover to an acknowledging replica.
+   * @default 0
+   */
+  minReplicasAck?: number;
+  /**
+   * Milliseconds `WAIT` may take for `minReplicasAck` replicas.
+   * @default 1000
+   */
+  replicaAckTimeoutMs?: number;
+  /**
    * Milliseconds between two sweeps of the worker for notifications past their `expiresAt` (open
    * sockets are told `removed`; a read of the inbox removes them anyway); 0 turns the sweeps off.
    * @default 1000

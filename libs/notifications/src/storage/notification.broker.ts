@@ -31,10 +31,15 @@ export abstract class NotificationBroker {
   /**
    * Called after the connection to the channels was lost and every channel subscribed again:
    * messages may have been missed in between by sockets that were live before `generation` grew.
+   * With `userIds`, only the channels of those users were lost (one shard of a cluster, say).
    */
-  abstract onResubscribed(listener: () => void): void;
+  abstract onResubscribed(listener: (userIds?: readonly string[]) => void): void;
   /** Grows each time the connection to the channels is lost. */
   abstract get generation(): number;
   /** Users this instance is subscribed for. */
   abstract get subscribedUsers(): number;
+  /** Subscribed user channels by the shard that carries them, on a cluster; undefined otherwise. */
+  subscriptionsByShard(): ReadonlyMap<string, number> | undefined {
+    return undefined;
+  }
 }

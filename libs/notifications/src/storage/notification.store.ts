@@ -93,8 +93,11 @@ export abstract class NotificationStore {
    * due, and tells their sockets (`removed`). `more` says whether other users are due already.
    */
   abstract sweepExpired(): Promise<{ removed: number; more: boolean }>;
-  /** Resolves when the backend answers; rejects while it is unreachable. */
-  abstract ping(): Promise<void>;
+  /**
+   * Resolves when the backend answers (with details for a health report, such as a cluster's
+   * state); rejects while it is unreachable or unhealthy.
+   */
+  abstract ping(): Promise<Record<string, string | number> | void>;
 
   /**
    * v1's read: marks read (and seen). `changed` says whether the unread count changed, in which case

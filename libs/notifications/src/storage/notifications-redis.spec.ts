@@ -1,8 +1,9 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { inject } from 'vitest';
 import { NotificationsUnavailableError } from '../errors/notifications-unavailable.error.js';
+import type { RedisConnection } from './cluster-connection.js';
 import { connectionFrom, NotificationsRedis } from './notifications-redis.js';
 
 /** A port of 127.0.0.1 where nothing listens. */
@@ -17,7 +18,7 @@ async function closedPort(): Promise<number> {
 const queueOn = (connection: unknown) => ({ opts: { connection } }) as any;
 
 describe(connectionFrom.name, () => {
-  const opened: Redis[] = [];
+  const opened: RedisConnection[] = [];
   const open = (connection: unknown) => {
     const redis = connectionFrom(connection, { connectionName: 'spec', lazyConnect: true });
     opened.push(redis);
@@ -54,17 +55,30 @@ describe(connectionFrom.name, () => {
     expect(redis.options).toMatchObject({ host: '127.0.0.9', port: 6392, connectionName: 'spec' });
   });
 
+  it('duplicates a Redis Cluster client, its node options with its own on top', () => {
+    const host = new Cluster([{ host: '127.0.0.9', port: 7000 }], {
+      lazyConnect: true,
+      redisOptions: { password: 'pw', connectionName: 'host' },
+    });
+    opened.push(host);
+
+    const redis = open(host) as Cluster;
+
+    expect(redis).not.toBe(host);
+    expect(redis.isCluster).toBe(true);
+    expect(redis.options.redisOptions).toMatchObject({ password: 'pw', connectionName: 'spec' });
+  });
+
   it('uses the default address without a connection option', () => {
     expect(open(undefined).options).toMatchObject({ host: 'localhost', port: 6379 });
   });
 
   const nothing = (): void => undefined;
   it.each<[string, unknown]>([
-    ['a Redis Cluster client', { duplicate: nothing, status: 'wait', isCluster: true }],
     ['a client of another driver', { duplicate: nothing, connect: nothing }],
     ['a string', 'redis://127.0.0.1:6379'],
   ])('refuses %s, saying what it takes', (_, connection) => {
-    expect(() => open(connection)).toThrow(/NotificationsModule: .*(Cluster|ioredis|options)/);
+    expect(() => open(connection)).toThrow(/NotificationsModule: .*(ioredis|options)/);
   });
 });
 

@@ -1,9 +1,10 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { NotificationsUnavailableError } from '../errors/notifications-unavailable.error.js';
 import { NOTIFICATIONS_QUEUE } from '../notifications.constants.js';
 import { withTimeout } from '../utils/with-timeout.util.js';
+import type { RedisConnection } from './cluster-connection.js';
 
 /** What an ioredis client offers that this module relies on (of whichever ioredis copy the host has). */
 interface IoredisLike {
@@ -22,14 +23,19 @@ function isIoredisClient(connection: object): connection is IoredisLike {
  * queue's `connection` option: ioredis options, a `url`, or an ioredis client), so that the library
  * never configures Redis itself. It works the same with BullMQ 5 and 6.
  */
-export function connectionFrom(connection: unknown, overrides: RedisOptions): Redis {
+export function connectionFrom(connection: unknown, overrides: RedisOptions): RedisConnection {
   if (connection === undefined || connection === null) return new Redis(overrides);
   if (typeof connection !== 'object') {
     throw new TypeError('NotificationsModule: the BullMQ connection must be Redis options');
   }
   if (isIoredisClient(connection)) {
     if (connection.isCluster) {
-      throw new TypeError('NotificationsModule: Redis Cluster connections are not supported yet');
+      // A Redis Cluster: a cluster client of the library's own to the same nodes, with the same
+      // options (ioredis merges `duplicate`'s options shallowly, hence the node options in full).
+      const cluster = connection as unknown as Cluster;
+      return cluster.duplicate([], {
+        redisOptions: { ...cluster.options.redisOptions, ...overrides },
+      });
     }
     return connection.duplicate(overrides);
   }
@@ -51,7 +57,8 @@ export function connectionFrom(connection: unknown, overrides: RedisOptions): Re
  */
 @Injectable()
 export class NotificationsRedis implements OnApplicationShutdown {
-  readonly client: Redis;
+  /** One Redis, or a Redis Cluster when the host's BullMQ connection is a cluster client. */
+  readonly client: RedisConnection;
   private readonly firstReady: Promise<void>;
   private wasReady = false;
 

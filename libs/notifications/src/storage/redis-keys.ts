@@ -1,3 +1,4 @@
+import calculateSlot from 'cluster-key-slot';
 import { USER_KEY_ORDER } from './lua-scripts.js';
 
 /** The keys of one user's data; see lua-scripts.ts for what each holds. */
@@ -31,14 +32,54 @@ export interface UserKeys {
 }
 
 /**
+ * On a cluster, the hash tag is what lies between the first `{` and the next `}`: a user id that
+ * begins with `}` would leave it empty, and the user's keys would hash apart. Such ids (and, to keep
+ * the mapping one to one, ids beginning with `=`) get a leading `=` inside the braces.
+ */
+function clusterTag(userId: string): string {
+  return userId.startsWith('}') || userId.startsWith('=') ? `=${userId}` : userId;
+}
+
+/**
+ * On a cluster the sweeper's work list is split by hash slot: one index per group of
+ * `16384 / EXPIRY_GROUPS` consecutive slots, each under a hash tag that falls in its own group. A
+ * user's entry goes to the index of the user's slot group, so the index and the user's keys are
+ * served by the same master whenever the group is (with the contiguous slot ranges
+ * `redis-cli --cluster create` hands out, all but the groups that straddle a range boundary), and no
+ * single key takes every expiry write of the cluster.
+ */
+export const EXPIRY_GROUPS = 16;
+const SLOTS_PER_GROUP = 16384 / EXPIRY_GROUPS;
+
+/** For each slot group, the first tag `x0`, `x1`, … whose slot lies in it. */
+const GROUP_TAGS: readonly string[] = (() => {
+  const tags: string[] = [];
+  for (let n = 0; tags.filter(Boolean).length < EXPIRY_GROUPS; n++) {
+    const group = Math.floor(calculateSlot(`x${n}`) / SLOTS_PER_GROUP);
+    tags[group] ??= `x${n}`;
+  }
+  return tags;
+})();
+
+/**
  * Every key of one user shares the hash tag `{userId}`, so one script can touch them all, also on a
- * Redis Cluster.
+ * Redis Cluster (where `cluster` escapes the few ids that would break the tag).
  */
 export class RedisKeys {
-  constructor(private readonly prefix: string) {}
+  /** The sweeper's work lists: one on one Redis, one per slot group on a cluster. */
+  readonly expiringIndexes: readonly string[];
+
+  constructor(
+    private readonly prefix: string,
+    private readonly cluster = false,
+  ) {
+    this.expiringIndexes = cluster
+      ? GROUP_TAGS.map((tag) => `${prefix}:{${tag}}:expiring`)
+      : [`${prefix}:expiring`];
+  }
 
   forUser(userId: string): UserKeys {
-    const base = `${this.prefix}:{${userId}}:`;
+    const base = `${this.prefix}:{${this.cluster ? clusterTag(userId) : userId}}:`;
     // The suffixes are the names the scripts give the keys.
     const all = USER_KEY_ORDER.map((name) => base + name);
     return {
@@ -58,15 +99,21 @@ export class RedisKeys {
     };
   }
 
-  /** ZSET userId → when something of that user is due to expire (ms): the sweeper's work list. */
-  get expiring(): string {
-    return `${this.prefix}:expiring`;
+  /**
+   * ZSET userId → when something of that user is due to expire (ms): the sweeper's work list that
+   * holds `userId` (on a cluster, the one of the user's slot group).
+   */
+  expiringFor(userId: string): string {
+    if (!this.cluster) return this.expiringIndexes[0];
+    const slot = calculateSlot(this.forUser(userId).meta);
+    return this.expiringIndexes[Math.floor(slot / SLOTS_PER_GROUP)];
   }
 
   userOfChannel(channel: string): string | undefined {
     const head = `${this.prefix}:{`;
     const tail = '}:ch';
     if (!channel.startsWith(head) || !channel.endsWith(tail)) return undefined;
-    return channel.slice(head.length, -tail.length);
+    const tag = channel.slice(head.length, -tail.length);
+    return this.cluster && tag.startsWith('=') ? tag.slice(1) : tag;
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { decodeChannelMessage } from './channel-message.js';
+import { isCluster } from './cluster-connection.js';
 import { NotificationBroker, type ChannelListener } from './notification.broker.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import { NotificationsRedis } from './notifications-redis.js';
@@ -46,8 +47,12 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
   constructor(connection: NotificationsRedis, settings: NotificationsSettings) {
     super();
     this.keys = new RedisKeys(settings.keyPrefix);
+    const client = connection.client;
+    if (isCluster(client)) {
+      throw new TypeError('RedisNotificationBroker: one Redis only (ClusterNotificationBroker)');
+    }
     // This provider's own connection: subscribed only on gateways, created here and closed here.
-    this.subscriber = connection.client.duplicate({
+    this.subscriber = client.duplicate({
       connectionName: 'notifications-subscriber',
       autoResubscribe: false,
       maxRetriesPerRequest: null,

@@ -137,7 +137,7 @@ describe(RedisNotificationStore.name, () => {
           { timeout: 5000, interval: 50 },
         );
 
-        expect(await redis.zcard(keys.expiring)).toBe(0);
+        expect(await redis.zcard(keys.expiringIndexes[0])).toBe(0);
         expect(idsOf(await sut.list('alice', { limit: 10, status: 'all' }))).toEqual([keep]);
         expect(await sut.counts('alice')).toEqual({ unread: 1, unseen: 1, categories: {} });
         const resumed = await sut.replay('alice', keep);
@@ -162,15 +162,17 @@ describe(RedisNotificationStore.name, () => {
     it('keeps a user due when an append set an earlier expiry while a sweep ran', async () => {
       const { keys } = createSut({ historyLimit: 10 });
       const read = 1_000_000;
-      await redis.zadd(keys.expiring, read, 'alice', read, 'bob');
+      await redis.zadd(keys.expiringIndexes[0], read, 'alice', read, 'bob');
       // A sweep read `read` for both; then an append moved alice earlier (as append does: LT).
-      await redis.zadd(keys.expiring, 'LT', read - 500, 'alice');
+      await redis.zadd(keys.expiringIndexes[0], 'LT', read - 500, 'alice');
 
       // The sweep found their next expiries at 2,000,000 (alice) and none (bob).
-      expect(await redis.notifReschedule(keys.expiring, 'alice', String(read), 2_000_000)).toBe(0);
-      expect(await redis.notifReschedule(keys.expiring, 'bob', String(read), -1)).toBe(1);
+      expect(
+        await redis.notifReschedule(keys.expiringIndexes[0], 'alice', String(read), 2_000_000),
+      ).toBe(0);
+      expect(await redis.notifReschedule(keys.expiringIndexes[0], 'bob', String(read), -1)).toBe(1);
 
-      expect(await redis.zrange(keys.expiring, 0, -1, 'WITHSCORES')).toEqual([
+      expect(await redis.zrange(keys.expiringIndexes[0], 0, -1, 'WITHSCORES')).toEqual([
         'alice',
         String(read - 500),
       ]);

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Redis, Result } from 'ioredis';
+import type { ChainableCommander, Result } from 'ioredis';
 import {
   parseNotificationId,
   type InboxPage,
@@ -27,6 +27,10 @@ import {
   RESCHEDULE_SCRIPT,
   USER_KEY_ORDER,
 } from './lua-scripts.js';
+import { isCluster, type RedisConnection } from './cluster-connection.js';
+import { clusterHealth } from './cluster-health.js';
+import { storePipeline } from './cluster-pipeline.js';
+import { forCluster } from './cluster-scripts.js';
 import { NotificationsRedis } from './notifications-redis.js';
 import { RedisKeys, type UserKeys } from './redis-keys.js';
 import { serializedFrame } from './serialized-frame.js';
@@ -65,7 +69,7 @@ function withFlags(member: string, flags: number): string {
 @Injectable()
 export class RedisNotificationStore extends NotificationStore {
   private readonly keys: RedisKeys;
-  private readonly redis: Redis;
+  private readonly redis: RedisConnection;
 
   constructor(
     connection: NotificationsRedis,
@@ -73,14 +77,17 @@ export class RedisNotificationStore extends NotificationStore {
   ) {
     super();
     this.redis = connection.client;
-    this.keys = new RedisKeys(settings.keyPrefix);
+    const cluster = isCluster(this.redis);
+    this.keys = new RedisKeys(settings.keyPrefix, cluster);
+    // On a cluster: sharded pub/sub and the per-node sequence fence (see cluster-scripts.ts).
+    const script = cluster ? forCluster : (lua: string) => lua;
     const numberOfKeys = USER_KEY_ORDER.length;
-    this.redis.defineCommand('notifAppend', { numberOfKeys, lua: APPEND_SCRIPT });
-    this.redis.defineCommand('notifReplay', { numberOfKeys, lua: REPLAY_SCRIPT });
-    this.redis.defineCommand('notifList', { numberOfKeys, lua: LIST_SCRIPT });
-    this.redis.defineCommand('notifMark', { numberOfKeys, lua: MARK_SCRIPT });
-    this.redis.defineCommand('notifCounts', { numberOfKeys, lua: COUNTS_SCRIPT });
-    this.redis.defineCommand('notifExpire', { numberOfKeys, lua: EXPIRE_SCRIPT });
+    this.redis.defineCommand('notifAppend', { numberOfKeys, lua: script(APPEND_SCRIPT) });
+    this.redis.defineCommand('notifReplay', { numberOfKeys, lua: script(REPLAY_SCRIPT) });
+    this.redis.defineCommand('notifList', { numberOfKeys, lua: script(LIST_SCRIPT) });
+    this.redis.defineCommand('notifMark', { numberOfKeys, lua: script(MARK_SCRIPT) });
+    this.redis.defineCommand('notifCounts', { numberOfKeys, lua: script(COUNTS_SCRIPT) });
+    this.redis.defineCommand('notifExpire', { numberOfKeys, lua: script(EXPIRE_SCRIPT) });
     this.redis.defineCommand('notifReschedule', { numberOfKeys: 1, lua: RESCHEDULE_SCRIPT });
   }
 
@@ -95,7 +102,8 @@ export class RedisNotificationStore extends NotificationStore {
     const createdAt = new Date(now).toISOString();
     const maxAge = this.settings.historyMaxAgeSeconds;
     const cutoff = maxAge > 0 ? new Date(now - maxAge * 1000).toISOString() : '';
-    const pipeline = this.redis.pipeline();
+    // One pipeline per node on a cluster; with REDIS_MIN_REPLICAS_ACK, WAIT after each.
+    const pipeline = storePipeline(this.redis, this.settings.replicaAck);
     /** Where each request's reply sits in the pipeline (an expiry adds a command after it). */
     const replyAt: number[] = [];
     let commands = 0;
@@ -121,7 +129,7 @@ export class RedisNotificationStore extends NotificationStore {
       if (expiresAtMs !== '') {
         // The sweeper's work list: only ever moved earlier here (LT), so a sweep in progress that
         // read the user's later expiry cannot lose this one.
-        pipeline.zadd(this.keys.expiring, 'LT', expiresAtMs, request.userId);
+        pipeline.zadd(this.keys.expiringFor(request.userId), 'LT', expiresAtMs, request.userId);
         commands++;
       }
     }
@@ -210,36 +218,50 @@ export class RedisNotificationStore extends NotificationStore {
 
   async sweepExpired(): Promise<{ removed: number; more: boolean }> {
     const now = Date.now();
-    const due = await this.redis.zrangebyscore(
-      this.keys.expiring,
-      '-inf',
-      now,
-      'WITHSCORES',
-      'LIMIT',
-      0,
-      SWEEP_BATCH,
+    // One work list on one Redis; on a cluster one per slot group, each read on its own master.
+    const lists = await Promise.all(
+      this.keys.expiringIndexes.map(async (index) => ({
+        index,
+        due: await this.redis.zrangebyscore(
+          index,
+          '-inf',
+          now,
+          'WITHSCORES',
+          'LIMIT',
+          0,
+          SWEEP_BATCH,
+        ),
+      })),
     );
-    if (due.length === 0) return { removed: 0, more: false };
-    const users: { userId: string; score: string }[] = [];
-    const expiring = this.redis.pipeline();
-    for (let i = 0; i < due.length; i += 2) {
-      users.push({ userId: due[i], score: due[i + 1] });
-      expiring.notifExpire(...this.common(this.keys.forUser(due[i]), now));
+    const users: { index: string; userId: string; score: string }[] = [];
+    const expiring = this.batch();
+    for (const { index, due } of lists) {
+      for (let i = 0; i < due.length; i += 2) {
+        users.push({ index, userId: due[i], score: due[i + 1] });
+        expiring.notifExpire(...this.common(this.keys.forUser(due[i]), now));
+      }
     }
+    if (users.length === 0) return { removed: 0, more: false };
     const replies = (await expiring.exec()) ?? [];
-    const rescheduling = this.redis.pipeline();
+    const rescheduling = this.batch();
     let removed = 0;
     replies.forEach(([error, reply], i) => {
       if (error) throw error;
       const [count, next] = reply as [number, number];
       removed += count;
-      rescheduling.notifReschedule(this.keys.expiring, users[i].userId, users[i].score, next);
+      rescheduling.notifReschedule(users[i].index, users[i].userId, users[i].score, next);
     });
     for (const [error] of (await rescheduling.exec()) ?? []) if (error) throw error;
-    return { removed, more: users.length === SWEEP_BATCH };
+    return { removed, more: lists.some(({ due }) => due.length === SWEEP_BATCH * 2) };
   }
 
-  async ping(): Promise<void> {
+  /** A pipeline without replica acknowledgement: one per node on a cluster. */
+  private batch(): ChainableCommander {
+    return storePipeline(this.redis, { replicas: 0, timeoutMs: 0 });
+  }
+
+  async ping(): Promise<Record<string, string | number> | void> {
+    if (isCluster(this.redis)) return clusterHealth(this.redis);
     if (this.redis.status !== 'ready') throw new Error(`redis ${this.redis.status}`);
     await this.redis.ping();
   }

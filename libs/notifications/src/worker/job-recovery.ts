@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import { Job, type Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { RedisConnection } from '../storage/cluster-connection.js';
 
 /** A job must be found out of hand twice, this far apart, to count as orphaned. */
 const CONFIRM_AFTER_MS = 1000;
@@ -40,7 +40,7 @@ export class JobRecovery {
    */
   constructor(
     private readonly worker: Worker,
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly logger: Logger,
   ) {}
 
