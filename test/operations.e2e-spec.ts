@@ -88,6 +88,12 @@ describe('operations (e2e)', () => {
       });
       // Another API key's holder using the same key: a request of its own.
       const otherKey = await http('POST', url, { token: 'another-key-0123456789', body, headers });
+      // The same key with another body: refused (422, as the IETF draft advises), nothing added.
+      const reused = await http('POST', url, {
+        token: API_KEY,
+        body: { ...body, payload: { n: 2 } },
+        headers,
+      });
 
       expect(first).toMatchObject({
         status: 202,
@@ -95,6 +101,10 @@ describe('operations (e2e)', () => {
       });
       expect(again).toEqual(first);
       expect(quoted).toEqual(first);
+      expect(reused).toMatchObject({
+        status: 422,
+        body: { statusCode: 422, message: expect.stringContaining('Idempotency-Key') },
+      });
       expect(otherKey.status).toBe(202);
       expect(otherKey.body.jobId).not.toBe(first.body.jobId);
       await Promise.all(

@@ -36,6 +36,7 @@ export { NotificationsExceptionFilter } from './http/notifications-exception.fil
 export { StrictValidationPipe } from './http/strict-validation.pipe.js';
 
 export {
+  IdempotencyKeyReusedError,
   InvalidNotificationError,
   InvalidTokenError,
   NotificationsUnavailableError,

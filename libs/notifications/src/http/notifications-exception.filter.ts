@@ -1,22 +1,23 @@
 import { Catch, HttpStatus, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { throwError, type Observable } from 'rxjs';
+import { IdempotencyKeyReusedError } from '../errors/idempotency-key-reused.error.js';
 import { InvalidNotificationError } from '../errors/invalid-notification.error.js';
 import { NotificationsUnavailableError } from '../errors/notifications-unavailable.error.js';
 
 /**
  * The library's errors as HTTP answers, on any route: `InvalidNotificationError` is a 400 naming the
- * fields (`{statusCode, error, message, fields}`), `NotificationsUnavailableError` a 503 with
- * `Retry-After: 1`. The module registers it globally with its `http` option; without it, register it
+ * fields (`{statusCode, error, message, fields}`), `IdempotencyKeyReusedError` a 422,
+ * `NotificationsUnavailableError` a 503 with `Retry-After: 1`. The module registers it globally with its `http` option; without it, register it
  * yourself: `app.useGlobalFilters(new NotificationsExceptionFilter(app.get(HttpAdapterHost)))`.
  * Works with Express and Fastify.
  */
-@Catch(InvalidNotificationError, NotificationsUnavailableError)
+@Catch(InvalidNotificationError, IdempotencyKeyReusedError, NotificationsUnavailableError)
 export class NotificationsExceptionFilter implements ExceptionFilter {
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 
   catch(
-    error: InvalidNotificationError | NotificationsUnavailableError,
+    error: InvalidNotificationError | IdempotencyKeyReusedError | NotificationsUnavailableError,
     host: ArgumentsHost,
   ): void | Observable<never> {
     // Other transports (microservices, say) keep their own error handling.
@@ -31,6 +32,15 @@ export class NotificationsExceptionFilter implements ExceptionFilter {
         fields: error.fields,
       };
       httpAdapter.reply(response, body, HttpStatus.BAD_REQUEST);
+      return;
+    }
+    if (error instanceof IdempotencyKeyReusedError) {
+      const body = {
+        statusCode: HttpStatus.UNPROCESSABLE_ENTITY,
+        error: 'Unprocessable Entity',
+        message: error.message,
+      };
+      httpAdapter.reply(response, body, HttpStatus.UNPROCESSABLE_ENTITY);
       return;
     }
     httpAdapter.setHeader(response, 'Retry-After', '1');

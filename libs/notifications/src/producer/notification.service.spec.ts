@@ -1,4 +1,5 @@
 import type { JobsOptions } from 'bullmq';
+import { IdempotencyKeyReusedError } from '../errors/idempotency-key-reused.error.js';
 import { InvalidNotificationError } from '../errors/invalid-notification.error.js';
 import { NotificationsUnavailableError } from '../errors/notifications-unavailable.error.js';
 import { NotificationService } from './notification.service.js';
@@ -231,17 +232,20 @@ describe(NotificationService.name, () => {
 
 describe('NotificationService.enqueueIdempotent', () => {
   let sut: NotificationService;
-  let queue: { add: ReturnType<typeof vi.fn> };
+  let queue: { add: ReturnType<typeof vi.fn>; getJob: ReturnType<typeof vi.fn> };
   let redis: ReturnType<typeof available>;
   const jobIdOf = (call: number) => (queue.add.mock.calls[call][2] as JobsOptions).jobId;
 
   beforeEach(() => {
+    // As BullMQ does: an add with the id of a kept job adds nothing; the first data stays.
+    const kept = new Map<string, { id: string; data: object }>();
     queue = {
-      add: vi
-        .fn()
-        .mockImplementation((_name: string, _data: object, opts: JobsOptions) =>
-          Promise.resolve({ id: opts.jobId }),
-        ),
+      add: vi.fn().mockImplementation((_name: string, data: object, opts: JobsOptions) => {
+        const id = opts.jobId!;
+        if (!kept.has(id)) kept.set(id, { id, data: JSON.parse(JSON.stringify(data)) as object });
+        return Promise.resolve({ id });
+      }),
+      getJob: vi.fn().mockImplementation((id: string) => Promise.resolve(kept.get(id))),
     };
     redis = available();
     sut = new NotificationService(
@@ -260,6 +264,28 @@ describe('NotificationService.enqueueIdempotent', () => {
     expect(again).toEqual(first);
     expect(jobIdOf(1)).toBe(jobIdOf(0));
     expect(queue.add.mock.calls[0][0]).toBe('notify');
+  });
+
+  it('refuses a repeat of the key with other data (IdempotencyKeyReusedError), not a reordered one', async () => {
+    const first = await sut.enqueueIdempotent(
+      { userId: 'u1', type: 't', payload: { a: 1, b: { c: 2, d: 3 } } },
+      { key: 'k-1' },
+    );
+    const reordered = await sut.enqueueIdempotent(
+      { payload: { b: { d: 3, c: 2 }, a: 1 }, type: 't', userId: 'u1' },
+      { key: 'k-1' },
+    );
+    const other = await sut
+      .enqueueIdempotent({ userId: 'u1', type: 't', payload: { a: 2 } }, { key: 'k-1' })
+      .catch((error: unknown) => error);
+
+    expect(reordered).toEqual(first);
+    expect(other).toBeInstanceOf(IdempotencyKeyReusedError);
+    expect((other as IdempotencyKeyReusedError).jobId).toBe(first.jobId);
+    // A dedupeKey alone keeps its meaning: the first data wins, the repeat is not an error.
+    const byDedupe = await sut.enqueueIdempotent({ userId: 'u1', type: 't', dedupeKey: 'd' });
+    const dedupeAgain = await sut.enqueueIdempotent({ userId: 'u1', type: 'x', dedupeKey: 'd' });
+    expect(dedupeAgain).toEqual(byDedupe);
   });
 
   it('keeps the keys of two scopes apart, and never keeps the scope itself', async () => {

@@ -11,6 +11,7 @@ import {
 import type { Job, Queue } from 'bullmq';
 import { createHash, randomUUID } from 'node:crypto';
 import { validateNotification } from '../dto/notify-job.validation.js';
+import { IdempotencyKeyReusedError } from '../errors/idempotency-key-reused.error.js';
 import { InvalidNotificationError } from '../errors/invalid-notification.error.js';
 import { NotificationsUnavailableError } from '../errors/notifications-unavailable.error.js';
 import { NOTIFICATIONS_QUEUE } from '../notifications.constants.js';
@@ -22,6 +23,15 @@ import { withTimeout } from '../utils/with-timeout.util.js';
 /** A valid `Date` as ISO 8601 (what the job contract takes); anything else as it is. */
 function isoOf(value: unknown): unknown {
   return value instanceof Date && Number.isFinite(value.getTime()) ? value.toISOString() : value;
+}
+
+/** JSON with every object's keys sorted: two requests that differ only in key order compare equal. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : inner,
+  );
 }
 
 /** Enqueues under way at once; calls made meanwhile wait and go out together in the next batch. */
@@ -126,11 +136,14 @@ export class NotificationService {
    * nothing (BullMQ ignores an add with the id of an existing job). The job goes out on its own, not
    * in a batch. Without either key this is `enqueue`.
    *
-   * The first request's data wins: a repeat with other data under the same key adds nothing.
+   * The first request's data wins: a repeat with other data under the same `dedupeKey` adds nothing;
+   * under the same idempotency key it is refused (`IdempotencyKeyReusedError`) while the first job is
+   * still kept (`removeOnComplete`), and adds nothing after that.
    * @throws InvalidNotificationError when the data breaks the job contract, or the key is malformed
+   * @throws IdempotencyKeyReusedError when the key's first request had other data
    * @throws NotificationsUnavailableError as `enqueue`
    */
-  enqueueIdempotent(
+  async enqueueIdempotent(
     data: NotifyJobData,
     options: IdempotencyOptions = {},
   ): Promise<EnqueuedNotification> {
@@ -152,7 +165,22 @@ export class NotificationService {
       const recipients = [...new Set(userIds ?? [userId as string])].sort();
       jobId = idempotentJobId(['dedupeKey', scope, dedupeKey, recipients]);
     } else return this.enqueue(data);
-    return this.add(NOTIFY_JOB_NAME, clean, jobId).then((job) => ({ jobId: job.id ?? jobId }));
+    const job = await this.add(NOTIFY_JOB_NAME, clean, jobId);
+    if (key !== undefined) await this.refuseOtherData(jobId, clean);
+    return { jobId: job.id ?? jobId };
+  }
+
+  /** BullMQ keeps the first job under an id that is added again: it must carry the same data. */
+  private async refuseOtherData(jobId: string, data: Record<string, unknown>): Promise<void> {
+    const reading = this.queue.getJob(jobId);
+    const first = await withTimeout(
+      reading,
+      this.settings.enqueueTimeoutMs,
+      () => new NotificationsUnavailableError(true),
+    );
+    if (first && canonicalJson(first.data) !== canonicalJson(data)) {
+      throw new IdempotencyKeyReusedError(jobId);
+    }
   }
 
   /** The data without undefined fields when it follows the contract, else the error saying why. */
