@@ -140,7 +140,28 @@ describe.runIf(process.env.CLUSTER_FAILOVER || process.env.CLUSTER_FAILOVER_QUEU
             }
           })();
 
-          await eventually(() => completed >= 100, 90_000, '100 jobs completed before the kill');
+          /** What the queue, the events and the processes say, for a wait that timed out. */
+          const diagnose = async (error: Error): Promise<never> => {
+            const counts = await producer.queue
+              .getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized')
+              .catch((e: Error) => e.message);
+            const workers = await producer.queue
+              .getWorkers()
+              .then((list) => list.length)
+              .catch((e: Error) => e.message);
+            throw new Error(
+              `${error.message}; sent ${sent}, completed events ${completed}, failed events ` +
+                `${failed}, queue ${JSON.stringify(counts)}, workers ${workers}\n` +
+                services
+                  .map((s, i) => `[${['gateway', 'worker'][i]}]\n${s.output().slice(-3000)}`)
+                  .join('\n----\n'),
+            );
+          };
+          await eventually(
+            () => completed >= 100,
+            90_000,
+            '100 jobs completed before the kill',
+          ).catch(diagnose);
           const replica = victim.shard.replicas[0];
           killedAt = Date.now();
           await cluster.kill(victim.shard.master, 'SIGKILL');
@@ -160,20 +181,14 @@ describe.runIf(process.env.CLUSTER_FAILOVER || process.env.CLUSTER_FAILOVER_QUEU
             () => firstVictimAckAfterKill > 0,
             120_000,
             'a victim user acknowledged again',
-          ).catch(async (error: Error) => {
-            const counts = await producer.queue.getJobCounts().catch((e: Error) => e.message);
-            throw new Error(
-              `${error.message}; completed events ${completed}, queue ${JSON.stringify(counts)}\n` +
-                services.map((s) => s.output().slice(-3000)).join('\n----\n'),
-            );
-          });
+          ).catch(diagnose);
           const recoveryMs = firstVictimAckAfterKill - killedAt;
           const mark = completed;
           await eventually(
             () => completed >= mark + 100,
             90_000,
             '100 more jobs after the recovery',
-          );
+          ).catch(diagnose);
           producing = false;
           await traffic;
           // An add acknowledged by the queue's master just before it died may not have reached its
@@ -207,7 +222,7 @@ describe.runIf(process.env.CLUSTER_FAILOVER || process.env.CLUSTER_FAILOVER_QUEU
             },
             180_000,
             'every job completed',
-          );
+          ).catch(diagnose);
           await eventually(() => acked.size >= sent, 30_000, 'every completion read');
 
           let stored = 0;
