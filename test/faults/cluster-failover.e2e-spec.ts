@@ -35,11 +35,23 @@ describe.runIf(process.env.CLUSTER_FAILOVER || process.env.CLUSTER_FAILOVER_QUEU
   { timeout: 300_000 },
   () => {
     // NOTE: opt-in (CLUSTER_FAILOVER=1; CLUSTER_FAILOVER_QUEUE=1 adds the queue's shard as victim).
-    // In about one run in three here, the worker process stopped completing jobs after the failover:
-    // its BullMQ main loop held eight pending job promises (concurrency 8) outside the processor
-    // (not in our store: no pipeline was pending), with jobs left active and waiting in Redis. A plain
-    // BullMQ worker doing the same writes and WAIT on the same cluster recovered every time. Until
-    // that is understood this spec stays out of the default run rather than fail it at random.
+    // Earlier, in about one run in three the worker stopped completing jobs after the failover (its
+    // BullMQ main loop held eight pending job promises outside the processor, none in our store),
+    // and once, on a machine loaded by CI, fewer than 100 jobs completed within 90 s before any kill.
+    // Neither cause is known. Learnt since (2026-12-05):
+    // - With JOB_LOCK_MS=2000 (below the 2.3-2.7 s failover), a run beside the cluster specs lost job
+    //   locks (the worker logged LockManager.extendLocks errors and "Missing lock for job"), and a job
+    //   that stalled twice failed for good ("job stalled more than allowable limit", BullMQ's
+    //   maxStalledCount 1): the spec then waited out its 180 s. JOB_LOCK_MS is 10000 now; with it,
+    //   5 runs of both victims passed (3 of them beside the cluster specs), 38-84 s each.
+    // - The QueueEvents count cannot stop by itself: BullMQ's emit catches a throwing listener and an
+    //   error without a listener (console.error), and an XREAD that fails is retried after 5 s.
+    // - WAIT 1 right after the cluster is made: waitUntilHealthy wants every replica's link up first,
+    //   and one shard failing WAIT cannot hold completions under 100 (the other two shards' users keep
+    //   completing; the producer pauses only at 150 outstanding).
+    // - The worker SIGSTOPped for 3 s three times under load (locks of 2 s) recovered.
+    // A wait that times out prints the queue's counts beside the events seen, the first failed jobs'
+    // reasons and the end of each process's log, so the next hang says which side stopped.
     const victims: [string, boolean][] = [['a shard of users only', false]];
     if (process.env.CLUSTER_FAILOVER_QUEUE)
       victims.push(["the queue's shard (and its users)", true]);
@@ -53,7 +65,10 @@ describe.runIf(process.env.CLUSTER_FAILOVER || process.env.CLUSTER_FAILOVER_QUEU
           REDIS_CLUSTER_NODES: cluster.seeds,
           REDIS_MIN_REPLICAS_ACK: '1',
           NOTIFY_QUEUE: `failover-${randomBytes(3).toString('hex')}`,
-          JOB_LOCK_MS: '2000',
+          // Above the failover time (2.3-2.7 s here) and event-loop stalls under load: with 2000, locks
+          // expired across a failover or a busy moment, and a job that stalled twice failed for good
+          // (BullMQ's maxStalledCount 1: "job stalled more than allowable limit").
+          JOB_LOCK_MS: '10000',
         };
         const services: ServiceProcess[] = await Promise.all([
           startService({ ...env, ROLE: 'gateway' }, { name: 'gateway', timeoutMs: 90_000 }),
@@ -140,7 +155,33 @@ describe.runIf(process.env.CLUSTER_FAILOVER || process.env.CLUSTER_FAILOVER_QUEU
             }
           })();
 
-          await eventually(() => completed >= 100, 90_000, '100 jobs completed before the kill');
+          /** What the queue, the events and the processes say, for a wait that timed out. */
+          const diagnose = async (error: Error): Promise<never> => {
+            const counts = await producer.queue
+              .getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized')
+              .catch((e: Error) => e.message);
+            const workers = await producer.queue
+              .getWorkers()
+              .then((list) => list.length)
+              .catch((e: Error) => e.message);
+            const failedJobs = await producer.queue
+              .getFailed(0, 4)
+              .then((jobs) => jobs.map((j) => `${j.id} (${j.attemptsMade}): ${j.failedReason}`))
+              .catch((e: Error) => [e.message]);
+            throw new Error(
+              `${error.message}; sent ${sent}, completed events ${completed}, failed events ` +
+                `${failed}, queue ${JSON.stringify(counts)}, workers ${workers}, failed jobs ` +
+                `${JSON.stringify(failedJobs)}\n` +
+                services
+                  .map((s, i) => `[${['gateway', 'worker'][i]}]\n${s.output().slice(-3000)}`)
+                  .join('\n----\n'),
+            );
+          };
+          await eventually(
+            () => completed >= 100,
+            90_000,
+            '100 jobs completed before the kill',
+          ).catch(diagnose);
           const replica = victim.shard.replicas[0];
           killedAt = Date.now();
           await cluster.kill(victim.shard.master, 'SIGKILL');
@@ -160,20 +201,14 @@ describe.runIf(process.env.CLUSTER_FAILOVER || process.env.CLUSTER_FAILOVER_QUEU
             () => firstVictimAckAfterKill > 0,
             120_000,
             'a victim user acknowledged again',
-          ).catch(async (error: Error) => {
-            const counts = await producer.queue.getJobCounts().catch((e: Error) => e.message);
-            throw new Error(
-              `${error.message}; completed events ${completed}, queue ${JSON.stringify(counts)}\n` +
-                services.map((s) => s.output().slice(-3000)).join('\n----\n'),
-            );
-          });
+          ).catch(diagnose);
           const recoveryMs = firstVictimAckAfterKill - killedAt;
           const mark = completed;
           await eventually(
             () => completed >= mark + 100,
             90_000,
             '100 more jobs after the recovery',
-          );
+          ).catch(diagnose);
           producing = false;
           await traffic;
           // An add acknowledged by the queue's master just before it died may not have reached its
@@ -183,7 +218,8 @@ describe.runIf(process.env.CLUSTER_FAILOVER || process.env.CLUSTER_FAILOVER_QUEU
           let before = -1;
           await eventually(
             async () => {
-              if (failed > 0) throw new Error(`${failed} jobs failed for good`);
+              // A job failed for good never completes: say so now, with the diagnostics below.
+              if (failed > 0) return true;
               if (completed >= sent) return true;
               const missing = [...added].filter(([n]) => !acked.has(n));
               // Nothing completed for 5 s while some are missing: add those again.
@@ -207,7 +243,8 @@ describe.runIf(process.env.CLUSTER_FAILOVER || process.env.CLUSTER_FAILOVER_QUEU
             },
             180_000,
             'every job completed',
-          );
+          ).catch(diagnose);
+          if (failed > 0) await diagnose(new Error(`${failed} jobs failed for good`));
           await eventually(() => acked.size >= sent, 30_000, 'every completion read');
 
           let stored = 0;
