@@ -3,9 +3,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { mkdir, stat } from 'node:fs/promises';
 import type { Browser } from 'playwright-core';
 import { inject } from 'vitest';
-import { freePort } from './kit/processes.mjs';
-import { redisOptionsFromUrl } from '../src/redis/redis-url.js';
-import { DemoPage, launchChromium } from './kit/browser.js';
+import { DemoPage, launchChromium, startDemoService } from './kit/browser.js';
 import { http } from './kit/http.mjs';
 import { startService, type ServiceProcess } from './kit/service.mjs';
 import { isolatedEnv } from './kit/test-app.js';
@@ -25,19 +23,7 @@ describe('the demo page in Chromium (e2e)', { timeout: 90_000 }, () => {
 
   beforeAll(async () => {
     browser = await launchChromium();
-    env = {
-      PORT: String(await freePort()),
-      REDIS_URL: inject('redisUrl'),
-      NODE_ENV: 'development',
-      JWT_SECRET: TEST_JWT_SECRET,
-      DEV_TOKENS: '1',
-      ...isolatedEnv(),
-    };
-    service = await startService(env);
-    const connection = redisOptionsFromUrl(inject('redisUrl'));
-    producer = new Queue(env.NOTIFY_QUEUE, { connection });
-    queueEvents = new QueueEvents(env.NOTIFY_QUEUE, { connection });
-    await queueEvents.waitUntilReady();
+    ({ env, service, producer, queueEvents } = await startDemoService());
   }, 60_000);
 
   afterEach(async () => {

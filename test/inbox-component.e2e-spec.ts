@@ -9,13 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { inject } from 'vitest';
-import { freePort } from '../src/redis/local-redis.js';
-import { redisOptionsFromUrl } from '../src/redis/redis-url.js';
-import { launchChromium } from './kit/browser.js';
-import { startService, type ServiceProcess } from './kit/service.mjs';
-import { isolatedEnv } from './kit/test-app.js';
-import { signToken, TEST_JWT_SECRET } from './kit/tokens.mjs';
+import { launchChromium, startDemoService } from './kit/browser.js';
+import type { ServiceProcess } from './kit/service.mjs';
+import { signToken } from './kit/tokens.mjs';
 import type {} from '@rtnotify/inbox';
 
 // The README's screenshots; written to test-results/ unless UPDATE_SCREENSHOT=1 asks to refresh them.
@@ -164,19 +160,7 @@ describe('<rtnotify-inbox> in Chromium (e2e)', { timeout: 90_000 }, () => {
 
   beforeAll(async () => {
     browser = await launchChromium();
-    const env: Record<string, string> = {
-      PORT: String(await freePort()),
-      REDIS_URL: inject('redisUrl'),
-      NODE_ENV: 'development',
-      JWT_SECRET: TEST_JWT_SECRET,
-      DEV_TOKENS: '1',
-      ...isolatedEnv(),
-    };
-    service = await startService(env);
-    const connection = redisOptionsFromUrl(inject('redisUrl'));
-    producer = new Queue(env.NOTIFY_QUEUE, { connection });
-    queueEvents = new QueueEvents(env.NOTIFY_QUEUE, { connection });
-    await queueEvents.waitUntilReady();
+    ({ service, producer, queueEvents } = await startDemoService());
   }, 60_000);
 
   afterEach(async () => {

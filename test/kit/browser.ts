@@ -1,5 +1,12 @@
+import { Queue, QueueEvents } from 'bullmq';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { inject } from 'vitest';
+import { redisOptionsFromUrl } from '../../src/redis/redis-url.js';
+import { freePort } from './processes.mjs';
+import { startService, type ServiceProcess } from './service.mjs';
+import { isolatedEnv } from './test-app.js';
+import { TEST_JWT_SECRET } from './tokens.mjs';
 
 /** Debian's Chromium (`apt-get install -y chromium`); `.ci/run` installs it when missing. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -13,6 +20,33 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+/** The built service serving the demo page and `/dev` sign-in, with a producer on its queue. */
+export interface DemoService {
+  /** Its environment: start it again with `startService(env)` on the same port. */
+  env: Record<string, string>;
+  service: ServiceProcess;
+  producer: Queue;
+  queueEvents: QueueEvents;
+}
+
+/** Starts the demo service on a free port and the suite's Redis (its own queue and key prefix). */
+export async function startDemoService(): Promise<DemoService> {
+  const env: Record<string, string> = {
+    PORT: String(await freePort()),
+    REDIS_URL: inject('redisUrl'),
+    NODE_ENV: 'development',
+    JWT_SECRET: TEST_JWT_SECRET,
+    DEV_TOKENS: '1',
+    ...isolatedEnv(),
+  };
+  const service = await startService(env);
+  const connection = redisOptionsFromUrl(inject('redisUrl'));
+  const producer = new Queue(env.NOTIFY_QUEUE, { connection });
+  const queueEvents = new QueueEvents(env.NOTIFY_QUEUE, { connection });
+  await queueEvents.waitUntilReady();
+  return { env, service, producer, queueEvents };
+}
 
 /** Launches headless Chromium, or fails with what to install: browser tests never skip silently. */
 export async function launchChromium(): Promise<Browser> {
