@@ -50,7 +50,7 @@ export class AppModule {
           gateway: config.role !== 'worker',
           worker: config.role !== 'gateway',
           workerOptions: { lockDuration: config.jobLockMs, stalledInterval: config.jobLockMs },
-          http: { inbox: config.role !== 'worker', publish: true },
+          http: { inbox: config.role !== 'worker', publish: true, presence: true },
         }),
         TerminusModule.forRoot({ logger: false }),
         ...(config.demo && config.role !== 'worker' ? [DemoModule.forRoot(config)] : []),

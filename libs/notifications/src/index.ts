@@ -15,6 +15,7 @@ export {
   type IdempotencyOptions,
 } from './producer/notification.service.js';
 export { InboxService } from './inbox/inbox.service.js';
+export { PresenceService } from './presence/presence.service.js';
 export type { InboxQuery, MarkResult } from './storage/notification.store.js';
 export { ConnectionRegistry, type RegisteredConnection } from './gateway/connection.registry.js';
 export { TokenVerifier, type VerifiedIdentity } from './auth/token.verifier.js';

@@ -29,6 +29,8 @@ export class NotificationsMetrics {
   readonly rejected: Counter<'code'>;
   /** Notifications removed by the expiry sweeper. */
   readonly expired: Counter;
+  /** Presence entries this gateway wrote (set, refreshed or removed), by result (`ok`, `failed`). */
+  readonly presenceWrites: Counter<'result'>;
 
   constructor(
     connections: ConnectionRegistry,
@@ -68,6 +70,12 @@ export class NotificationsMetrics {
     this.expired = new Counter({
       name: 'notifications_expired_total',
       help: 'Notifications the expiry sweeper removed after their expiresAt',
+      registers,
+    });
+    this.presenceWrites = new Counter({
+      name: 'notifications_presence_writes_total',
+      help: 'Presence entries written by this gateway (set, refreshed or removed), by result',
+      labelNames: ['result'],
       registers,
     });
     this.rejected = new Counter({

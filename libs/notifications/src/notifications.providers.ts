@@ -3,11 +3,13 @@ import type { Provider, Type } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ConnectionRegistry } from './gateway/connection.registry.js';
 import { ConnectionHeartbeat } from './gateway/connection-heartbeat.js';
+import { GatewayPresence } from './gateway/gateway-presence.js';
 import { LiveInboxService } from './gateway/live-inbox.service.js';
 import { gatewayForPath } from './gateway/notification.gateway.js';
 import { UpgradeAuthenticator } from './gateway/upgrade-authenticator.js';
 import { InboxController } from './http/inbox.controller.js';
 import { NotificationsExceptionFilter } from './http/notifications-exception.filter.js';
+import { PresenceController } from './http/presence.controller.js';
 import { PublishController } from './http/publish.controller.js';
 import { InboxService } from './inbox/inbox.service.js';
 import type {
@@ -29,6 +31,9 @@ import { NotificationsSettings } from './notifications.settings.js';
 import { isCluster } from './storage/cluster-connection.js';
 import { ClusterNotificationBroker } from './storage/cluster-notification.broker.js';
 import { NotificationsRedis } from './storage/notifications-redis.js';
+import { PresenceStore } from './storage/presence.store.js';
+import { RedisPresenceStore } from './storage/redis-presence.store.js';
+import { PresenceService } from './presence/presence.service.js';
 import { RedisNotificationBroker } from './storage/redis-notification.broker.js';
 import { RedisNotificationStore } from './storage/redis-notification.store.js';
 import { NotificationTokenIssuer } from './auth/token.issuer.js';
@@ -44,6 +49,7 @@ export interface NotificationsRoleSetup {
   workerOptions: NotificationsWorkerOptions;
   inbox: boolean;
   publish: boolean;
+  presence: boolean;
   /** The global exception filter (registered with any `http` option). */
   errorFilter: boolean;
 }
@@ -60,6 +66,7 @@ export function roleSetupOf(extras: NotificationsModuleExtras): NotificationsRol
     workerOptions: extras.workerOptions ?? { ...defaults.workerOptions },
     inbox: http !== undefined && (http.inbox ?? true),
     publish: http !== undefined && (http.publish ?? true),
+    presence: http !== undefined && (http.presence ?? true),
     errorFilter: http !== undefined,
   };
 }
@@ -87,6 +94,8 @@ export function createNotificationsProviders(setup: NotificationsRoleSetup): Pro
     NotificationTokenIssuer,
     NotificationService,
     InboxService,
+    { provide: PresenceStore, useClass: RedisPresenceStore },
+    PresenceService,
     NotificationsMetrics,
     NotificationsHealth,
   ];
@@ -102,6 +111,7 @@ export function createNotificationsProviders(setup: NotificationsRoleSetup): Pro
         inject: [NotificationsRedis, NotificationsSettings],
       },
       UpgradeAuthenticator,
+      GatewayPresence,
       ConnectionHeartbeat,
       LiveInboxService,
       gatewayForPath(setup.socketPath),
@@ -118,13 +128,18 @@ export function createNotificationsProviders(setup: NotificationsRoleSetup): Pro
 
 /** The HTTP routes of this instance. */
 export function createNotificationsControllers(setup: NotificationsRoleSetup): Type[] {
-  return [...(setup.inbox ? [InboxController] : []), ...(setup.publish ? [PublishController] : [])];
+  return [
+    ...(setup.inbox ? [InboxController] : []),
+    ...(setup.publish ? [PublishController] : []),
+    ...(setup.presence ? [PresenceController] : []),
+  ];
 }
 
 /** What host modules may inject. */
 export const NOTIFICATIONS_EXPORTS = [
   NotificationService,
   InboxService,
+  PresenceService,
   NotificationsMetrics,
   NotificationsHealth,
   ConnectionRegistry,

@@ -3,6 +3,7 @@ import { NotificationsSettings } from '../notifications.settings.js';
 import type { ClientConnection } from './client-connection.js';
 import { ConnectionHeartbeat } from './connection-heartbeat.js';
 import { ConnectionRegistry } from './connection.registry.js';
+import type { GatewayPresence } from './gateway-presence.js';
 
 const LIMITS = { pingIntervalMs: 1000, pingTimeoutMs: 300, tokenExpiryGraceMs: 50 };
 
@@ -34,10 +35,18 @@ describe(ConnectionHeartbeat.name, () => {
   let sut: ConnectionHeartbeat;
   let fake: Fake;
   let connection: ClientConnection;
+  let refreshDue: ReturnType<typeof vi.fn>;
+  let presence: GatewayPresence;
 
   beforeEach(() => {
+    refreshDue = vi.fn();
+    presence = { refreshDue } as unknown as GatewayPresence;
     registry = new ConnectionRegistry<ClientConnection>();
-    sut = new ConnectionHeartbeat(registry, new NotificationsSettings({ limits: LIMITS }));
+    sut = new ConnectionHeartbeat(
+      registry,
+      new NotificationsSettings({ limits: LIMITS }),
+      presence,
+    );
     fake = fakeConnection('ada');
     connection = fake.connection;
     registry.add(connection);
@@ -77,6 +86,13 @@ describe(ConnectionHeartbeat.name, () => {
       expect(fake.ping).toHaveBeenCalledOnce();
       expect(connection.pingSentAt).toBe(1000);
       expect(connection.nextPingAt).toBe(2000);
+    });
+
+    it('has the presence entries that are due refreshed on every tick', () => {
+      sut.tick(999);
+      sut.tick(1000);
+
+      expect(refreshDue.mock.calls).toEqual([[999], [1000]]);
     });
 
     it('does not ping again while a ping is unanswered', () => {
@@ -135,7 +151,11 @@ describe(ConnectionHeartbeat.name, () => {
   describe('start and stop', () => {
     it('ticks every twentieth of the ping interval, within 50 ms and 1 s', () => {
       const tickMs = (pingIntervalMs: number) =>
-        new ConnectionHeartbeat(registry, new NotificationsSettings({ limits: { pingIntervalMs } }))
+        new ConnectionHeartbeat(
+          registry,
+          new NotificationsSettings({ limits: { pingIntervalMs } }),
+          presence,
+        )
           .tickMs;
 
       expect(tickMs(1000)).toBe(50);

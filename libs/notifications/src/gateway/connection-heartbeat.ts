@@ -3,12 +3,14 @@ import { CloseCode } from '@rtnotify/protocol';
 import { NotificationsSettings } from '../notifications.settings.js';
 import type { ClientConnection } from './client-connection.js';
 import { ConnectionRegistry } from './connection.registry.js';
+import { GatewayPresence } from './gateway-presence.js';
 
 /**
  * Keeps the gateway's sockets honest: closes a socket whose token expired (4401, after the grace),
  * cuts one that did not answer a ping within `pingTimeoutMs`, and pings each one every
  * `pingIntervalMs`. It ticks often and pings only the sockets that are due, so that pings (and the
- * expiry checks) are spread over the interval instead of arriving as one burst.
+ * expiry checks) are spread over the interval instead of arriving as one burst. Each tick also has
+ * `GatewayPresence` refresh the presence entries that are due (one batch).
  */
 @Injectable()
 export class ConnectionHeartbeat implements OnModuleDestroy {
@@ -17,6 +19,7 @@ export class ConnectionHeartbeat implements OnModuleDestroy {
   constructor(
     private readonly registry: ConnectionRegistry<ClientConnection>,
     private readonly settings: NotificationsSettings,
+    private readonly presence: GatewayPresence,
   ) {}
 
   /** How often it ticks: a twentieth of the ping interval, between 50 ms and 1 s. */
@@ -63,5 +66,6 @@ export class ConnectionHeartbeat implements OnModuleDestroy {
         connection.socket.ping();
       }
     }
+    this.presence.refreshDue(now);
   }
 }

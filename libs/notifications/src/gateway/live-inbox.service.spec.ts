@@ -12,6 +12,7 @@ import type { ReplayResult } from '../storage/notification.store.js';
 import { serializedFrame } from '../storage/serialized-frame.js';
 import { ClientConnection } from './client-connection.js';
 import { ConnectionRegistry } from './connection.registry.js';
+import type { GatewayPresence } from './gateway-presence.js';
 import { LiveInboxService } from './live-inbox.service.js';
 
 const OPEN = 1;
@@ -93,6 +94,7 @@ describe(LiveInboxService.name, () => {
     mark: ReturnType<typeof vi.fn>;
   };
   let registry: ConnectionRegistry<ClientConnection>;
+  let presence: { joined: ReturnType<typeof vi.fn>; left: ReturnType<typeof vi.fn> };
   let sut: LiveInboxService;
   const replay = (overrides: Partial<ReplayResult> = {}): ReplayResult => ({
     frames: [],
@@ -109,12 +111,14 @@ describe(LiveInboxService.name, () => {
     inbox = { replay: vi.fn(async () => replay()), markRead: vi.fn(), mark: vi.fn() };
     registry = new ConnectionRegistry<ClientConnection>();
     const metrics = { pushLatency: { observe: vi.fn() } } as unknown as NotificationsMetrics;
+    presence = { joined: vi.fn(), left: vi.fn() };
     sut = new LiveInboxService(
       inbox as unknown as InboxService,
       broker as unknown as NotificationBroker,
       registry,
       new NotificationsSettings({ limits: { maxSocketsPerUser: 2 } }),
       metrics,
+      presence as unknown as GatewayPresence,
     );
   });
 
@@ -123,6 +127,20 @@ describe(LiveInboxService.name, () => {
     expect(sut.register(connectionOf('ada').connection)).toBe(true);
     expect(sut.register(connectionOf('ada').connection)).toBe(false);
     expect(sut.register(connectionOf('bob').connection)).toBe(true);
+  });
+
+  it('tells presence of each registered socket and of each one unregistered', () => {
+    const ada = connectionOf('ada').connection;
+    const refused = connectionOf('ada').connection;
+    sut.register(ada);
+    sut.register(connectionOf('ada').connection);
+    sut.register(refused);
+    expect(presence.joined.mock.calls).toEqual([['ada'], ['ada']]);
+
+    sut.close(refused);
+    sut.close(ada);
+
+    expect(presence.left.mock.calls).toEqual([['ada']]);
   });
 
   it('subscribes, replays what was missed, then sends ready with the counts', async () => {

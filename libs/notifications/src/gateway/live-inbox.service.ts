@@ -7,6 +7,7 @@ import { NotificationBroker, type ChannelMessage } from '../storage/notification
 import type { MarkResult } from '../storage/notification.store.js';
 import type { ClientConnection } from './client-connection.js';
 import { ConnectionRegistry } from './connection.registry.js';
+import { GatewayPresence } from './gateway-presence.js';
 
 /**
  * The inbox as the gateway's sockets see it: registers a user's sockets on this instance, replays
@@ -21,14 +22,20 @@ export class LiveInboxService {
     private readonly registry: ConnectionRegistry<ClientConnection>,
     private readonly settings: NotificationsSettings,
     private readonly metrics: NotificationsMetrics,
+    private readonly presence: GatewayPresence,
   ) {
     broker.onMessage((message) => this.deliver(message));
     broker.onResubscribed((userIds) => this.resumeInterrupted(userIds));
   }
 
-  /** Registers an authenticated socket; false when its user has `maxSocketsPerUser` here already. */
+  /**
+   * Registers an authenticated socket (its user is present from then on); false when its user has
+   * `maxSocketsPerUser` here already.
+   */
   register(connection: ClientConnection): boolean {
-    return this.registry.add(connection, this.settings.limits.maxSocketsPerUser);
+    if (!this.registry.add(connection, this.settings.limits.maxSocketsPerUser)) return false;
+    this.presence.joined(connection.userId);
+    return true;
   }
 
   /**
@@ -54,9 +61,12 @@ export class LiveInboxService {
     if (!connection.goLive(snapshot.head)) this.resetStream(connection);
   }
 
-  /** Forgets a closed socket: unregisters it and gives up its share of the channel. */
+  /**
+   * Forgets a closed socket: unregisters it (its user's last one here: no longer present here) and
+   * gives up its share of the channel.
+   */
   close(connection: ClientConnection): void {
-    this.registry.remove(connection);
+    if (this.registry.remove(connection)) this.presence.left(connection.userId);
     if (connection.subscribed) {
       connection.subscribed = false;
       this.broker.release(connection.userId);

@@ -126,6 +126,12 @@ export interface NotificationsHttpOptions {
    * @default true
    */
   publish?: boolean;
+  /**
+   * `GET v1/presence?userIds=a,b` → `{"online": {"a": true, "b": false}}`: whether each of 1–1000
+   * users has a socket open on some gateway, authenticated by one of `apiKeys`.
+   * @default true
+   */
+  presence?: boolean;
 }
 
 /** Options fixed when the module is declared (also with `forRootAsync`). */

@@ -9,8 +9,8 @@ function hashTag(key: string): string | undefined {
   return close > open + 1 ? key.slice(open + 1, close) : undefined;
 }
 
-/** Every key of a user, and the channel. */
-const keysOf = (keys: UserKeys): string[] => [...keys.all, keys.channel];
+/** Every key of a user, the channel and the presence key. */
+const keysOf = (keys: UserKeys): string[] => [...keys.all, keys.channel, keys.presence];
 
 const awkward = ['}', '}x', '}}', '=', '=x', '==}', 'a}b', 'a{b', '{', '{}', 'x}', ' ', 'é}'];
 
@@ -19,7 +19,11 @@ describe(RedisKeys.name, () => {
     it('keeps the layout prefix:{userId}:<kind>', () => {
       const sut = new RedisKeys('p');
 
-      expect(sut.forUser('}x')).toMatchObject({ history: 'p:{}x}:h', channel: 'p:{}x}:ch' });
+      expect(sut.forUser('}x')).toMatchObject({
+        history: 'p:{}x}:h',
+        channel: 'p:{}x}:ch',
+        presence: 'p:{}x}:p',
+      });
       expect(sut.userOfChannel('p:{}x}:ch')).toBe('}x');
     });
 

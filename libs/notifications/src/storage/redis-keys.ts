@@ -27,6 +27,11 @@ export interface UserKeys {
   collapse: string;
   /** Pub/sub channel of the user's frames. */
   channel: string;
+  /**
+   * ZSET gateway instance id → deadline (epoch ms): the user is online while some score is later
+   * than now. Written by the gateways only; not in `all`.
+   */
+  presence: string;
   /** Every key above but the channel, in the order the scripts take them as KEYS. */
   all: string[];
 }
@@ -95,6 +100,7 @@ export class RedisKeys {
       expiry: `${base}e`,
       collapse: `${base}cz`,
       channel: `${base}ch`,
+      presence: `${base}p`,
       all,
     };
   }

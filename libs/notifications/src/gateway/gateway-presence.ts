@@ -1,0 +1,128 @@
+import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { NotificationsMetrics } from '../notifications.metrics.js';
+import { NotificationsSettings } from '../notifications.settings.js';
+import { PresenceStore } from '../storage/presence.store.js';
+import { withTimeout } from '../utils/with-timeout.util.js';
+import type { ClientConnection } from './client-connection.js';
+import { ConnectionRegistry } from './connection.registry.js';
+
+/** Longest the goodbye at shutdown may hold it up (Redis may be down). */
+const GOODBYE_TIMEOUT_MS = 2000;
+
+/**
+ * This gateway's share of presence (see `PresenceService`): an entry per user with a socket here,
+ * under this process's random instance id, whose deadline lies one ping interval ahead. An entry is
+ * written when the user's first socket here registers, refreshed every third of a ping interval
+ * (on the heartbeat's ticks, so a gateway that dies stops counting within one interval), removed
+ * when the user's last socket here closes, and every entry is removed at shutdown. Writes are
+ * batched: one at a time, each carrying every change and refresh due since the last.
+ */
+@Injectable()
+export class GatewayPresence implements BeforeApplicationShutdown {
+  /** This gateway process's member in every presence entry it writes. */
+  readonly instanceId = randomUUID();
+  private readonly logger = new Logger(GatewayPresence.name);
+  /** Users whose entry is to be written next: set, or removed when they have no socket left. */
+  private readonly pending = new Set<string>();
+  /** Users this gateway has an entry for, and when it is due for a refresh (epoch ms). */
+  private readonly refreshAt = new Map<string, number>();
+  private writing: Promise<void> | undefined;
+  private writeAgain = false;
+  private stopped = false;
+  private failing = false;
+
+  constructor(
+    private readonly store: PresenceStore,
+    private readonly registry: ConnectionRegistry<ClientConnection>,
+    private readonly settings: NotificationsSettings,
+    private readonly metrics: NotificationsMetrics,
+  ) {}
+
+  /** How often an entry is refreshed: a third of the ping interval, its lifetime. */
+  get refreshEveryMs(): number {
+    return Math.max(1, Math.floor(this.settings.limits.pingIntervalMs / 3));
+  }
+
+  /** A socket of the user was registered here. */
+  joined(userId: string): void {
+    if (this.stopped || this.refreshAt.has(userId)) return;
+    this.pending.add(userId);
+    this.flush();
+  }
+
+  /** A socket of the user was unregistered here. */
+  left(userId: string): void {
+    if (this.registry.has(userId)) return;
+    if (!this.refreshAt.has(userId) && !this.pending.has(userId)) return;
+    this.pending.add(userId);
+    this.flush();
+  }
+
+  /** On each heartbeat tick: refreshes the entries that are due, in one batch. */
+  refreshDue(now = Date.now()): void {
+    if (this.stopped) return;
+    for (const [userId, at] of this.refreshAt) if (at <= now) this.pending.add(userId);
+    if (this.pending.size > 0) this.flush();
+  }
+
+  /** Removes every entry of this gateway: its users stop counting at once, not after a lapse. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    for (const userId of this.refreshAt.keys()) this.pending.add(userId);
+    this.flush();
+    await withTimeout(this.idle(), GOODBYE_TIMEOUT_MS, () => new Error('timed out')).catch(
+      () => undefined,
+    );
+  }
+
+  /** Starts a write, or has the one under way followed by another. */
+  private flush(): void {
+    if (this.writing) {
+      this.writeAgain = true;
+      return;
+    }
+    this.writing = this.writePending().finally(() => {
+      this.writing = undefined;
+      if (!this.writeAgain) return;
+      this.writeAgain = false;
+      this.flush();
+    });
+  }
+
+  private async idle(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  /** Writes what is pending; never rejects: what failed is retried on the next tick. */
+  private async writePending(): Promise<void> {
+    const now = Date.now();
+    const users = [...this.pending];
+    this.pending.clear();
+    const present: string[] = [];
+    const absent: string[] = [];
+    for (const userId of users) {
+      if (!this.stopped && this.registry.has(userId)) {
+        present.push(userId);
+        this.refreshAt.set(userId, now + this.refreshEveryMs);
+      } else {
+        absent.push(userId);
+        this.refreshAt.delete(userId);
+      }
+    }
+    const deadline = now + this.settings.limits.pingIntervalMs;
+    try {
+      await this.store.write({ instanceId: this.instanceId, present, deadline, absent, now });
+      this.metrics.presenceWrites.inc({ result: 'ok' }, users.length);
+      if (this.failing) this.logger.log('presence writes succeed again');
+      this.failing = false;
+    } catch (error) {
+      this.metrics.presenceWrites.inc({ result: 'failed' }, users.length);
+      if (!this.failing) {
+        this.logger.warn(`presence write failed (retried on the heartbeat): ${(error as Error).message}`);
+      }
+      this.failing = true;
+      if (!this.stopped) for (const userId of users) this.pending.add(userId);
+    }
+  }
+}
