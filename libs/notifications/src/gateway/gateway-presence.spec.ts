@@ -1,0 +1,159 @@
+import type { NotificationsMetrics } from '../notifications.metrics.js';
+import { NotificationsSettings } from '../notifications.settings.js';
+import { PresenceStore, type PresenceWrite } from '../storage/presence.store.js';
+import type { ClientConnection } from './client-connection.js';
+import { ConnectionRegistry } from './connection.registry.js';
+import { GatewayPresence } from './gateway-presence.js';
+
+/** A store that records each write and lets the test decide when (and how) it ends. */
+class FakeStore extends PresenceStore {
+  readonly writes: PresenceWrite[] = [];
+  private ends: { resolve: () => void; reject: (error: Error) => void }[] = [];
+
+  write(batch: PresenceWrite): Promise<void> {
+    this.writes.push(batch);
+    return new Promise((resolve, reject) => this.ends.push({ resolve, reject }));
+  }
+
+  online(): Promise<boolean[]> {
+    return Promise.resolve([]);
+  }
+
+  /** Ends the oldest write under way and lets its follow-ups start. */
+  async settle(error?: Error): Promise<void> {
+    const end = this.ends.shift();
+    if (error) end?.reject(error);
+    else end?.resolve();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** The users of each write: `+` present, `-` absent. */
+  summary(): string[][] {
+    return this.writes.map((w) => [...w.present.map((u) => `+${u}`), ...w.absent.map((u) => `-${u}`)]);
+  }
+}
+
+const PING_INTERVAL_MS = 900;
+
+describe(GatewayPresence.name, () => {
+  let store: FakeStore;
+  let registry: ConnectionRegistry<ClientConnection>;
+  let inc: ReturnType<typeof vi.fn>;
+  let sut: GatewayPresence;
+
+  beforeEach(() => {
+    store = new FakeStore();
+    registry = new ConnectionRegistry<ClientConnection>();
+    inc = vi.fn();
+    sut = new GatewayPresence(
+      store,
+      registry,
+      new NotificationsSettings({ limits: { pingIntervalMs: PING_INTERVAL_MS } }),
+      { presenceWrites: { inc } } as unknown as NotificationsMetrics,
+    );
+  });
+
+  /** Registers a socket of the user, as LiveInboxService does. */
+  function open(userId: string): ClientConnection {
+    const connection = { userId } as ClientConnection;
+    registry.add(connection);
+    sut.joined(userId);
+    return connection;
+  }
+
+  function close(connection: ClientConnection): void {
+    registry.remove(connection);
+    sut.left(connection.userId);
+  }
+
+  it('writes an entry one ping interval ahead when the first socket of a user registers', () => {
+    const before = Date.now();
+    open('ada');
+    open('ada');
+
+    expect(store.summary()).toEqual([['+ada']]);
+    const [write] = store.writes;
+    expect(write.instanceId).toBe(sut.instanceId);
+    expect(write.deadline - write.now).toBe(PING_INTERVAL_MS);
+    expect(write.now).toBeGreaterThanOrEqual(before);
+  });
+
+  it('removes the entry when the last socket of the user closes, not before', async () => {
+    const first = open('ada');
+    const second = open('ada');
+    await store.settle();
+
+    close(first);
+    expect(store.writes).toHaveLength(1);
+    close(second);
+
+    expect(store.summary()).toEqual([['+ada'], ['-ada']]);
+  });
+
+  it('coalesces what happens during a write into one write after it', async () => {
+    open('ada');
+    const bob = open('bob');
+    open('eve');
+    close(bob);
+
+    await store.settle();
+
+    expect(store.summary()).toEqual([['+ada'], ['+eve', '-bob']]);
+  });
+
+  it('writes a socket that closed and came back before the write as present', async () => {
+    const ada = open('ada');
+    await store.settle();
+    open('bob');
+    close(ada);
+    open('ada');
+
+    await store.settle();
+
+    expect(store.summary()).toEqual([['+ada'], ['+bob'], ['+ada']]);
+  });
+
+  it('refreshes every entry that is due in one write, every third of the ping interval', async () => {
+    expect(sut.refreshEveryMs).toBe(300);
+    open('ada');
+    open('bob');
+    await store.settle();
+    await store.settle();
+    const now = store.writes[1].now;
+
+    sut.refreshDue(now + 299);
+    expect(store.writes).toHaveLength(2);
+    sut.refreshDue(now + 300);
+
+    expect(store.summary()[2]).toEqual(['+ada', '+bob']);
+    expect(store.writes[2].deadline - store.writes[2].now).toBe(PING_INTERVAL_MS);
+  });
+
+  it('retries a failed write on the next tick and counts it', async () => {
+    open('ada');
+    await store.settle(new Error('Connection is closed.'));
+    expect(inc).toHaveBeenCalledWith({ result: 'failed' }, 1);
+    expect(store.writes).toHaveLength(1);
+
+    sut.refreshDue();
+
+    expect(store.summary()).toEqual([['+ada'], ['+ada']]);
+    await store.settle();
+    expect(inc).toHaveBeenLastCalledWith({ result: 'ok' }, 1);
+  });
+
+  it('removes every entry at shutdown and writes none after', async () => {
+    open('ada');
+    await store.settle();
+    open('bob');
+    const shutdown = sut.beforeApplicationShutdown();
+    await store.settle();
+    await store.settle();
+    await shutdown;
+
+    expect(store.summary()).toEqual([['+ada'], ['+bob'], ['-ada', '-bob']]);
+    open('eve');
+    sut.refreshDue(Date.now() + 10_000);
+    expect(store.writes).toHaveLength(3);
+  });
+});
