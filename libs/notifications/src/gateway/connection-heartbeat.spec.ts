@@ -155,8 +155,7 @@ describe(ConnectionHeartbeat.name, () => {
           registry,
           new NotificationsSettings({ limits: { pingIntervalMs } }),
           presence,
-        )
-          .tickMs;
+        ).tickMs;
 
       expect(tickMs(1000)).toBe(50);
       expect(tickMs(500)).toBe(50);

@@ -29,7 +29,10 @@ class FakeStore extends PresenceStore {
 
   /** The users of each write: `+` present, `-` absent. */
   summary(): string[][] {
-    return this.writes.map((w) => [...w.present.map((u) => `+${u}`), ...w.absent.map((u) => `-${u}`)]);
+    return this.writes.map((w) => [
+      ...w.present.map((u) => `+${u}`),
+      ...w.absent.map((u) => `-${u}`),
+    ]);
   }
 }
 

@@ -119,7 +119,9 @@ export class GatewayPresence implements BeforeApplicationShutdown {
     } catch (error) {
       this.metrics.presenceWrites.inc({ result: 'failed' }, users.length);
       if (!this.failing) {
-        this.logger.warn(`presence write failed (retried on the heartbeat): ${(error as Error).message}`);
+        this.logger.warn(
+          `presence write failed (retried on the heartbeat): ${(error as Error).message}`,
+        );
       }
       this.failing = true;
       if (!this.stopped) for (const userId of users) this.pending.add(userId);

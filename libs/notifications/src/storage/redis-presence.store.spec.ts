@@ -74,7 +74,10 @@ describe(RedisPresenceStore.name, () => {
 
   it('writes and reads batches larger than one pipeline slice', async () => {
     const users = Array.from({ length: 2500 }, (_, i) => `u${i}`);
-    await write('gw-a', users.filter((_, i) => i % 2 === 0));
+    await write(
+      'gw-a',
+      users.filter((_, i) => i % 2 === 0),
+    );
 
     const online = await sut.online(users, NOW);
 

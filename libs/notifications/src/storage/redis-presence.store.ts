@@ -37,11 +37,13 @@ export class RedisPresenceStore extends PresenceStore {
 
   async write({ instanceId, present, deadline, absent, now }: PresenceWrite): Promise<void> {
     const commands = [
-      ...present.map((userId) => (pipeline: ChainableCommander) =>
-        pipeline.presenceRefresh(this.keys.forUser(userId).presence, instanceId, deadline, now),
+      ...present.map(
+        (userId) => (pipeline: ChainableCommander) =>
+          pipeline.presenceRefresh(this.keys.forUser(userId).presence, instanceId, deadline, now),
       ),
-      ...absent.map((userId) => (pipeline: ChainableCommander) =>
-        pipeline.presenceLeave(this.keys.forUser(userId).presence, instanceId),
+      ...absent.map(
+        (userId) => (pipeline: ChainableCommander) =>
+          pipeline.presenceLeave(this.keys.forUser(userId).presence, instanceId),
       ),
     ];
     for (let start = 0; start < commands.length; start += SLICE) {
