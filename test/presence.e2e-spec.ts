@@ -1,7 +1,11 @@
+import { BullModule } from '@nestjs/bullmq';
+import { Test } from '@nestjs/testing';
+import { NotificationsModule, PresenceService } from '@rtnotify/nestjs';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { http, metricValue, scrapeMetrics } from './kit/http.mjs';
 import { startRedis, type RedisServer } from './kit/redis.mjs';
+import { redisOptionsFromUrl } from '../src/redis/redis-url.js';
 import { startService, type ServiceProcess } from './kit/service.mjs';
 import { eventually } from './kit/timing.mjs';
 import { TEST_JWT_SECRET, signToken } from './kit/tokens.mjs';
@@ -201,6 +205,41 @@ describe('presence across gateways (e2e)', { timeout: 60_000 }, () => {
 
     expect(await isOnline(eve)).toBe(false);
     expect(await inspect.exists(presenceKey(eve))).toBe(0);
+  });
+
+  it('is what PresenceService answers in a host of its own (no gateway, route turned off)', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        BullModule.forRoot({ connection: redisOptionsFromUrl(redis.url) }),
+        NotificationsModule.forRoot({
+          keyPrefix: env.KEY_PREFIX,
+          queueName: env.NOTIFY_QUEUE,
+          gateway: false,
+          worker: false,
+          apiKeys: [API_KEY],
+          http: { inbox: false, presence: false },
+        }),
+      ],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.listen(0, '127.0.0.1');
+    try {
+      const sut = app.get(PresenceService);
+      const hal = user('hal');
+      const client = await tab(gateways[1], hal);
+      await eventually(() => sut.isOnline(hal), 5000, 'online through the service');
+      expect(await sut.online([hal, 'nobody'])).toEqual({ [hal]: true, nobody: false });
+
+      await closeTab(client);
+      await eventually(async () => !(await sut.isOnline(hal)), 5000, 'offline');
+      const { port } = app.getHttpServer().address() as { port: number };
+      const route = await http('GET', `http://127.0.0.1:${port}/v1/presence?userIds=a`, {
+        token: API_KEY,
+      });
+      expect(route.status).toBe(404);
+    } finally {
+      await app.close();
+    }
   });
 
   describe('GET /v1/presence', () => {
