@@ -32,7 +32,7 @@ function redisConnection(config: AppConfig & { redisUrl?: string }): {
 
 /**
  * The runnable service: the notifications library on the host's Redis, by role, with its HTTP inbox
- * (not on workers) and publish routes, plus health, metrics and the demo page.
+ * (not on workers), publish and presence routes, plus health, metrics and the demo page.
  */
 @Module({})
 export class AppModule {

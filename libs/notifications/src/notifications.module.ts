@@ -29,8 +29,8 @@ function complete(definition: DynamicModule, extras: NotificationsModuleExtras):
  * `BullModule.forRoot` (whose Redis connection it uses), and inject `NotificationService` anywhere.
  *
  * Static options (also with `forRootAsync`) choose what this instance does: `gateway` (the socket
- * endpoint on `socketPath`), `worker` (consumes the queue `queueName`), `http` (the inbox and
- * publish routes, and a global filter that maps the library's errors to 400 and 503), `isGlobal`.
+ * endpoint on `socketPath`), `worker` (consumes the queue `queueName`), `http` (the inbox, publish
+ * and presence routes, and a global filter that maps the library's errors to 400 and 503), `isGlobal`.
  * The host serves sockets with a `ws` adapter: `app.useWebSocketAdapter(new NotificationsWsAdapter(app))`.
  *
  * @example

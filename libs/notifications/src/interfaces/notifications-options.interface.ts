@@ -153,7 +153,7 @@ export interface NotificationsModuleExtras {
    */
   workerOptions?: NotificationsWorkerOptions;
   /**
-   * Serve the HTTP inbox and publish routes, and map the library's errors on every HTTP route of
+   * Serve the HTTP inbox, publish and presence routes, and map the library's errors on every HTTP route of
    * the host to 400 and 503 (a global exception filter). Off unless given.
    */
   http?: NotificationsHttpOptions;
