@@ -322,7 +322,7 @@ describe('GET /v1/presence while Redis is down (e2e)', { timeout: 60_000 }, () =
     await redis?.stop();
   });
 
-  it('answers 503 with Retry-After, fast, and 200 again once Redis is back', async () => {
+  it('answers 503 with Retry-After, fast, then 200 and fresh entries once Redis is back', async () => {
     const url = `${gateway.httpUrl}/v1/presence?userIds=a`;
     expect((await http('GET', url, { token: API_KEY })).status).toBe(200);
     const { port } = redis;
@@ -350,5 +350,18 @@ describe('GET /v1/presence while Redis is down (e2e)', { timeout: 60_000 }, () =
       15_000,
       '200 again',
     );
+    // The gateway writes entries again on the new Redis (its scripts loaded anew).
+    const client = await TestClient.ready(gateway.wsUrl, { token: await signToken('after') });
+    await eventually(
+      async () => {
+        const { body } = await http('GET', `${gateway.httpUrl}/v1/presence?userIds=after`, {
+          token: API_KEY,
+        });
+        return body.online?.after === true;
+      },
+      5000,
+      'online after the restart',
+    );
+    await client.close();
   });
 });
