@@ -25,6 +25,8 @@ export const ContractLimits = {
   maxReadIds: 1000,
   /** Length of one id in a `read` frame. */
   notificationIdMaxLength: 64,
+  /** How far ahead a notification's `deliverAt` may lie, in seconds (30 days). */
+  deliverAtMaxAheadSeconds: 30 * 24 * 60 * 60,
 } as const;
 
 /** Per-socket and per-user limits of a gateway. */
