@@ -40,6 +40,8 @@ export {
   InvalidNotificationError,
   InvalidTokenError,
   NotificationsUnavailableError,
+  ScheduledNotificationFiredError,
+  ScheduledNotificationNotFoundError,
 } from './errors/index.js';
 export type { FieldError } from './utils/validation.util.js';
 

@@ -31,6 +31,8 @@ import { ClusterNotificationBroker } from './storage/cluster-notification.broker
 import { NotificationsRedis } from './storage/notifications-redis.js';
 import { RedisNotificationBroker } from './storage/redis-notification.broker.js';
 import { RedisNotificationStore } from './storage/redis-notification.store.js';
+import { RedisScheduleStore } from './storage/redis-schedule.store.js';
+import { ScheduleStore } from './storage/schedule.store.js';
 import { NotificationTokenIssuer } from './auth/token.issuer.js';
 import { TokenVerifier } from './auth/token.verifier.js';
 
@@ -82,6 +84,7 @@ export function createNotificationsProviders(setup: NotificationsRoleSetup): Pro
     },
     NotificationsRedis,
     { provide: NotificationStore, useClass: RedisNotificationStore },
+    { provide: ScheduleStore, useClass: RedisScheduleStore },
     ConnectionRegistry,
     TokenVerifier,
     NotificationTokenIssuer,

@@ -4,22 +4,35 @@ import { throwError, type Observable } from 'rxjs';
 import { IdempotencyKeyReusedError } from '../errors/idempotency-key-reused.error.js';
 import { InvalidNotificationError } from '../errors/invalid-notification.error.js';
 import { NotificationsUnavailableError } from '../errors/notifications-unavailable.error.js';
+import { ScheduledNotificationFiredError } from '../errors/scheduled-notification-fired.error.js';
+import { ScheduledNotificationNotFoundError } from '../errors/scheduled-notification-not-found.error.js';
+
+type NotificationsError =
+  | InvalidNotificationError
+  | IdempotencyKeyReusedError
+  | NotificationsUnavailableError
+  | ScheduledNotificationNotFoundError
+  | ScheduledNotificationFiredError;
 
 /**
  * The library's errors as HTTP answers, on any route: `InvalidNotificationError` is a 400 naming the
  * fields (`{statusCode, error, message, fields}`), `IdempotencyKeyReusedError` a 422,
- * `NotificationsUnavailableError` a 503 with `Retry-After: 1`. The module registers it globally with its `http` option; without it, register it
+ * `NotificationsUnavailableError` a 503 with `Retry-After: 1`,
+ * `ScheduledNotificationNotFoundError` a 404 and `ScheduledNotificationFiredError` a 409. The module registers it globally with its `http` option; without it, register it
  * yourself: `app.useGlobalFilters(new NotificationsExceptionFilter(app.get(HttpAdapterHost)))`.
  * Works with Express and Fastify.
  */
-@Catch(InvalidNotificationError, IdempotencyKeyReusedError, NotificationsUnavailableError)
+@Catch(
+  InvalidNotificationError,
+  IdempotencyKeyReusedError,
+  NotificationsUnavailableError,
+  ScheduledNotificationNotFoundError,
+  ScheduledNotificationFiredError,
+)
 export class NotificationsExceptionFilter implements ExceptionFilter {
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 
-  catch(
-    error: InvalidNotificationError | IdempotencyKeyReusedError | NotificationsUnavailableError,
-    host: ArgumentsHost,
-  ): void | Observable<never> {
+  catch(error: NotificationsError, host: ArgumentsHost): void | Observable<never> {
     // Other transports (microservices, say) keep their own error handling.
     if (host.getType() !== 'http') return throwError(() => error);
     const { httpAdapter } = this.adapterHost;
@@ -41,6 +54,16 @@ export class NotificationsExceptionFilter implements ExceptionFilter {
         message: error.message,
       };
       httpAdapter.reply(response, body, HttpStatus.UNPROCESSABLE_ENTITY);
+      return;
+    }
+    if (error instanceof ScheduledNotificationNotFoundError) {
+      const body = { statusCode: HttpStatus.NOT_FOUND, error: 'Not Found', message: error.message };
+      httpAdapter.reply(response, body, HttpStatus.NOT_FOUND);
+      return;
+    }
+    if (error instanceof ScheduledNotificationFiredError) {
+      const body = { statusCode: HttpStatus.CONFLICT, error: 'Conflict', message: error.message };
+      httpAdapter.reply(response, body, HttpStatus.CONFLICT);
       return;
     }
     httpAdapter.setHeader(response, 'Retry-After', '1');

@@ -27,6 +27,11 @@ export interface UserKeys {
   collapse: string;
   /** Pub/sub channel of the user's frames. */
   channel: string;
+  /**
+   * HASH dedupe key → id of the BullMQ job that will deliver it (scheduled notifications; see
+   * schedule-scripts.ts). Not in `all`: the history's TTL never touches it.
+   */
+  scheduled: string;
   /** Every key above but the channel, in the order the scripts take them as KEYS. */
   all: string[];
 }
@@ -95,6 +100,7 @@ export class RedisKeys {
       expiry: `${base}e`,
       collapse: `${base}cz`,
       channel: `${base}ch`,
+      scheduled: `${base}s`,
       all,
     };
   }
