@@ -162,6 +162,21 @@ describe(NotificationProcessor.name, () => {
       expect(schedule.release).toHaveBeenCalledWith(['u2'], 'r1', 'j1');
     });
 
+    it('retries a claim that failed because Redis was unreachable, as it does the store', async () => {
+      schedule.claim.mockRejectedValueOnce(connectionClosed());
+      store.append.mockResolvedValueOnce([
+        { userId: 'u1', id: 'e-1', stored: true, unread: 1 },
+        { userId: 'u2', id: 'e-2', stored: true, unread: 1 },
+      ]);
+
+      await expect(sut.process(scheduledJob(Date.now() - 5), 'token')).resolves.toMatchObject({
+        stored: 2,
+        cancelled: 0,
+      });
+      expect(schedule.claim).toHaveBeenCalledTimes(2);
+      expect(metrics.storeRetries.inc).toHaveBeenCalledTimes(1);
+    });
+
     it('does not wait for a job cancelled for everyone already', async () => {
       schedule.record.mockResolvedValueOnce([false, false]);
       schedule.claim.mockResolvedValueOnce([false, false]);

@@ -142,7 +142,10 @@ export class NotificationProcessor
       }
     });
     const results = await this.append(job, token, requests);
-    if (gate) await this.scheduled.release(gate.claimed, gate.dedupeKey, job.id ?? '');
+    // Best effort: a claim left behind only makes a cancel answer "fired", which it is.
+    if (gate) {
+      await this.scheduled.release(gate.claimed, gate.dedupeKey, job.id ?? '').catch(() => {});
+    }
     const result: NotifyJobResult = {
       ids: results.map((r) => r.id),
       stored: results.filter((r) => r.stored).length,
@@ -169,15 +172,23 @@ export class NotificationProcessor
     const jobId = job.id ?? '';
     const due = Date.parse(item.deliverAt as string);
     if (Date.now() < due && token !== undefined) {
-      const recorded = dedupeKey ? await this.scheduled.record(recipients, dedupeKey, jobId) : [];
+      const recorded = dedupeKey
+        ? await this.retryingRedis(job, token, () =>
+            this.scheduled.record(recipients, dedupeKey, jobId),
+          )
+        : [];
       // Cancelled for everyone already (a job that comes back after a lost lock): nothing to wait for.
       if (recorded.length === 0 || recorded.some(Boolean)) {
-        await job.moveToDelayed(due, token);
+        await job.moveToDelayed(due, token).catch(() => {
+          // The lock is gone: the stalled-job check hands the job back, and it comes here again.
+        });
         throw new DelayedError();
       }
     }
     if (!dedupeKey) return { dedupeKey, claimed: [], cancelled: new Set() };
-    const claims = await this.scheduled.claim(recipients, dedupeKey, jobId);
+    const claims = await this.retryingRedis(job, token, () =>
+      this.scheduled.claim(recipients, dedupeKey, jobId),
+    );
     return {
       dedupeKey,
       claimed: recipients.filter((_, i) => claims[i]),
@@ -197,11 +208,20 @@ export class NotificationProcessor
     token: string | undefined,
     requests: AppendRequest[],
   ): Promise<AppendResult[]> {
+    return this.retryingRedis(job, token, () => this.store.append(requests));
+  }
+
+  /** `action` (a Redis call that is safe to repeat), retried as `append` describes. */
+  private async retryingRedis<T>(
+    job: Job,
+    token: string | undefined,
+    action: () => Promise<T>,
+  ): Promise<T> {
     const lockMs = this.worker.opts.lockDuration ?? 30_000;
     const deadline = Date.now() + lockMs * STORE_RETRY_SHARE_OF_LOCK;
     for (let wait = STORE_RETRY_FIRST_MS; ; wait = Math.min(wait * 2, STORE_RETRY_MAX_MS)) {
       try {
-        return await this.store.append(requests);
+        return await action();
       } catch (error) {
         if (!isTransientRedisError(error) || token === undefined) throw error;
         this.metrics.storeRetries.inc();
