@@ -132,7 +132,8 @@ export class NotificationService {
   /**
    * Validates job data by the contract and enqueues it. Calls made while an enqueue is under way are
    * coalesced into one `notify-batch` job (group commit): one Redis round trip for many notifications
-   * under load, none added at low load. Each call resolves once its own notification is in Redis.
+   * under load, none added at low load. Each call resolves once its own notification is in Redis. A
+   * scheduled one (`deliverAt`) goes out as a delayed `notify` job of its own.
    * @throws InvalidNotificationError when the data breaks the job contract
    * @throws NotificationsUnavailableError at once while Redis is unreachable, or when the enqueue
    * takes longer than `enqueueTimeoutMs`
