@@ -21,6 +21,13 @@ export interface NotificationInput {
    * as the notification is in the user's history.
    */
   dedupeKey?: string;
+  /**
+   * When to store and deliver it: later than when it is enqueued, at most 30 days ahead
+   * (`ContractLimits.deliverAtMaxAheadSeconds`). ISO 8601 with a zone; `NotificationService` also takes
+   * a `Date`. Until then it is in no listing, count or replay. Only a scheduled notification with a
+   * `dedupeKey` can be cancelled (per user and key). Not allowed in a `notify-batch` item.
+   */
+  deliverAt?: string | Date;
   /** Protocol 1.1: `[a-z0-9._-]`, 1–64 characters, e.g. `billing`: the inbox counts and filters by it. */
   category?: string;
   /**
@@ -33,13 +40,6 @@ export interface NotificationInput {
    * zone (`2030-01-31T12:00:00Z`); `NotificationService` also takes a `Date`.
    */
   expiresAt?: string | Date;
-  /**
-   * When to store and deliver it: later than when it is enqueued, at most 30 days ahead
-   * (`ContractLimits.deliverAtMaxAheadSeconds`). ISO 8601 with a zone; `NotificationService` also takes
-   * a `Date`. Until then it is in no listing, count or replay. Only a scheduled notification with a
-   * `dedupeKey` can be cancelled (per user and key). Not allowed in a `notify-batch` item.
-   */
-  deliverAt?: string | Date;
 }
 
 /** Data of a `notify` job: exactly one of `userId` (1–128 characters) or `userIds` (1–1000 of them). */

@@ -53,6 +53,11 @@ export class NotifyJobDto {
   @WellFormedId()
   dedupeKey?: string;
 
+  /** In the future and at most 30 days ahead when enqueued: checked by validateNotification. */
+  @ValidateIf((job: NotifyJobDto) => job.deliverAt !== undefined)
+  @IsIsoTimestamp()
+  deliverAt?: string;
+
   @ValidateIf((job: NotifyJobDto) => job.category !== undefined)
   @IsString()
   @Length(1, ContractLimits.categoryMaxLength)
@@ -71,11 +76,6 @@ export class NotifyJobDto {
   @ValidateIf((job: NotifyJobDto) => job.expiresAt !== undefined)
   @IsIsoTimestamp()
   expiresAt?: string;
-
-  /** In the future and at most 30 days ahead when enqueued: checked by validateNotification. */
-  @ValidateIf((job: NotifyJobDto) => job.deliverAt !== undefined)
-  @IsIsoTimestamp()
-  deliverAt?: string;
 }
 
 /** The batch form of the job contract (job name `notify-batch`); each item is validated as above. */

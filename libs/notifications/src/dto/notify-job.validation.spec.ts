@@ -26,16 +26,7 @@ const notification = fc.record(
       ),
     ),
     dedupeKey: maybe(fc.oneof(id, fc.integer())),
-    category: maybe(
-      fc.oneof(
-        fc.stringMatching(/^[a-z0-9._-]{1,64}$/),
-        fc.string({ maxLength: 70 }),
-        fc.constantFrom('', 'A', 'a'.repeat(64), 'a'.repeat(65)),
-        fc.integer(),
-      ),
-    ),
-    collapseKey: maybe(fc.oneof(id, fc.integer(), fc.constant(null))),
-    expiresAt: maybe(
+    deliverAt: maybe(
       fc.oneof(
         fc
           .date({
@@ -52,7 +43,16 @@ const notification = fc.record(
         fc.integer(),
       ),
     ),
-    deliverAt: maybe(
+    category: maybe(
+      fc.oneof(
+        fc.stringMatching(/^[a-z0-9._-]{1,64}$/),
+        fc.string({ maxLength: 70 }),
+        fc.constantFrom('', 'A', 'a'.repeat(64), 'a'.repeat(65)),
+        fc.integer(),
+      ),
+    ),
+    collapseKey: maybe(fc.oneof(id, fc.integer(), fc.constant(null))),
+    expiresAt: maybe(
       fc.oneof(
         fc
           .date({

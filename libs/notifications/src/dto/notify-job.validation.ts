@@ -10,10 +10,10 @@ const KEYS = new Set([
   'type',
   'payload',
   'dedupeKey',
+  'deliverAt',
   'category',
   'collapseKey',
   'expiresAt',
-  'deliverAt',
 ]);
 
 const isId = (value: unknown): value is string =>
@@ -32,8 +32,7 @@ export function isPlainlyValidNotification(data: unknown): boolean {
   if (Object.getPrototypeOf(data) !== Object.prototype) return false;
   const job = data as Record<string, unknown>;
   for (const key of Object.keys(job)) if (!KEYS.has(key)) return false;
-  const { userId, userIds, type, payload, dedupeKey, category, collapseKey, expiresAt, deliverAt } =
-    job;
+  const { userId, userIds, type, payload, dedupeKey, category, collapseKey, expiresAt } = job;
   if ((userId === undefined) === (userIds === undefined)) return false;
   if (userId !== undefined && !isId(userId)) return false;
   if (userIds !== undefined) {
@@ -59,7 +58,7 @@ export function isPlainlyValidNotification(data: unknown): boolean {
     if (!isWellFormedId(collapseKey)) return false;
   }
   if (expiresAt !== undefined && !isIsoTimestamp(expiresAt)) return false;
-  if (deliverAt !== undefined && !isIsoTimestamp(deliverAt)) return false;
+  if (job.deliverAt !== undefined && !isIsoTimestamp(job.deliverAt)) return false;
   if (payload !== undefined) {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return false;
     if (jsonDepth(payload) > ContractLimits.payloadMaxDepth) return false;

@@ -25,13 +25,13 @@ export interface UserKeys {
   expiry: string;
   /** ZSET collapse key → seq of the newest notification with it. */
   collapse: string;
-  /** Pub/sub channel of the user's frames. */
-  channel: string;
   /**
    * HASH dedupe key → id of the BullMQ job that will deliver it (scheduled notifications; see
    * schedule-scripts.ts). Not in `all`: the history's TTL never touches it.
    */
   scheduled: string;
+  /** Pub/sub channel of the user's frames. */
+  channel: string;
   /** Every key above but the channel, in the order the scripts take them as KEYS. */
   all: string[];
 }
@@ -99,8 +99,8 @@ export class RedisKeys {
       categoryCounts: `${base}c`,
       expiry: `${base}e`,
       collapse: `${base}cz`,
-      channel: `${base}ch`,
       scheduled: `${base}s`,
+      channel: `${base}ch`,
       all,
     };
   }

@@ -40,11 +40,11 @@ describe(NotificationProcessor.name, () => {
       release: vi.fn().mockResolvedValue(undefined),
     };
     sut = new NotificationProcessor(
+      schedule as unknown as ScheduleStore,
       store as unknown as NotificationStore,
       new NotificationsSettings({ jwt: { secret: 's' } }),
       metrics as unknown as NotificationsMetrics,
       {} as NotificationsRedis,
-      schedule as unknown as ScheduleStore,
     );
     // A lock of 1 s: 400 ms of in-process retries (100 + 200 ms apart, then parked).
     worker = { opts: { lockDuration: 1000 }, closing: undefined };
@@ -151,7 +151,7 @@ describe(NotificationProcessor.name, () => {
       schedule.claim.mockResolvedValueOnce([false, true]);
       store.append.mockResolvedValueOnce([{ userId: 'u2', id: 'e-1', stored: true, unread: 1 }]);
 
-      await expect(sut.process(scheduledJob(Date.now() - 5), 'token')).resolves.toEqual({
+      await expect(sut.process(scheduledJob(Date.now() - 5), 'token')).resolves.toMatchObject({
         ids: ['e-1'],
         stored: 1,
         expired: 0,

@@ -58,11 +58,11 @@ export class NotificationProcessor
   private recovery: JobRecovery | undefined;
 
   constructor(
+    private readonly scheduled: ScheduleStore,
     private readonly store: NotificationStore,
     private readonly settings: NotificationsSettings,
     private readonly metrics: NotificationsMetrics,
     private readonly redis: NotificationsRedis,
-    private readonly scheduled: ScheduleStore,
   ) {
     super();
   }
@@ -99,12 +99,12 @@ export class NotificationProcessor
     token: string | undefined,
   ): Promise<NotifyJobResult> {
     const items = this.validate(job);
-    // A scheduled job has one item (batch items cannot be scheduled): its cancelled recipients.
-    const gate =
-      items[0].deliverAt === undefined ? undefined : await this.gate(job, token, items[0]);
     const requests: AppendRequest[] = [];
     const now = Date.now();
     let expired = 0;
+    // A scheduled job has one item (batch items cannot be scheduled): its cancelled recipients.
+    const gate =
+      items[0].deliverAt === undefined ? undefined : await this.gate(job, token, items[0]);
     items.forEach((item, index) => {
       const recipients = [...new Set(item.userIds ?? [item.userId as string])];
       const userIds = gate
