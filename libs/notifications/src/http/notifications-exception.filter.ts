@@ -7,20 +7,23 @@ import { NotificationsUnavailableError } from '../errors/notifications-unavailab
 import { ScheduledNotificationFiredError } from '../errors/scheduled-notification-fired.error.js';
 import { ScheduledNotificationNotFoundError } from '../errors/scheduled-notification-not-found.error.js';
 
-type NotificationsError =
-  | InvalidNotificationError
-  | IdempotencyKeyReusedError
-  | NotificationsUnavailableError
-  | ScheduledNotificationNotFoundError
-  | ScheduledNotificationFiredError;
+/** The status and title of a cancel that found nothing scheduled or came too late. */
+function cancelAnswer(error: Error): [HttpStatus, string] | undefined {
+  if (error instanceof ScheduledNotificationNotFoundError)
+    return [HttpStatus.NOT_FOUND, 'Not Found'];
+  if (error instanceof ScheduledNotificationFiredError) return [HttpStatus.CONFLICT, 'Conflict'];
+  return undefined;
+}
 
 /**
  * The library's errors as HTTP answers, on any route: `InvalidNotificationError` is a 400 naming the
  * fields (`{statusCode, error, message, fields}`), `IdempotencyKeyReusedError` a 422,
- * `NotificationsUnavailableError` a 503 with `Retry-After: 1`,
- * `ScheduledNotificationNotFoundError` a 404 and `ScheduledNotificationFiredError` a 409. The module registers it globally with its `http` option; without it, register it
+ * `NotificationsUnavailableError` a 503 with `Retry-After: 1`. The module registers it globally with its `http` option; without it, register it
  * yourself: `app.useGlobalFilters(new NotificationsExceptionFilter(app.get(HttpAdapterHost)))`.
  * Works with Express and Fastify.
+ *
+ * Cancelling a scheduled notification: `ScheduledNotificationNotFoundError` is a 404,
+ * `ScheduledNotificationFiredError` a 409.
  */
 @Catch(
   InvalidNotificationError,
@@ -32,7 +35,10 @@ type NotificationsError =
 export class NotificationsExceptionFilter implements ExceptionFilter {
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 
-  catch(error: NotificationsError, host: ArgumentsHost): void | Observable<never> {
+  catch(
+    error: InvalidNotificationError | IdempotencyKeyReusedError | NotificationsUnavailableError,
+    host: ArgumentsHost,
+  ): void | Observable<never> {
     // Other transports (microservices, say) keep their own error handling.
     if (host.getType() !== 'http') return throwError(() => error);
     const { httpAdapter } = this.adapterHost;
@@ -56,14 +62,10 @@ export class NotificationsExceptionFilter implements ExceptionFilter {
       httpAdapter.reply(response, body, HttpStatus.UNPROCESSABLE_ENTITY);
       return;
     }
-    if (error instanceof ScheduledNotificationNotFoundError) {
-      const body = { statusCode: HttpStatus.NOT_FOUND, error: 'Not Found', message: error.message };
-      httpAdapter.reply(response, body, HttpStatus.NOT_FOUND);
-      return;
-    }
-    if (error instanceof ScheduledNotificationFiredError) {
-      const body = { statusCode: HttpStatus.CONFLICT, error: 'Conflict', message: error.message };
-      httpAdapter.reply(response, body, HttpStatus.CONFLICT);
+    const cancel = cancelAnswer(error);
+    if (cancel) {
+      const [statusCode, title] = cancel;
+      httpAdapter.reply(response, { statusCode, error: title, message: error.message }, statusCode);
       return;
     }
     httpAdapter.setHeader(response, 'Retry-After', '1');

@@ -1,10 +1,10 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import type { ScheduleStore } from '../storage/schedule.store.js';
 import type { NotificationStore, AppendResult } from '../storage/notification.store.js';
 import { NotificationProcessor } from './notification.processor.js';
 import type { NotificationsMetrics } from '../notifications.metrics.js';
 import type { NotificationsRedis } from '../storage/notifications-redis.js';
 import { NotificationsSettings } from '../notifications.settings.js';
-import type { ScheduleStore } from '../storage/schedule.store.js';
 
 const connectionClosed = () => new Error('Connection is closed.');
 const gaveUp = () =>
