@@ -41,6 +41,8 @@ export {
   InvalidNotificationError,
   InvalidTokenError,
   NotificationsUnavailableError,
+  ScheduledNotificationFiredError,
+  ScheduledNotificationNotFoundError,
 } from './errors/index.js';
 export type { FieldError } from './utils/validation.util.js';
 

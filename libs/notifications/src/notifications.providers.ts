@@ -36,6 +36,8 @@ import { RedisPresenceStore } from './storage/redis-presence.store.js';
 import { PresenceService } from './presence/presence.service.js';
 import { RedisNotificationBroker } from './storage/redis-notification.broker.js';
 import { RedisNotificationStore } from './storage/redis-notification.store.js';
+import { RedisScheduleStore } from './storage/redis-schedule.store.js';
+import { ScheduleStore } from './storage/schedule.store.js';
 import { NotificationTokenIssuer } from './auth/token.issuer.js';
 import { TokenVerifier } from './auth/token.verifier.js';
 
@@ -89,6 +91,7 @@ export function createNotificationsProviders(setup: NotificationsRoleSetup): Pro
     },
     NotificationsRedis,
     { provide: NotificationStore, useClass: RedisNotificationStore },
+    { provide: ScheduleStore, useClass: RedisScheduleStore },
     ConnectionRegistry,
     TokenVerifier,
     NotificationTokenIssuer,

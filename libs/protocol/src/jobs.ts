@@ -21,6 +21,13 @@ export interface NotificationInput {
    * as the notification is in the user's history.
    */
   dedupeKey?: string;
+  /**
+   * When to store and deliver it: later than when it is enqueued, at most 30 days ahead
+   * (`ContractLimits.deliverAtMaxAheadSeconds`). ISO 8601 with a zone; `NotificationService` also takes
+   * a `Date`. Until then it is in no listing, count or replay. Only a scheduled notification with a
+   * `dedupeKey` can be cancelled (per user and key). Not allowed in a `notify-batch` item.
+   */
+  deliverAt?: string | Date;
   /** Protocol 1.1: `[a-z0-9._-]`, 1–64 characters, e.g. `billing`: the inbox counts and filters by it. */
   category?: string;
   /**
@@ -41,6 +48,8 @@ export interface NotifyJobData extends NotificationInput {
   userIds?: string[];
   /** ISO 8601 with a zone, e.g. `2030-01-31T12:00:00Z` (a job's data is JSON). */
   expiresAt?: string;
+  /** ISO 8601 with a zone (a job's data is JSON). */
+  deliverAt?: string;
 }
 
 /** Data of a `notify-batch` job: 1–1000 items, at most 10,000 recipients in all. */
@@ -54,6 +63,11 @@ export interface NotifyJobResult {
   ids: string[];
   /** How many were new (the rest were duplicates of a dedupe key or of an earlier attempt). */
   stored: number;
+  /**
+   * Only for a scheduled (`deliverAt`) job: how many of its recipients' copies were not stored
+   * because they were cancelled (or scheduled again under the same `dedupeKey`) before it fired.
+   */
+  cancelled?: number;
   /** Protocol 1.1: how many were not stored because their `expiresAt` passed while the job waited. */
   expired: number;
 }

@@ -17,6 +17,8 @@ export const ContractLimits = {
   categoryPattern: /^[a-z0-9._-]+$/,
   /** Protocol 1.1: collapse keys, 1–128 characters. */
   collapseKeyMaxLength: 128,
+  /** How far ahead a notification's `deliverAt` may lie, in seconds (30 days). */
+  deliverAtMaxAheadSeconds: 30 * 24 * 60 * 60,
   /** Items of one `notify-batch` job. */
   maxBatchItems: 1000,
   /** Recipients of one `notify-batch` job, all items together. */

@@ -53,6 +53,11 @@ export class NotifyJobDto {
   @WellFormedId()
   dedupeKey?: string;
 
+  /** In the future and at most 30 days ahead when enqueued: checked by validateNotification. */
+  @ValidateIf((job: NotifyJobDto) => job.deliverAt !== undefined)
+  @IsIsoTimestamp()
+  deliverAt?: string;
+
   @ValidateIf((job: NotifyJobDto) => job.category !== undefined)
   @IsString()
   @Length(1, ContractLimits.categoryMaxLength)

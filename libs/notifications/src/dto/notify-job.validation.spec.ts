@@ -26,6 +26,23 @@ const notification = fc.record(
       ),
     ),
     dedupeKey: maybe(fc.oneof(id, fc.integer())),
+    deliverAt: maybe(
+      fc.oneof(
+        fc
+          .date({
+            min: new Date('1970-01-01T00:00:00Z'),
+            max: new Date('9999-12-31T23:59:59Z'),
+            noInvalidDate: true,
+          })
+          .map((date) => date.toISOString()),
+        fc.stringMatching(
+          /^\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-6]\d(:[0-6]\d(\.\d{1,10})?)?(Z|[+-][0-2]\d:[0-6]\d)?$/,
+        ),
+        fc.string({ maxLength: 30 }),
+        fc.constantFrom('2030-02-29T00:00:00Z', '2032-02-29T00:00:00Z', '2030-01-01T24:00Z'),
+        fc.integer(),
+      ),
+    ),
     category: maybe(
       fc.oneof(
         fc.stringMatching(/^[a-z0-9._-]{1,64}$/),
@@ -87,6 +104,16 @@ const nearlyValid = fc.record(
         .map((date) => date.toISOString()),
       fc.string({ maxLength: 30 }),
     ),
+    deliverAt: usually(
+      fc
+        .date({
+          min: new Date('2000-01-01T00:00:00Z'),
+          max: new Date('2100-01-01T00:00:00Z'),
+          noInvalidDate: true,
+        })
+        .map((date) => date.toISOString()),
+      fc.string({ maxLength: 30 }),
+    ),
   },
   { requiredKeys: ['userId', 'type'] },
 );
@@ -94,7 +121,14 @@ const nearlyValid = fc.record(
 describe(isPlainlyValidNotification.name, () => {
   it('says yes only to what NotifyJobDto accepts', () => {
     // How often it said yes with each optional field present, to prove the runs reached them.
-    const yesWith = { category: 0, collapseKey: 0, expiresAt: 0, dedupeKey: 0, payload: 0 };
+    const yesWith = {
+      category: 0,
+      collapseKey: 0,
+      expiresAt: 0,
+      deliverAt: 0,
+      dedupeKey: 0,
+      payload: 0,
+    };
     fc.assert(
       fc.property(fc.oneof(notification, nearlyValid), (data) => {
         const plain = JSON.parse(JSON.stringify(data)) as Record<string, unknown>;
@@ -160,4 +194,60 @@ describe(validateNotification.name, () => {
       });
     },
   );
+
+  describe('deliverAt', () => {
+    const job = (deliverAt: string, extra: Record<string, unknown> = {}) =>
+      validateNotification({ userId: 'u1', type: 't', dedupeKey: 'k', deliverAt, ...extra }, now);
+    const rejection = (message: string) => ({
+      ok: false,
+      errors: [{ field: 'deliverAt', messages: [message] }],
+    });
+
+    it('takes a deliverAt later than now and at most 30 days ahead, in any zone', () => {
+      for (const deliverAt of [
+        '2030-01-01T00:00:00.001Z',
+        '2030-01-01T01:00:01+01:00',
+        '2030-01-31T00:00:00Z',
+      ]) {
+        expect(job(deliverAt).ok).toBe(true);
+      }
+      expect(job('2030-01-02T00:00:00Z', { expiresAt: '2030-01-02T00:00:01Z' }).ok).toBe(true);
+    });
+
+    it.each(['2030-01-01T00:00:00Z', '2029-12-31T23:59:59.999Z', '2030-01-01T01:00:00+01:00'])(
+      'rejects deliverAt %s (not in the future), naming it',
+      (deliverAt) => {
+        expect(job(deliverAt)).toEqual(rejection('deliverAt must be in the future'));
+      },
+    );
+
+    it.each(['2030-01-31T00:00:00.001Z', '2030-03-01T00:00:00Z'])(
+      'rejects deliverAt %s (more than 30 days ahead)',
+      (deliverAt) => {
+        expect(job(deliverAt)).toEqual(rejection('deliverAt must be at most 30 days ahead'));
+      },
+    );
+
+    it('rejects a deliverAt that is not before expiresAt', () => {
+      for (const expiresAt of ['2030-01-02T00:00:00Z', '2030-01-01T12:00:00Z']) {
+        expect(job('2030-01-02T00:00:00Z', { expiresAt })).toEqual(
+          rejection('deliverAt must be earlier than expiresAt'),
+        );
+      }
+    });
+
+    it.each(['2030-01-02T00:00:00', '2030-01-02', 'tomorrow', '2030-02-30T00:00:00Z'])(
+      'rejects a malformed deliverAt %s as ISO 8601',
+      (deliverAt) => {
+        const result = job(deliverAt);
+        expect(result).toMatchObject({ ok: false, errors: [{ field: 'deliverAt' }] });
+        expect(JSON.stringify(result)).toContain('ISO 8601');
+      },
+    );
+
+    it('rejects a deliverAt that is not a string', () => {
+      const result = validateNotification({ userId: 'u1', type: 't', deliverAt: 1 }, now);
+      expect(result).toMatchObject({ ok: false, errors: [{ field: 'deliverAt' }] });
+    });
+  });
 });

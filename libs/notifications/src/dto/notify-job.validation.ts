@@ -10,6 +10,7 @@ const KEYS = new Set([
   'type',
   'payload',
   'dedupeKey',
+  'deliverAt',
   'category',
   'collapseKey',
   'expiresAt',
@@ -57,6 +58,7 @@ export function isPlainlyValidNotification(data: unknown): boolean {
     if (!isWellFormedId(collapseKey)) return false;
   }
   if (expiresAt !== undefined && !isIsoTimestamp(expiresAt)) return false;
+  if (job.deliverAt !== undefined && !isIsoTimestamp(job.deliverAt)) return false;
   if (payload !== undefined) {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return false;
     if (jsonDepth(payload) > ContractLimits.payloadMaxDepth) return false;
@@ -69,7 +71,8 @@ export function isPlainlyValidNotification(data: unknown): boolean {
 
 /**
  * Validates one notification by the job contract: the quick check, else the DTO and its errors; then
- * the rule that needs a clock: `expiresAt` must be later than `now` (when the job was enqueued).
+ * the rules that need a clock: `expiresAt` must be later than `now` (when the job was enqueued), and
+ * `deliverAt` later than `now`, at most 30 days after it, and earlier than `expiresAt`.
  */
 export function validateNotification(
   data: unknown,
@@ -86,5 +89,23 @@ export function validateNotification(
       };
     }
   }
+  if (result.ok && result.value.deliverAt !== undefined) {
+    const messages = deliverAtErrors(result.value, now);
+    if (messages.length > 0) return { ok: false, errors: [{ field: 'deliverAt', messages }] };
+  }
   return result;
+}
+
+/** What is wrong with a well-formed `deliverAt`, given when the job was enqueued. */
+function deliverAtErrors(job: NotifyJobData, now: number): string[] {
+  const deliverAt = Date.parse(job.deliverAt as string);
+  const maxAhead = ContractLimits.deliverAtMaxAheadSeconds;
+  if (deliverAt <= now) return ['deliverAt must be in the future'];
+  if (deliverAt > now + maxAhead * 1000) {
+    return [`deliverAt must be at most ${maxAhead / 86_400} days ahead`];
+  }
+  if (job.expiresAt !== undefined && Date.parse(job.expiresAt) <= deliverAt) {
+    return ['deliverAt must be earlier than expiresAt'];
+  }
+  return [];
 }

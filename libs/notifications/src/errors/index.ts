@@ -1,3 +1,5 @@
+export * from './scheduled-notification-not-found.error.js';
+export * from './scheduled-notification-fired.error.js';
 export * from './invalid-notification.error.js';
 export * from './invalid-token.error.js';
 export * from './notifications-unavailable.error.js';

@@ -4,6 +4,16 @@ import { throwError, type Observable } from 'rxjs';
 import { IdempotencyKeyReusedError } from '../errors/idempotency-key-reused.error.js';
 import { InvalidNotificationError } from '../errors/invalid-notification.error.js';
 import { NotificationsUnavailableError } from '../errors/notifications-unavailable.error.js';
+import { ScheduledNotificationFiredError } from '../errors/scheduled-notification-fired.error.js';
+import { ScheduledNotificationNotFoundError } from '../errors/scheduled-notification-not-found.error.js';
+
+/** The status and title of a cancel that found nothing scheduled or came too late. */
+function cancelAnswer(error: Error): [HttpStatus, string] | undefined {
+  if (error instanceof ScheduledNotificationNotFoundError)
+    return [HttpStatus.NOT_FOUND, 'Not Found'];
+  if (error instanceof ScheduledNotificationFiredError) return [HttpStatus.CONFLICT, 'Conflict'];
+  return undefined;
+}
 
 /**
  * The library's errors as HTTP answers, on any route: `InvalidNotificationError` is a 400 naming the
@@ -11,8 +21,17 @@ import { NotificationsUnavailableError } from '../errors/notifications-unavailab
  * `NotificationsUnavailableError` a 503 with `Retry-After: 1`. The module registers it globally with its `http` option; without it, register it
  * yourself: `app.useGlobalFilters(new NotificationsExceptionFilter(app.get(HttpAdapterHost)))`.
  * Works with Express and Fastify.
+ *
+ * Cancelling a scheduled notification: `ScheduledNotificationNotFoundError` is a 404,
+ * `ScheduledNotificationFiredError` a 409.
  */
-@Catch(InvalidNotificationError, IdempotencyKeyReusedError, NotificationsUnavailableError)
+@Catch(
+  InvalidNotificationError,
+  IdempotencyKeyReusedError,
+  NotificationsUnavailableError,
+  ScheduledNotificationNotFoundError,
+  ScheduledNotificationFiredError,
+)
 export class NotificationsExceptionFilter implements ExceptionFilter {
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 
@@ -41,6 +60,12 @@ export class NotificationsExceptionFilter implements ExceptionFilter {
         message: error.message,
       };
       httpAdapter.reply(response, body, HttpStatus.UNPROCESSABLE_ENTITY);
+      return;
+    }
+    const cancel = cancelAnswer(error);
+    if (cancel) {
+      const [statusCode, title] = cancel;
+      httpAdapter.reply(response, { statusCode, error: title, message: error.message }, statusCode);
       return;
     }
     httpAdapter.setHeader(response, 'Retry-After', '1');

@@ -1,6 +1,7 @@
 import {
   Body,
   Controller,
+  Delete,
   Headers,
   HttpCode,
   Post,
@@ -14,7 +15,9 @@ import {
 } from '../producer/notification.service.js';
 import { NotificationsApiKeyGuard } from '../auth/api-key.guard.js';
 import { bearerCredential, type RequestWithHeaders } from '../auth/bearer.js';
+import { CancelScheduledDto } from './cancel-scheduled.dto.js';
 import { NotificationsExceptionFilter } from './notifications-exception.filter.js';
+import { StrictValidationPipe } from './strict-validation.pipe.js';
 
 /** HTTP publish for producers in any language: the body is the job contract. */
 @Controller('v1/notifications')
@@ -39,5 +42,18 @@ export class PublishController {
       key: idempotencyKey,
       scope: bearerCredential(request),
     });
+  }
+
+  /**
+   * Cancels a scheduled notification (`deliverAt`) of one user by its `dedupeKey`: 200
+   * `{cancelled: true}` (it will not be delivered), 404 when nothing is scheduled under the key, 409
+   * when it was already delivered.
+   */
+  @Delete('scheduled')
+  @HttpCode(200)
+  cancelScheduled(
+    @Body(new StrictValidationPipe()) body: CancelScheduledDto,
+  ): Promise<{ cancelled: true }> {
+    return this.notifications.cancel(body.userId, body.dedupeKey);
   }
 }

@@ -6,6 +6,22 @@ import { NotificationService } from './notification.service.js';
 import { DEFAULT_JOB_OPTIONS } from '../notifications.defaults.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import type { NotificationsRedis } from '../storage/notifications-redis.js';
+import type { ScheduleStore } from '../storage/schedule.store.js';
+import { ScheduledNotificationFiredError } from '../errors/scheduled-notification-fired.error.js';
+import { ScheduledNotificationNotFoundError } from '../errors/scheduled-notification-not-found.error.js';
+
+type Mocked<T> = { [K in keyof T]: T[K] & ReturnType<typeof vi.fn> };
+
+/** A schedule store that records everything and cancels nothing unless told. */
+const fakeSchedule = () =>
+  ({
+    record: vi.fn().mockImplementation((users: string[]) => Promise.resolve(users.map(() => true))),
+    unrecord: vi.fn().mockResolvedValue(undefined),
+    claim: vi.fn(),
+    release: vi.fn(),
+    cancel: vi.fn().mockResolvedValue({ outcome: 'none' }),
+    forgetCancelled: vi.fn().mockResolvedValue(undefined),
+  }) as unknown as Mocked<ScheduleStore>;
 
 /** The library's connection, as the service sees it: up, unless a test says otherwise. */
 const available = () =>
@@ -18,12 +34,14 @@ describe(NotificationService.name, () => {
   let queue: { add: ReturnType<typeof vi.fn> };
   let settings: NotificationsSettings;
   let redis: ReturnType<typeof available>;
+  let schedule: ReturnType<typeof fakeSchedule>;
 
   beforeEach(() => {
     queue = { add: vi.fn().mockResolvedValue({ id: '42' }) };
     settings = new NotificationsSettings({ enqueueTimeoutMs: 50 });
     redis = available();
-    sut = new NotificationService(queue as any, settings, redis);
+    schedule = fakeSchedule();
+    sut = new NotificationService(queue as any, settings, redis, schedule);
   });
 
   /** The InvalidNotificationError a call rejects with. */
@@ -218,7 +236,7 @@ describe(NotificationService.name, () => {
 
     it('uses configured job options', async () => {
       settings = new NotificationsSettings({ jobOptions: { attempts: 1 } });
-      sut = new NotificationService(queue as any, settings, redis);
+      sut = new NotificationService(queue as any, settings, redis, schedule);
 
       await sut.enqueue({ userId: 'u1', type: 't' });
 
@@ -252,6 +270,7 @@ describe('NotificationService.enqueueIdempotent', () => {
       queue as any,
       new NotificationsSettings({ jwt: { secret: 's' } }),
       redis,
+      fakeSchedule(),
     );
   });
 
@@ -378,7 +397,12 @@ describe('NotificationService coalescing', () => {
     const queue = {
       add: vi.fn().mockImplementation((name: string) => Promise.resolve({ id: name })),
     };
-    const sut = new NotificationService(queue as any, new NotificationsSettings({}), available());
+    const sut = new NotificationService(
+      queue as any,
+      new NotificationsSettings({}),
+      available(),
+      fakeSchedule(),
+    );
     const many = Array.from({ length: 11 }, (_, i) => `u${i}`);
 
     const results = await Promise.all([
@@ -396,7 +420,12 @@ describe('NotificationService coalescing', () => {
 
   it('keeps a batch under 10,000 recipients', async () => {
     const queue = { add: vi.fn().mockResolvedValue({ id: '1' }) };
-    const sut = new NotificationService(queue as any, new NotificationsSettings({}), available());
+    const sut = new NotificationService(
+      queue as any,
+      new NotificationsSettings({}),
+      available(),
+      fakeSchedule(),
+    );
     const thousand = Array.from({ length: 1000 }, (_, i) => `u${i}`);
 
     await Promise.all(Array.from({ length: 25 }, () => sut.notifyMany(thousand, { type: 'big' })));
@@ -406,5 +435,149 @@ describe('NotificationService coalescing', () => {
     );
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(25);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(10);
+  });
+});
+
+describe('NotificationService scheduling', () => {
+  const inMinutes = (minutes: number) => new Date(Date.now() + minutes * 60_000);
+  let queue: {
+    add: ReturnType<typeof vi.fn>;
+    getJob: ReturnType<typeof vi.fn>;
+    remove: ReturnType<typeof vi.fn>;
+  };
+  let schedule: ReturnType<typeof fakeSchedule>;
+  let sut: NotificationService;
+
+  beforeEach(() => {
+    queue = {
+      add: vi
+        .fn()
+        .mockImplementation((_n: string, _d: object, o: JobsOptions) =>
+          Promise.resolve({ id: o.jobId }),
+        ),
+      getJob: vi.fn().mockResolvedValue(undefined),
+      remove: vi.fn().mockResolvedValue(1),
+    };
+    schedule = fakeSchedule();
+    sut = new NotificationService(
+      queue as any,
+      new NotificationsSettings({ enqueueTimeoutMs: 200 }),
+      available(),
+      schedule,
+    );
+  });
+
+  it('adds a notify job of its own, delayed until deliverAt (a Date), its key recorded first', async () => {
+    const at = inMinutes(10);
+
+    const [scheduled] = await Promise.all([
+      sut.notify('u1', { type: 't', dedupeKey: 'r1', deliverAt: at }),
+      sut.notify('u2', { type: 'plain' }),
+    ]);
+
+    expect(queue.add).toHaveBeenCalledTimes(2);
+    const [name, data, options] = queue.add.mock.calls.find(
+      ([, d]) => (d as { deliverAt?: string }).deliverAt !== undefined,
+    ) as [string, object, JobsOptions];
+    expect(name).toBe('notify');
+    expect(data).toEqual({ type: 't', dedupeKey: 'r1', deliverAt: at.toISOString(), userId: 'u1' });
+    expect(options.delay).toBeGreaterThan(9 * 60_000);
+    expect(options.delay).toBeLessThanOrEqual(10 * 60_000);
+    expect(schedule.record).toHaveBeenCalledWith(['u1'], 'r1', options.jobId);
+    expect(scheduled.jobId).toBe(options.jobId);
+    expect(schedule.record.mock.invocationCallOrder[0]).toBeLessThan(
+      queue.add.mock.invocationCallOrder[0],
+    );
+  });
+
+  it('records nothing without a dedupe key (nothing could cancel it)', async () => {
+    await sut.notifyMany(['a', 'b'], { type: 't', deliverAt: inMinutes(1) });
+
+    expect(schedule.record).not.toHaveBeenCalled();
+    expect(queue.add.mock.calls[0][2]).toMatchObject({ delay: expect.any(Number) });
+  });
+
+  it('undoes the record when the add surely failed', async () => {
+    queue.add.mockRejectedValueOnce(new Error('boom'));
+
+    await expect(
+      sut.notify('u1', { type: 't', dedupeKey: 'r1', deliverAt: inMinutes(1) }),
+    ).rejects.toThrow('boom');
+    const jobId = schedule.record.mock.calls[0][2] as string;
+    expect(schedule.unrecord).toHaveBeenCalledWith(['u1'], 'r1', jobId);
+  });
+
+  it.each([
+    ['in the past', new Date(Date.now() - 1000), /deliverAt must be in the future/],
+    ['31 days ahead', inMinutes(31 * 24 * 60), /deliverAt must be at most 30 days ahead/],
+    ['an invalid Date', new Date(Number.NaN), /deliverAt must be an ISO 8601/],
+    ['without a zone', '2099-01-01T00:00:00', /deliverAt must be an ISO 8601/],
+  ])('rejects a deliverAt %s, enqueuing nothing', async (_, deliverAt, message) => {
+    await expect(sut.notify('u1', { type: 't', deliverAt })).rejects.toThrow(message);
+    expect(queue.add).not.toHaveBeenCalled();
+    expect(schedule.record).not.toHaveBeenCalled();
+  });
+
+  describe('cancel', () => {
+    it('answers cancelled and removes a delayed job of that user alone', async () => {
+      schedule.cancel.mockResolvedValueOnce({ outcome: 'cancelled', jobId: 'j1' });
+      queue.getJob.mockResolvedValueOnce({
+        data: { userId: 'u1', type: 't' },
+        isDelayed: () => Promise.resolve(true),
+      });
+
+      await expect(sut.cancel('u1', 'r1')).resolves.toEqual({ cancelled: true });
+      expect(queue.remove).toHaveBeenCalledWith('j1');
+      expect(schedule.forgetCancelled).toHaveBeenCalledWith('u1', 'r1', 'j1');
+    });
+
+    it('keeps the job (and the marker) when it delivers to others too or is not delayed', async () => {
+      schedule.cancel.mockResolvedValue({ outcome: 'cancelled', jobId: 'j1' });
+      queue.getJob.mockResolvedValueOnce({
+        data: { userIds: ['u1', 'u2'], type: 't' },
+        isDelayed: () => Promise.resolve(true),
+      });
+      queue.getJob.mockResolvedValueOnce({
+        data: { userId: 'u1', type: 't' },
+        isDelayed: () => Promise.resolve(false),
+      });
+
+      await expect(sut.cancel('u1', 'r1')).resolves.toEqual({ cancelled: true });
+      await expect(sut.cancel('u1', 'r1')).resolves.toEqual({ cancelled: true });
+      expect(queue.remove).not.toHaveBeenCalled();
+      expect(schedule.forgetCancelled).not.toHaveBeenCalled();
+    });
+
+    it('keeps the marker when the job could not be removed (a worker holds it)', async () => {
+      schedule.cancel.mockResolvedValueOnce({ outcome: 'cancelled', jobId: 'j1' });
+      queue.getJob.mockResolvedValueOnce({
+        data: { userId: 'u1', type: 't' },
+        isDelayed: () => Promise.resolve(true),
+      });
+      queue.remove.mockResolvedValueOnce(0);
+
+      await expect(sut.cancel('u1', 'r1')).resolves.toEqual({ cancelled: true });
+      expect(schedule.forgetCancelled).not.toHaveBeenCalled();
+    });
+
+    it('throws not found and fired', async () => {
+      schedule.cancel.mockResolvedValueOnce({ outcome: 'none' });
+      await expect(sut.cancel('u1', 'r1')).rejects.toBeInstanceOf(
+        ScheduledNotificationNotFoundError,
+      );
+      schedule.cancel.mockResolvedValueOnce({ outcome: 'fired' });
+      await expect(sut.cancel('u1', 'r1')).rejects.toBeInstanceOf(ScheduledNotificationFiredError);
+    });
+
+    it.each([
+      ['an empty userId', '', 'k', ['userId']],
+      ['a long dedupeKey', 'u1', 'k'.repeat(129), ['dedupeKey']],
+      ['a lone surrogate in both', '\ud800', '\udc00', ['userId', 'dedupeKey']],
+    ])('rejects %s', async (_, userId, dedupeKey, fields) => {
+      const error = await sut.cancel(userId, dedupeKey).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidNotificationError);
+      expect((error as InvalidNotificationError).fields).toEqual(fields);
+      expect(schedule.cancel).not.toHaveBeenCalled();
+    });
   });
 });

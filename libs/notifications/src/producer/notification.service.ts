@@ -14,11 +14,18 @@ import { validateNotification } from '../dto/notify-job.validation.js';
 import { IdempotencyKeyReusedError } from '../errors/idempotency-key-reused.error.js';
 import { InvalidNotificationError } from '../errors/invalid-notification.error.js';
 import { NotificationsUnavailableError } from '../errors/notifications-unavailable.error.js';
+import { ScheduledNotificationFiredError } from '../errors/scheduled-notification-fired.error.js';
+import { ScheduledNotificationNotFoundError } from '../errors/scheduled-notification-not-found.error.js';
 import { NOTIFICATIONS_QUEUE } from '../notifications.constants.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import { NotificationsRedis } from '../storage/notifications-redis.js';
+import { ScheduleStore } from '../storage/schedule.store.js';
 import type { FieldError } from '../utils/validation.util.js';
+import { isWellFormedId, WELL_FORMED_ID_RULE } from '../utils/well-formed-id.util.js';
 import { withTimeout } from '../utils/with-timeout.util.js';
+
+/** Fields a caller may give as a `Date`; the job carries them as ISO 8601. */
+const DATE_FIELDS = new Set(['expiresAt', 'deliverAt']);
 
 /** A valid `Date` as ISO 8601 (what the job contract takes); anything else as it is. */
 function isoOf(value: unknown): unknown {
@@ -76,6 +83,17 @@ function parseIdempotencyKey(key: string): string | null {
   return IDEMPOTENCY_KEY_PATTERN.test(unquoted) ? unquoted : null;
 }
 
+/** What is wrong with an id argument (user id, dedupe key) of `cancel`. */
+function idErrors(field: string, value: unknown, maxLength: number): FieldError[] {
+  const ok =
+    typeof value === 'string' &&
+    value.length >= 1 &&
+    value.length <= maxLength &&
+    isWellFormedId(value);
+  const message = `${field} must be a string of 1-${maxLength} characters, ${WELL_FORMED_ID_RULE}`;
+  return ok ? [] : [{ field, messages: [message] }];
+}
+
 /** A job id no other request can have: a hash of what identifies the request. */
 function idempotentJobId(parts: unknown[]): string {
   const digest = createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
@@ -92,6 +110,7 @@ export class NotificationService {
     @Inject(NOTIFICATIONS_QUEUE) private readonly queue: Queue,
     private readonly settings: NotificationsSettings,
     private readonly redis: NotificationsRedis,
+    private readonly scheduled: ScheduleStore,
   ) {}
 
   /**
@@ -113,7 +132,8 @@ export class NotificationService {
   /**
    * Validates job data by the contract and enqueues it. Calls made while an enqueue is under way are
    * coalesced into one `notify-batch` job (group commit): one Redis round trip for many notifications
-   * under load, none added at low load. Each call resolves once its own notification is in Redis.
+   * under load, none added at low load. Each call resolves once its own notification is in Redis. A
+   * scheduled one (`deliverAt`) goes out as a delayed `notify` job of its own.
    * @throws InvalidNotificationError when the data breaks the job contract
    * @throws NotificationsUnavailableError at once while Redis is unreachable, or when the enqueue
    * takes longer than `enqueueTimeoutMs`
@@ -123,6 +143,8 @@ export class NotificationService {
   ): Promise<EnqueuedNotification> {
     const clean = this.validated(data);
     if (clean instanceof InvalidNotificationError) return Promise.reject(clean);
+    // A scheduled one is a delayed job of its own (a `notify-batch` item cannot be scheduled).
+    if (clean.deliverAt !== undefined) return this.schedule(clean, randomUUID());
     return new Promise((resolve, reject) => {
       this.waiting.push({ data: clean, resolve, reject });
       this.flushSoon();
@@ -165,9 +187,96 @@ export class NotificationService {
       const recipients = [...new Set(userIds ?? [userId as string])].sort();
       jobId = idempotentJobId(['dedupeKey', scope, dedupeKey, recipients]);
     } else return this.enqueue(data);
+    if (clean.deliverAt !== undefined) {
+      // Refused before anything is recorded for the other request's dedupe key.
+      if (key !== undefined) await this.refuseOtherData(jobId, clean);
+      const scheduled = await this.schedule(clean, jobId);
+      if (key !== undefined) await this.refuseOtherData(jobId, clean);
+      return scheduled;
+    }
     const job = await this.add(NOTIFY_JOB_NAME, clean, jobId);
     if (key !== undefined) await this.refuseOtherData(jobId, clean);
     return { jobId: job.id ?? jobId };
+  }
+
+  /**
+   * Cancels the notification scheduled (`deliverAt`) for `userId` under `dedupeKey`: it will not be
+   * delivered to that user; once this resolves, that is certain, also while a worker is picking the
+   * job up. A job for that user alone is removed from the queue; one for several users still
+   * delivers to the others.
+   * @throws InvalidNotificationError when `userId` or `dedupeKey` is malformed
+   * @throws ScheduledNotificationNotFoundError when nothing is scheduled for the user under the key
+   * @throws ScheduledNotificationFiredError when it was already delivered (the key is in the user's
+   * history) or is being stored right now
+   * @throws NotificationsUnavailableError as `enqueue`
+   */
+  async cancel(userId: string, dedupeKey: string): Promise<{ cancelled: true }> {
+    const errors = [
+      ...idErrors('userId', userId, ContractLimits.userIdMaxLength),
+      ...idErrors('dedupeKey', dedupeKey, ContractLimits.dedupeKeyMaxLength),
+    ];
+    if (errors.length > 0) throw new InvalidNotificationError(errors);
+    const timeoutMs = this.settings.enqueueTimeoutMs;
+    await this.redis.whenAvailable(timeoutMs);
+    const found = await withTimeout(
+      this.scheduled.cancel(userId, dedupeKey),
+      timeoutMs,
+      () => new NotificationsUnavailableError(),
+    );
+    if (found.outcome === 'none') throw new ScheduledNotificationNotFoundError();
+    if (found.outcome === 'fired') throw new ScheduledNotificationFiredError();
+    // Tidying only: the cancel holds whether or not the job leaves the queue now.
+    await this.removeCancelledJob(userId, dedupeKey, found.jobId).catch(() => undefined);
+    return { cancelled: true };
+  }
+
+  /**
+   * Removes a cancelled job that delivers to this user alone and waits in `delayed`; then its cancel
+   * marker goes too. A job that is active (locked) cannot be removed: it finds the marker and stores
+   * nothing. Nor can one not yet added (its producer records before it adds): the marker stays.
+   */
+  private async removeCancelledJob(userId: string, dedupeKey: string, jobId: string) {
+    const job = await this.queue.getJob(jobId);
+    const data = job?.data as NotifyJobData | undefined;
+    const recipients = new Set(data?.userIds ?? [data?.userId]);
+    if (!job || recipients.size !== 1 || !recipients.has(userId)) return;
+    if (!(await job.isDelayed())) return;
+    if ((await this.queue.remove(jobId)) === 1) {
+      await this.scheduled.forgetCancelled(userId, dedupeKey, jobId);
+    }
+  }
+
+  /**
+   * Adds a scheduled notification as a delayed job. With a `dedupeKey`, each recipient's key is
+   * recorded first (so the job is cancellable from the moment it exists), and undone when the add
+   * surely failed.
+   */
+  private async schedule(
+    data: Record<string, unknown>,
+    jobId: string,
+  ): Promise<EnqueuedNotification> {
+    const { dedupeKey, deliverAt, userId, userIds } = data as unknown as NotifyJobData;
+    const recipients = [...new Set(userIds ?? [userId as string])];
+    const timeoutMs = this.settings.enqueueTimeoutMs;
+    if (dedupeKey !== undefined) {
+      await this.redis.whenAvailable(timeoutMs);
+      await withTimeout(
+        this.scheduled.record(recipients, dedupeKey, jobId),
+        timeoutMs,
+        () => new NotificationsUnavailableError(true),
+      );
+    }
+    const delayMs = Math.max(0, Date.parse(deliverAt as string) - Date.now());
+    try {
+      const job = await this.add(NOTIFY_JOB_NAME, data, jobId, delayMs);
+      return { jobId: job.id ?? jobId };
+    } catch (error) {
+      const mayBeStored = error instanceof NotificationsUnavailableError && error.mayBeStored;
+      if (dedupeKey !== undefined && !mayBeStored) {
+        await this.scheduled.unrecord(recipients, dedupeKey, jobId).catch(() => undefined);
+      }
+      throw error;
+    }
   }
 
   /** BullMQ keeps the first job under an id that is added again: it must carry the same data. */
@@ -194,7 +303,7 @@ export class NotificationService {
     const clean = Object.fromEntries(
       Object.entries(data)
         .filter(([, value]) => value !== undefined)
-        .map(([key, value]) => [key, key === 'expiresAt' ? isoOf(value) : value]),
+        .map(([key, value]) => [key, DATE_FIELDS.has(key) ? isoOf(value) : value]),
     );
     const result = validateNotification(clean);
     return result.ok ? clean : new InvalidNotificationError(result.errors);
@@ -251,10 +360,15 @@ export class NotificationService {
     return this.waiting.splice(0, count);
   }
 
-  private async add(name: string, data: object, jobId: string): Promise<Job> {
+  private async add(name: string, data: object, jobId: string, delayMs = 0): Promise<Job> {
     const timeoutMs = this.settings.enqueueTimeoutMs;
     await this.redis.whenAvailable(timeoutMs);
-    const adding = this.queue.add(name, data, { ...this.settings.jobOptions, jobId });
+    const options = {
+      ...this.settings.jobOptions,
+      jobId,
+      ...(delayMs > 0 ? { delay: delayMs } : {}),
+    };
+    const adding = this.queue.add(name, data, options);
     return withTimeout(adding, timeoutMs, () => new NotificationsUnavailableError(true));
   }
 }

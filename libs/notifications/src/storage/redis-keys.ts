@@ -25,6 +25,11 @@ export interface UserKeys {
   expiry: string;
   /** ZSET collapse key → seq of the newest notification with it. */
   collapse: string;
+  /**
+   * HASH dedupe key → id of the BullMQ job that will deliver it (scheduled notifications; see
+   * schedule-scripts.ts). Not in `all`: the history's TTL never touches it.
+   */
+  scheduled: string;
   /** Pub/sub channel of the user's frames. */
   channel: string;
   /**
@@ -99,6 +104,7 @@ export class RedisKeys {
       categoryCounts: `${base}c`,
       expiry: `${base}e`,
       collapse: `${base}cz`,
+      scheduled: `${base}s`,
       channel: `${base}ch`,
       presence: `${base}p`,
       all,

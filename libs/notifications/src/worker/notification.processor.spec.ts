@@ -1,4 +1,5 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import type { ScheduleStore } from '../storage/schedule.store.js';
 import type { NotificationStore, AppendResult } from '../storage/notification.store.js';
 import { NotificationProcessor } from './notification.processor.js';
 import type { NotificationsMetrics } from '../notifications.metrics.js';
@@ -17,6 +18,7 @@ describe(NotificationProcessor.name, () => {
   let metrics: { stored: { inc: any }; failed: { inc: any }; storeRetries: { inc: any } };
   let worker: { opts: { lockDuration: number }; closing: Promise<void> | undefined };
   let job: Job & { moveToDelayed: ReturnType<typeof vi.fn> };
+  let schedule: { [K in 'record' | 'claim' | 'release']: ReturnType<typeof vi.fn> };
   const jobWith = (fields: object) =>
     ({ ...fields, moveToDelayed: vi.fn().mockResolvedValue(undefined) }) as unknown as Job & {
       moveToDelayed: ReturnType<typeof vi.fn>;
@@ -31,7 +33,14 @@ describe(NotificationProcessor.name, () => {
       failed: { inc: vi.fn() },
       storeRetries: { inc: vi.fn() },
     };
+    const everyone = (users: string[]) => Promise.resolve(users.map(() => true));
+    schedule = {
+      record: vi.fn().mockImplementation(everyone),
+      claim: vi.fn().mockImplementation(everyone),
+      release: vi.fn().mockResolvedValue(undefined),
+    };
     sut = new NotificationProcessor(
+      schedule as unknown as ScheduleStore,
       store as unknown as NotificationStore,
       new NotificationsSettings({ jwt: { secret: 's' } }),
       metrics as unknown as NotificationsMetrics,
@@ -111,5 +120,101 @@ describe(NotificationProcessor.name, () => {
 
     expect(store.append.mock.calls[0][0][0].dedupeKey).toBe('j:j1:1');
     expect(store.append.mock.calls[1][0][0].dedupeKey).toBe('j:idem-abc');
+  });
+
+  describe('scheduled (deliverAt)', () => {
+    const scheduledJob = (deliverAt: number, data: object = {}) =>
+      jobWith({
+        ...base,
+        timestamp: Date.now() - 1000,
+        data: {
+          userIds: ['u1', 'u2'],
+          type: 't',
+          dedupeKey: 'r1',
+          deliverAt: new Date(deliverAt).toISOString(),
+          ...data,
+        },
+      });
+
+    it('moves a job that comes early to delayed until deliverAt, its key recorded first', async () => {
+      const due = Date.now() + 60_000;
+      const early = scheduledJob(due);
+
+      await expect(sut.process(early, 'token')).rejects.toBeInstanceOf(DelayedError);
+      expect(schedule.record).toHaveBeenCalledWith(['u1', 'u2'], 'r1', 'j1');
+      expect(early.moveToDelayed).toHaveBeenCalledWith(due, 'token');
+      expect(store.append).not.toHaveBeenCalled();
+      expect(metrics.failed.inc).not.toHaveBeenCalled();
+    });
+
+    it('at its time stores it for the recipients whose key it claimed, then releases them', async () => {
+      schedule.claim.mockResolvedValueOnce([false, true]);
+      store.append.mockResolvedValueOnce([{ userId: 'u2', id: 'e-1', stored: true, unread: 1 }]);
+
+      await expect(sut.process(scheduledJob(Date.now() - 5), 'token')).resolves.toMatchObject({
+        ids: ['e-1'],
+        stored: 1,
+        expired: 0,
+        cancelled: 1,
+      });
+      expect(schedule.record).not.toHaveBeenCalled();
+      expect(store.append.mock.calls[0][0]).toMatchObject([{ userId: 'u2', dedupeKey: 'k:r1' }]);
+      expect(schedule.release).toHaveBeenCalledWith(['u2'], 'r1', 'j1');
+    });
+
+    it('retries a claim that failed because Redis was unreachable, as it does the store', async () => {
+      schedule.claim.mockRejectedValueOnce(connectionClosed());
+      store.append.mockResolvedValueOnce([
+        { userId: 'u1', id: 'e-1', stored: true, unread: 1 },
+        { userId: 'u2', id: 'e-2', stored: true, unread: 1 },
+      ]);
+
+      await expect(sut.process(scheduledJob(Date.now() - 5), 'token')).resolves.toMatchObject({
+        stored: 2,
+        cancelled: 0,
+      });
+      expect(schedule.claim).toHaveBeenCalledTimes(2);
+      expect(metrics.storeRetries.inc).toHaveBeenCalledTimes(1);
+    });
+
+    it('does not wait for a job cancelled for everyone already', async () => {
+      schedule.record.mockResolvedValueOnce([false, false]);
+      schedule.claim.mockResolvedValueOnce([false, false]);
+      store.append.mockResolvedValueOnce([]);
+
+      await expect(sut.process(scheduledJob(Date.now() + 60_000), 'token')).resolves.toMatchObject({
+        stored: 0,
+        cancelled: 2,
+      });
+      expect(store.append.mock.calls[0][0]).toEqual([]);
+    });
+
+    it('delivers one without a dedupe key at its time, claiming nothing', async () => {
+      const job = scheduledJob(Date.now() - 5, { dedupeKey: undefined, userIds: ['u1'] });
+
+      await expect(sut.process(job, 'token')).resolves.toMatchObject({ stored: 1, cancelled: 0 });
+      expect(schedule.claim).not.toHaveBeenCalled();
+    });
+
+    it('fails a notify-batch job with a scheduled item at once, naming it', async () => {
+      const batch = jobWith({
+        ...base,
+        name: 'notify-batch',
+        data: {
+          items: [
+            { userId: 'u1', type: 't' },
+            { userId: 'u1', type: 't', deliverAt: new Date(Date.now() + 60_000).toISOString() },
+          ],
+        },
+        timestamp: Date.now(),
+      });
+
+      const error = await sut.process(batch, 'token').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UnrecoverableError);
+      expect((error as Error).message).toMatch(
+        /items\.1: deliverAt is not allowed in a notify-batch item/,
+      );
+      expect(store.append).not.toHaveBeenCalled();
+    });
   });
 });

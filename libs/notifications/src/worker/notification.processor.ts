@@ -27,6 +27,7 @@ import {
 import { NotificationsMetrics } from '../notifications.metrics.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import { NotificationsRedis } from '../storage/notifications-redis.js';
+import { ScheduleStore } from '../storage/schedule.store.js';
 import { isTransientRedisError } from '../utils/transient-error.util.js';
 import { describeFieldErrors, validatePlain, type FieldError } from '../utils/validation.util.js';
 
@@ -38,6 +39,9 @@ const STORE_RETRY_MAX_MS = 1000;
  * `lockDuration / 4` to `/ 2`, so at least half of it is left when Redis goes away.
  */
 const STORE_RETRY_SHARE_OF_LOCK = 0.4;
+
+const BATCH_DELIVER_AT_MESSAGE =
+  'deliverAt is not allowed in a notify-batch item: add a scheduled notification as its own notify job';
 
 /**
  * Consumes `notify` and `notify-batch` jobs: validates them by the job contract, then stores, counts
@@ -54,6 +58,7 @@ export class NotificationProcessor
   private recovery: JobRecovery | undefined;
 
   constructor(
+    private readonly scheduled: ScheduleStore,
     private readonly store: NotificationStore,
     private readonly settings: NotificationsSettings,
     private readonly metrics: NotificationsMetrics,
@@ -97,8 +102,14 @@ export class NotificationProcessor
     const requests: AppendRequest[] = [];
     const now = Date.now();
     let expired = 0;
+    // A scheduled job has one item (batch items cannot be scheduled): its cancelled recipients.
+    const gate =
+      items[0].deliverAt === undefined ? undefined : await this.gate(job, token, items[0]);
     items.forEach((item, index) => {
-      const userIds = [...new Set(item.userIds ?? [item.userId as string])];
+      const recipients = [...new Set(item.userIds ?? [item.userId as string])];
+      const userIds = gate
+        ? recipients.filter((userId) => !gate.cancelled.has(userId))
+        : recipients;
       const expiresAt =
         item.expiresAt === undefined ? undefined : new Date(item.expiresAt).toISOString();
       if (expiresAt !== undefined && Date.parse(expiresAt) <= now) {
@@ -131,10 +142,57 @@ export class NotificationProcessor
       }
     });
     const results = await this.append(job, token, requests);
-    return {
+    // Best effort: a claim left behind only makes a cancel answer "fired", which it is.
+    if (gate) {
+      await this.scheduled.release(gate.claimed, gate.dedupeKey, job.id ?? '').catch(() => {});
+    }
+    const result: NotifyJobResult = {
       ids: results.map((r) => r.id),
       stored: results.filter((r) => r.stored).length,
       expired,
+    };
+    if (gate) result.cancelled = gate.cancelled.size;
+    return result;
+  }
+
+  /**
+   * A scheduled notification. Before its time (a producer that did not delay the job itself) the job
+   * is moved to `delayed` until then, without spending an attempt, its dedupe key recorded first so
+   * that it can be cancelled. At its time, each recipient's key is claimed, atomically against
+   * `cancel`: the recipients it was cancelled for (or scheduled again for by another job) are left
+   * out. Without a dedupe key nothing can cancel it.
+   */
+  private async gate(
+    job: Job,
+    token: string | undefined,
+    item: NotifyJobData,
+  ): Promise<{ dedupeKey: string; claimed: string[]; cancelled: Set<string> }> {
+    const recipients = [...new Set(item.userIds ?? [item.userId as string])];
+    const { dedupeKey = '' } = item;
+    const jobId = job.id ?? '';
+    const due = Date.parse(item.deliverAt as string);
+    if (Date.now() < due && token !== undefined) {
+      const recorded = dedupeKey
+        ? await this.retryingRedis(job, token, () =>
+            this.scheduled.record(recipients, dedupeKey, jobId),
+          )
+        : [];
+      // Cancelled for everyone already (a job that comes back after a lost lock): nothing to wait for.
+      if (recorded.length === 0 || recorded.some(Boolean)) {
+        await job.moveToDelayed(due, token).catch(() => {
+          // The lock is gone: the stalled-job check hands the job back, and it comes here again.
+        });
+        throw new DelayedError();
+      }
+    }
+    if (!dedupeKey) return { dedupeKey, claimed: [], cancelled: new Set() };
+    const claims = await this.retryingRedis(job, token, () =>
+      this.scheduled.claim(recipients, dedupeKey, jobId),
+    );
+    return {
+      dedupeKey,
+      claimed: recipients.filter((_, i) => claims[i]),
+      cancelled: new Set(recipients.filter((_, i) => !claims[i])),
     };
   }
 
@@ -150,11 +208,20 @@ export class NotificationProcessor
     token: string | undefined,
     requests: AppendRequest[],
   ): Promise<AppendResult[]> {
+    return this.retryingRedis(job, token, () => this.store.append(requests));
+  }
+
+  /** `action` (a Redis call that is safe to repeat), retried as `append` describes. */
+  private async retryingRedis<T>(
+    job: Job,
+    token: string | undefined,
+    action: () => Promise<T>,
+  ): Promise<T> {
     const lockMs = this.worker.opts.lockDuration ?? 30_000;
     const deadline = Date.now() + lockMs * STORE_RETRY_SHARE_OF_LOCK;
     for (let wait = STORE_RETRY_FIRST_MS; ; wait = Math.min(wait * 2, STORE_RETRY_MAX_MS)) {
       try {
-        return await this.store.append(requests);
+        return await action();
       } catch (error) {
         if (!isTransientRedisError(error) || token === undefined) throw error;
         this.metrics.storeRetries.inc();
@@ -197,7 +264,9 @@ export class NotificationProcessor
     const errors: FieldError[] = [];
     batch.value.items.forEach((item, index) => {
       const result = validateNotification(item, job.timestamp);
-      if (result.ok) items.push(result.value);
+      if (result.ok && result.value.deliverAt !== undefined) {
+        errors.push({ field: `items.${index}.deliverAt`, messages: [BATCH_DELIVER_AT_MESSAGE] });
+      } else if (result.ok) items.push(result.value);
       else errors.push(...result.errors.map((e) => ({ ...e, field: `items.${index}.${e.field}` })));
     });
     if (errors.length > 0) return reject(errors);
