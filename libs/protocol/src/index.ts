@@ -48,3 +48,9 @@ export {
 } from './jobs.js';
 export { ContractLimits, DEFAULT_LIMITS, type NotificationLimits } from './limits.js';
 export type { Notification } from './notification.js';
+export {
+  MAX_PREFERENCE_CATEGORIES_PER_UPDATE,
+  type CategoryPreference,
+  type NotificationPreferences,
+  type NotificationPreferencesPatch,
+} from './preferences.js';
