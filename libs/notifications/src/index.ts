@@ -5,6 +5,7 @@ export type {
   JwtVerificationOptions,
   NotificationsHttpOptions,
   NotificationsModuleExtras,
+  NotificationsFallbackOptions,
   NotificationsModuleOptions,
   NotificationsWorkerOptions,
 } from './interfaces/notifications-options.interface.js';
@@ -16,6 +17,7 @@ export {
 } from './producer/notification.service.js';
 export { InboxService } from './inbox/inbox.service.js';
 export { PresenceService } from './presence/presence.service.js';
+export { PreferencesService } from './preferences/preferences.service.js';
 export type { InboxQuery, MarkResult } from './storage/notification.store.js';
 export { ConnectionRegistry, type RegisteredConnection } from './gateway/connection.registry.js';
 export { TokenVerifier, type VerifiedIdentity } from './auth/token.verifier.js';
@@ -39,6 +41,7 @@ export { StrictValidationPipe } from './http/strict-validation.pipe.js';
 export {
   IdempotencyKeyReusedError,
   InvalidNotificationError,
+  InvalidPreferencesError,
   InvalidTokenError,
   NotificationsUnavailableError,
   ScheduledNotificationFiredError,
@@ -49,10 +52,14 @@ export type { FieldError } from './utils/validation.util.js';
 // The job contract and the shapes the API above takes and returns, from @rtnotify/protocol.
 export {
   DEFAULT_QUEUE_NAME,
+  FALLBACK_CHECK_JOB_NAME,
+  FALLBACK_JOB_NAME,
   IDEMPOTENT_JOB_ID_PREFIX,
   NOTIFY_BATCH_JOB_NAME,
   NOTIFY_JOB_NAME,
   type CategoryCounts,
+  type CategoryPreference,
+  type FallbackJobData,
   type InboxPage,
   type InboxStatus,
   type MarkAs,
@@ -61,6 +68,8 @@ export {
   type NotificationCounts,
   type NotificationInput,
   type NotificationLimits,
+  type NotificationPreferences,
+  type NotificationPreferencesPatch,
   type NotifyBatchJobData,
   type NotifyJobData,
   type NotifyJobResult,

@@ -31,6 +31,10 @@ export class NotificationsMetrics {
   readonly expired: Counter;
   /** Presence entries this gateway wrote (set, refreshed or removed), by result (`ok`, `failed`). */
   readonly presenceWrites: Counter<'result'>;
+  /** Notifications not stored because the user muted their category in-app. */
+  readonly suppressed: Counter;
+  /** `fallback` jobs added to the host's fallback queue. */
+  readonly fallbacks: Counter;
 
   constructor(
     connections: ConnectionRegistry,
@@ -76,6 +80,16 @@ export class NotificationsMetrics {
       name: 'notifications_presence_writes_total',
       help: 'Presence entries written by this gateway (set, refreshed or removed), by result',
       labelNames: ['result'],
+      registers,
+    });
+    this.suppressed = new Counter({
+      name: 'notifications_suppressed_total',
+      help: "Notifications not stored because the user's preferences muted their category in-app",
+      registers,
+    });
+    this.fallbacks = new Counter({
+      name: 'notifications_fallback_jobs_total',
+      help: "fallback jobs added to the host's fallback queue (unread after the delay, or offline)",
       registers,
     });
     this.rejected = new Counter({

@@ -8,6 +8,8 @@ import { LiveInboxService } from './gateway/live-inbox.service.js';
 import { gatewayForPath } from './gateway/notification.gateway.js';
 import { UpgradeAuthenticator } from './gateway/upgrade-authenticator.js';
 import { InboxController } from './http/inbox.controller.js';
+import { PreferencesController } from './http/preferences.controller.js';
+import { PreferencesService } from './preferences/preferences.service.js';
 import { NotificationsExceptionFilter } from './http/notifications-exception.filter.js';
 import { PresenceController } from './http/presence.controller.js';
 import { PublishController } from './http/publish.controller.js';
@@ -19,6 +21,7 @@ import type {
 } from './interfaces/notifications-options.interface.js';
 import { NotificationBroker } from './storage/notification.broker.js';
 import { ExpirySweeper } from './worker/expiry.sweeper.js';
+import { FallbackService } from './fallback/fallback.service.js';
 import { processorForQueue } from './worker/notification.processor.js';
 import { NotificationService } from './producer/notification.service.js';
 import { NotificationStore } from './storage/notification.store.js';
@@ -99,6 +102,7 @@ export function createNotificationsProviders(setup: NotificationsRoleSetup): Pro
     InboxService,
     { provide: PresenceStore, useClass: RedisPresenceStore },
     PresenceService,
+    PreferencesService,
     NotificationsMetrics,
     NotificationsHealth,
   ];
@@ -121,7 +125,11 @@ export function createNotificationsProviders(setup: NotificationsRoleSetup): Pro
     );
   }
   if (setup.worker) {
-    providers.push(processorForQueue(setup.queueName, setup.workerOptions), ExpirySweeper);
+    providers.push(
+      processorForQueue(setup.queueName, setup.workerOptions),
+      ExpirySweeper,
+      FallbackService,
+    );
   }
   if (setup.errorFilter) {
     providers.push({ provide: APP_FILTER, useClass: NotificationsExceptionFilter });
@@ -132,7 +140,7 @@ export function createNotificationsProviders(setup: NotificationsRoleSetup): Pro
 /** The HTTP routes of this instance. */
 export function createNotificationsControllers(setup: NotificationsRoleSetup): Type[] {
   return [
-    ...(setup.inbox ? [InboxController] : []),
+    ...(setup.inbox ? [InboxController, PreferencesController] : []),
     ...(setup.publish ? [PublishController] : []),
     ...(setup.presence ? [PresenceController] : []),
   ];
@@ -143,6 +151,7 @@ export const NOTIFICATIONS_EXPORTS = [
   NotificationService,
   InboxService,
   PresenceService,
+  PreferencesService,
   NotificationsMetrics,
   NotificationsHealth,
   ConnectionRegistry,

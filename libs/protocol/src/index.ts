@@ -38,13 +38,22 @@ export {
 export { isNewerNotificationId, parseNotificationId, type ParsedNotificationId } from './ids.js';
 export {
   DEFAULT_QUEUE_NAME,
+  FALLBACK_CHECK_JOB_NAME,
+  FALLBACK_JOB_NAME,
   IDEMPOTENT_JOB_ID_PREFIX,
   NOTIFY_BATCH_JOB_NAME,
   NOTIFY_JOB_NAME,
   type NotificationInput,
+  type FallbackJobData,
   type NotifyBatchJobData,
   type NotifyJobData,
   type NotifyJobResult,
 } from './jobs.js';
 export { ContractLimits, DEFAULT_LIMITS, type NotificationLimits } from './limits.js';
 export type { Notification } from './notification.js';
+export {
+  MAX_PREFERENCE_CATEGORIES_PER_UPDATE,
+  type CategoryPreference,
+  type NotificationPreferences,
+  type NotificationPreferencesPatch,
+} from './preferences.js';
