@@ -267,3 +267,56 @@ export function writeResults(directory, report) {
   writeFileSync(new URL('latest.json', directory), json);
   return path.pathname;
 }
+
+/** The memory scenario's figures (see memory.mjs): bytes per stored notification. */
+export function printMemory(m) {
+  const limit = `HISTORY_LIMIT ${fmt(m.historyLimit)}${m.historyLimitIsDefault ? ' (default)' : ''}`;
+  const times = (bytes) => (m.payloadBytes > 0 ? `${fmt(ratio(bytes, m.payloadBytes))}×` : dash);
+  printTable(
+    `MEMORY — ${fmt(m.notifications)} notifications (${fmt(m.users)} users × ${fmt(m.perUser)}), ` +
+      `${fmt(m.held)} held in the history (${limit}); bytes`,
+    ['', 'bytes', '× payload'],
+    [
+      ['payload (its JSON)', m.payloadBytes, '1×'],
+      ['stored body (the history JSON of one)', m.storedBodyBytes, times(m.storedBodyBytes)],
+      [
+        'used_memory delta per held notification',
+        m.perNotification.usedMemory,
+        times(m.perNotification.usedMemory),
+      ],
+      [
+        '  the same without client buffers',
+        m.perNotification.withoutClients,
+        times(m.perNotification.withoutClients),
+      ],
+      [
+        '  MEMORY USAGE of all history keys / held',
+        m.perNotification.keys,
+        times(m.perNotification.keys),
+      ],
+      [
+        `BullMQ completed job record (${fmt(m.jobs.completedRecords)} kept), used_memory each`,
+        m.jobs.usedMemoryPerRecord,
+        dash,
+      ],
+      ['  MEMORY USAGE of the queue keys / record', m.jobs.keysPerRecord, dash],
+      ['  left in the queue keys after removing them (bytes)', m.jobs.leftBytes, dash],
+    ],
+  );
+  const held = Math.min(m.perUser, m.historyLimit);
+  printTable(
+    `MEMORY — one user's keys (u0, ${fmt(held)} notifications), MEMORY USAGE SAMPLES 0`,
+    ['key', 'type', 'encoding', 'entries', 'bytes', 'per notification'],
+    [
+      ...m.oneUser.map((k) => [k.key, k.type, k.encoding, k.entries, k.bytes, k.perNotification]),
+      [
+        'all',
+        '',
+        '',
+        '',
+        m.oneUser.reduce((sum, k) => sum + k.bytes, 0),
+        Math.round((m.oneUser.reduce((sum, k) => sum + k.bytes, 0) / held) * 10) / 10,
+      ],
+    ],
+  );
+}
