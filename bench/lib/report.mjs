@@ -196,7 +196,7 @@ export function printHeadline(results, holdMs) {
 }
 
 /** The issue's targets, evaluated on this run (printed, never asserted). */
-export function targets(results) {
+export function targets(results, memory) {
   const ours = results.ours;
   const head = ours?.headline?.rate;
   const p99At1k = ours?.steady?.find((s) => s.rate === 1000 && !s.probe)?.latency.p99;
@@ -226,6 +226,16 @@ export function targets(results) {
       value: perSocket ?? null,
       ok: check(perSocket, perSocket <= 12),
     },
+    {
+      target: 'Redis ≤ 2× payload bytes per stored notification',
+      value: memory?.perNotification
+        ? ratio(memory.perNotification.usedMemory, memory.payloadBytes)
+        : null,
+      ok: check(
+        memory?.perNotification,
+        memory?.perNotification?.usedMemory <= 2 * memory?.payloadBytes,
+      ),
+    },
   ];
 }
 
@@ -248,8 +258,10 @@ export function printRun(run) {
   console.log(
     `\nbench ${run.startedAt} (${o.profile}) — ${run.machine.cpus} cores, everything on this machine`,
   );
+  if (run.memory?.error) console.log(`  memory: FAILED: ${run.memory.error}`);
   for (const [name, r] of Object.entries(results))
     console.log(`  ${name}: ${r.label}${r.error ? `  FAILED: ${r.error}` : ''}`);
+  if (run.memory && !run.memory.error) printMemory(run.memory);
   if (scenarios.has('idle')) printIdle(results, o.sockets);
   if (scenarios.has('fanout')) printFanout(results, o.sockets);
   if (scenarios.has('steady')) printSteady(results);
