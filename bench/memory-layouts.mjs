@@ -206,6 +206,18 @@ const LAYOUTS = {
       count: '1 + 2 × chunks (SCARD, ≤ 3 each)',
     },
   },
+  'stream-intsets-1k-nodes': {
+    history: 'stream-fields',
+    state: 'intsets',
+    dedupe: 'expired',
+    what: 'as stream-intsets, with CONFIG SET stream-node-max-bytes 1024 (an operator setting)',
+    config: { 'stream-node-max-bytes': '1024' },
+    reads: {
+      resume: '5 + 2k (SISMEMBER)',
+      list: '4 + 2k; unread: SMEMBERS of ≤ 3 chunks + k XRANGE',
+      count: '1 + 2 × chunks (SCARD, ≤ 3 each)',
+    },
+  },
   'zset-chunks': {
     history: 'zset-chunks',
     state: 'bitmap',
@@ -388,9 +400,10 @@ async function main() {
   const redis = new Redis(server.url);
   try {
     redis.defineCommand('notifAppend', { numberOfKeys: 11, lua: APPEND_SCRIPT });
-    o.defaults = {
-      'zset-max-listpack-value': (await redis.config('GET', 'zset-max-listpack-value'))[1],
-    };
+    // Every setting a layout changes, as the server started: restored before each layout.
+    o.defaults = {};
+    for (const name of ['zset-max-listpack-value', 'stream-node-max-bytes'])
+      o.defaults[name] = (await redis.config('GET', name))[1];
     const payload = Buffer.byteLength(JSON.stringify(payloadOf(o.payloadBytes, 0)));
     const rows = [];
     for (const name of names) {
