@@ -6,14 +6,17 @@
  * figures before the store changes. `today` runs the store's own append script (from the built
  * package); every other layout is written with plain commands, trimmed to the history limit on
  * each append as the store would. Every notification is unread and unseen (the largest state).
- * The read costs printed beside them are those of the design (commands inside one script), not
- * measured. See README.md.
+ * Then it runs the reads of one user (resume, a list page, an unread page, counts) where a layout
+ * has them (today: the store's own scripts; two stream layouts: sketches in lib/layout-reads.mjs) and
+ * counts the Redis commands each ran inside its script; for the others the read cost is the
+ * design's, not measured. See README.md.
  */
 import { Redis } from 'ioredis';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { stopAll } from '../test/kit/processes.mjs';
 import { startRedis } from '../test/kit/redis.mjs';
+import { defineReadScripts, readCosts, sameAnswers } from './lib/layout-reads.mjs';
 import { payloadOf, redisMemory } from './lib/memory.mjs';
 import { printTable } from './lib/report.mjs';
 import { round } from './lib/stats.mjs';
@@ -147,42 +150,42 @@ const LAYOUTS = {
   today: {
     script: true,
     what: "the store's own append script: h ZSET seq→JSON, u/n ZSET seq→id, d HASH + dz ZSET",
-    reads: { resume: '5 + 3k', list: '4 + 3k', count: '3' },
+    reads: { resume: '6 + 3k', list: '8 + 3k; unread: 8 + 4k', count: '3' },
   },
   'today-by-commands': {
     history: 'zset-json',
     state: 'zset-ids',
     dedupe: 'hash-zset',
     what: 'today written with plain commands (checks that the replica matches the script)',
-    reads: { resume: '5 + 3k', list: '4 + 3k', count: '3' },
+    reads: { resume: '6 + 3k', list: '8 + 3k; unread: 8 + 4k', count: '3' },
   },
   'today-no-job-dedupe': {
     history: 'zset-json',
     state: 'zset-ids',
     dedupe: 'expired',
     what: 'today without the job-id dedupe entries (d, dz)',
-    reads: { resume: '5 + 3k', list: '4 + 3k', count: '3' },
+    reads: { resume: '6 + 3k', list: '8 + 3k; unread: 8 + 4k', count: '3' },
   },
   'short-body': {
     history: 'zset-short',
     state: 'zset-ids',
     dedupe: 'expired',
     what: 'h ZSET seq→{"c":ms,"t","p"} (no id, short names), u/n as today, no job dedupe',
-    reads: { resume: '5 + 3k', list: '4 + 3k', count: '3' },
+    reads: { resume: '6 + 3k', list: '8 + 3k; unread: 8 + 4k', count: '3' },
   },
   'stream-json': {
     history: 'stream-json',
     state: 'zset-ids',
     dedupe: 'expired',
     what: "h STREAM <seq>-0 b=today's JSON, u/n as today, no job dedupe",
-    reads: { resume: '5 + 3k (XRANGE)', list: '4 + 3k (XREVRANGE)', count: '3' },
+    reads: { resume: '6 + 3k (XRANGE)', list: '8 + 3k; unread: 8 + 4k', count: '3' },
   },
   'stream-fields': {
     history: 'stream-fields',
     state: 'zset-ids',
     dedupe: 'expired',
     what: 'h STREAM <seq>-0 c=ms t p, u/n as today, no job dedupe',
-    reads: { resume: '5 + 3k (XRANGE)', list: '4 + 3k (XREVRANGE)', count: '3' },
+    reads: { resume: '6 + 3k (XRANGE)', list: '8 + 3k; unread: 8 + 4k', count: '3' },
   },
   'stream-bitmap': {
     history: 'stream-fields',
@@ -190,9 +193,9 @@ const LAYOUTS = {
     dedupe: 'expired',
     what: 'h STREAM <seq>-0 c t p g(ring pos), u/n ring BITMAPs, no job dedupe',
     reads: {
-      resume: '5 (HMGET, XRANGE, GET u, GET n, …)',
-      list: '5 (XREVRANGE, GET u, GET n, …); unread: + ≤ k XRANGE',
-      count: '3 (BITCOUNT ×2)',
+      resume: '7 whatever k (HMGET, GET ×3, XRANGE, BITCOUNT ×2)',
+      list: '7; unread: 8 + k XRANGE',
+      count: '2 (BITCOUNT ×2)',
     },
   },
   'stream-intsets': {
@@ -202,8 +205,8 @@ const LAYOUTS = {
     what: 'h STREAM <seq>-0 c t p, u/n SETs of seqs (intset, 512 per key), no job dedupe',
     reads: {
       resume: '5 + 2k (SISMEMBER)',
-      list: '4 + 2k; unread: SMEMBERS of ≤ 3 chunks + k XRANGE',
-      count: '1 + 2 × chunks (SCARD, ≤ 3 each)',
+      list: '5 + 2k; unread: + SMEMBERS per chunk + k XRANGE',
+      count: '1 + 2 × chunks (SCARD; ≤ 3 chunks)',
     },
   },
   'stream-intsets-1k-nodes': {
@@ -214,8 +217,8 @@ const LAYOUTS = {
     config: { 'stream-node-max-bytes': '1024' },
     reads: {
       resume: '5 + 2k (SISMEMBER)',
-      list: '4 + 2k; unread: SMEMBERS of ≤ 3 chunks + k XRANGE',
-      count: '1 + 2 × chunks (SCARD, ≤ 3 each)',
+      list: '5 + 2k; unread: + SMEMBERS per chunk + k XRANGE',
+      count: '1 + 2 × chunks (SCARD; ≤ 3 chunks)',
     },
   },
   'zset-chunks': {
@@ -225,9 +228,9 @@ const LAYOUTS = {
     what: 'h ZSETs of 128 short bodies (h:<seq div 128>), ring BITMAPs, no job dedupe',
     config: {},
     reads: {
-      resume: '4 + chunks (ZRANGEBYSCORE per chunk, ≤ 9)',
-      list: '4 + 1–2 chunks',
-      count: '3 (BITCOUNT ×2)',
+      resume: '5 + chunks (ZRANGEBYSCORE per chunk, ≤ 9)',
+      list: '5 + 1–2 chunks',
+      count: '2 (BITCOUNT ×2)',
     },
   },
   'zset-chunks-listpack': {
@@ -237,9 +240,9 @@ const LAYOUTS = {
     what: 'as zset-chunks, with CONFIG SET zset-max-listpack-value 256 (an operator setting)',
     config: { 'zset-max-listpack-value': '256' },
     reads: {
-      resume: '4 + chunks (ZRANGEBYSCORE per chunk, ≤ 9)',
-      list: '4 + 1–2 chunks',
-      count: '3 (BITCOUNT ×2)',
+      resume: '5 + chunks (ZRANGEBYSCORE per chunk, ≤ 9)',
+      list: '5 + 1–2 chunks',
+      count: '2 (BITCOUNT ×2)',
     },
   },
 };
@@ -358,7 +361,9 @@ async function measure(redis, name, o) {
         `${role} ${round(g.bytes / heldPerUser, 1)} (${[...g.encodings].join('/')}${g.keys > 1 ? `, ${g.keys} keys` : ''})`,
     );
   const perUser = Object.values(groups).reduce((sum, g) => sum + g.bytes, 0);
+  const reads = await readCosts(redis, name, keysOf('u0'), { ...o, intsetChunk: INTSET_CHUNK });
   return {
+    measuredReads: reads,
     name,
     what: layout.what,
     perNotification: round((after.withoutClients - before.withoutClients) / held, 1),
@@ -394,12 +399,17 @@ async function main() {
   if (unknown.length > 0) throw new Error(`unknown layouts: ${unknown.join(', ')}\n${USAGE}`);
   if (!existsSync(SCRIPTS))
     throw new Error('libs/notifications/dist is missing: run "npm run build" first');
-  const { APPEND_SCRIPT } = await import(SCRIPTS.href);
+  const { APPEND_SCRIPT, REPLAY_SCRIPT, LIST_SCRIPT, COUNTS_SCRIPT } = await import(SCRIPTS.href);
 
   const server = await startRedis();
   const redis = new Redis(server.url);
   try {
     redis.defineCommand('notifAppend', { numberOfKeys: 11, lua: APPEND_SCRIPT });
+    redis.defineCommand('notifReplay', { numberOfKeys: 11, lua: REPLAY_SCRIPT });
+    redis.defineCommand('notifList', { numberOfKeys: 11, lua: LIST_SCRIPT });
+    redis.defineCommand('notifCounts', { numberOfKeys: 11, lua: COUNTS_SCRIPT });
+    defineReadScripts(redis);
+    o.page = Math.min(20, Math.min(o.perUser, o.historyLimit) - 1);
     // Every setting a layout changes, as the server started: restored before each layout.
     o.defaults = {};
     for (const name of ['zset-max-listpack-value', 'stream-node-max-bytes'])
@@ -436,10 +446,44 @@ async function main() {
       ['layout', 'keys'],
       rows.map((r) => [r.name, r.parts]),
     );
+    const reference = rows.find((r) => r.name === 'today')?.measuredReads;
+    const measured = (r, op) => (r.measuredReads ? String(r.measuredReads[op].commands) : '—');
     printTable(
-      'LAYOUTS — what each is, and Redis commands inside the one script of a read (k = items returned; by design, not measured)',
-      ['layout', 'resume', 'list page', 'counts', 'what'],
-      rows.map((r) => [r.name, r.reads.resume, r.reads.list, r.reads.count, r.what]),
+      `LAYOUTS — reads of one user (u0): Redis commands inside the read's one script, measured ` +
+        `(INFO commandstats) where the layout has a read script: resume after the ${o.page} newest, ` +
+        `inbox page of ${o.page}, unread page of ${o.page}, counts; "same" = the same seqs, flags and ` +
+        `counts as today's scripts; design = by design (k items), not measured`,
+      [
+        'layout',
+        'resume',
+        'inbox page',
+        'unread page',
+        'counts',
+        'same',
+        'design: resume',
+        'design: list page',
+        'design: counts',
+      ],
+      rows.map((r) => [
+        r.name,
+        measured(r, 'resume'),
+        measured(r, 'inbox'),
+        measured(r, 'unread'),
+        measured(r, 'counts'),
+        r.measuredReads && reference
+          ? sameAnswers(r.measuredReads, reference)
+            ? 'yes'
+            : 'NO'
+          : '—',
+        r.reads.resume,
+        r.reads.list,
+        r.reads.count,
+      ]),
+    );
+    printTable(
+      'LAYOUTS — what each is',
+      ['layout', 'what'],
+      rows.map((r) => [r.name, r.what]),
     );
   } finally {
     redis.disconnect();
