@@ -194,7 +194,7 @@ const LAYOUTS = {
     what: 'h STREAM <seq>-0 c t p g(ring pos), u/n ring BITMAPs, no job dedupe',
     reads: {
       resume: '7 whatever k (HMGET, GET ×3, XRANGE, BITCOUNT ×2)',
-      list: '7; unread: 8 + k XRANGE',
+      list: '7; unread: 7 + (k + 1) XRANGE',
       count: '2 (BITCOUNT ×2)',
     },
   },
