@@ -346,7 +346,7 @@ async function measure(redis, name, o) {
   const layout = LAYOUTS[name];
   await redis.flushall('SYNC');
   await redis.config('RESETSTAT');
-  for (const [key, value] of Object.entries({ ...o.defaults, ...(layout.config ?? {}) }))
+  for (const [key, value] of Object.entries({ ...o.defaults, ...layout.config }))
     await redis.config('SET', key, value);
   const before = await redisMemory(redis);
   await fill(redis, layout, o);
