@@ -12,6 +12,7 @@ import { freePort, rssKiB, startProcess, stopAll } from '../test/kit/processes.m
 import { startRedis } from '../test/kit/redis.mjs';
 import { sleep } from '../test/kit/timing.mjs';
 import { cpuMs, machineBusyMs } from './lib/cpu.mjs';
+import { measureMemory } from './lib/memory.mjs';
 import { startRedisCluster } from './lib/redis-cluster.mjs';
 import * as report from './lib/report.mjs';
 import { rpcClient } from './lib/rpc.mjs';
@@ -19,7 +20,9 @@ import { round } from './lib/stats.mjs';
 
 const SECRET = 'bench-only-secret-that-is-long-enough-for-hs256';
 const ALL_SYSTEMS = ['ours', 'ours-cluster', 'ours-jobs', 'naive', 'socketio'];
-const ALL_SCENARIOS = ['idle', 'fanout', 'steady', 'headline'];
+const ALL_SCENARIOS = ['memory', 'idle', 'fanout', 'steady', 'headline'];
+/** The scenarios that run per system, on its sockets (memory runs once, for ours: see lib/memory.mjs). */
+const SOCKET_SCENARIOS = ['idle', 'fanout', 'steady', 'headline'];
 /** Cores the rest of the machine may use before a step waits, or a failed step is run again. */
 const OTHER_LOAD_LIMIT = 0.3;
 /** 10,000 sockets need more open files than the usual 1,024; BENCH_VERBOSE=1 shows each child's output. */
@@ -96,7 +99,8 @@ const SYSTEMS = {
 const USAGE = `usage: npm run bench -- [options]
   --quick                    short steps and fewer sockets (development)
   --systems ours,ours-cluster,ours-jobs,naive,socketio
-  --scenarios idle,fanout,steady,headline   (headline needs steady's steps and runs them)
+  --scenarios memory,idle,fanout,steady,headline   (headline needs steady's steps and runs them;
+                             memory: Redis bytes per stored notification, ours only)
   --rates 500,1000,...       offered rates of the steady steps (/s)
   --step-seconds N           length of a steady step (10; quick 2)
   --headline-seconds N       how long the headline rate must hold (30; quick 5)
@@ -545,10 +549,21 @@ async function main() {
     `bench (${o.profile}): systems ${o.systems.join(', ')}; scenarios ${[...o.scenarios].join(', ')}; ` +
       `${o.sockets} sockets, ${o.users} users, steps ${o.stepMs / 1000} s, headline ${o.headlineMs / 1000} s`,
   );
+  let memory;
+  if (o.scenarios.has('memory') && o.systems.includes('ours')) {
+    // 10,000 notifications (100 users × 100) through the service; HISTORY_LIMIT from --ours-env.
+    const limit = o.oursEnv.HISTORY_LIMIT;
+    memory = await measureMemory({
+      main: 'dist-bench/dist/src/main.js',
+      historyLimit: limit === undefined ? undefined : Number(limit),
+      log: (text) => log('memory', text),
+    }).catch((error) => ({ error: error.message }));
+  }
   const results = {};
-  for (const name of o.systems) results[name] = await benchSystem(name, o);
+  if (SOCKET_SCENARIOS.some((s) => o.scenarios.has(s)))
+    for (const name of o.systems) results[name] = await benchSystem(name, o);
 
-  const targets = report.targets(results);
+  const targets = report.targets(results, memory);
   const durationSeconds = Math.round((Date.now() - started) / 1000);
   const run = {
     startedAt,
@@ -558,6 +573,7 @@ async function main() {
     uncommittedFiles: git('status', '--porcelain')?.split('\n').filter(Boolean).length ?? null,
     options: { ...o, scenarios: [...o.scenarios] },
     results,
+    memory,
     targets,
   };
   if (interrupted) return;

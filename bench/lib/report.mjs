@@ -196,7 +196,7 @@ export function printHeadline(results, holdMs) {
 }
 
 /** The issue's targets, evaluated on this run (printed, never asserted). */
-export function targets(results) {
+export function targets(results, memory) {
   const ours = results.ours;
   const head = ours?.headline?.rate;
   const p99At1k = ours?.steady?.find((s) => s.rate === 1000 && !s.probe)?.latency.p99;
@@ -226,6 +226,16 @@ export function targets(results) {
       value: perSocket ?? null,
       ok: check(perSocket, perSocket <= 12),
     },
+    {
+      target: 'Redis ≤ 2× payload bytes per stored notification',
+      value: memory?.perNotification
+        ? ratio(memory.perNotification.usedMemory, memory.payloadBytes)
+        : null,
+      ok: check(
+        memory?.perNotification,
+        memory?.perNotification?.usedMemory <= 2 * memory?.payloadBytes,
+      ),
+    },
   ];
 }
 
@@ -248,8 +258,10 @@ export function printRun(run) {
   console.log(
     `\nbench ${run.startedAt} (${o.profile}) — ${run.machine.cpus} cores, everything on this machine`,
   );
+  if (run.memory?.error) console.log(`  memory: FAILED: ${run.memory.error}`);
   for (const [name, r] of Object.entries(results))
     console.log(`  ${name}: ${r.label}${r.error ? `  FAILED: ${r.error}` : ''}`);
+  if (run.memory && !run.memory.error) printMemory(run.memory);
   if (scenarios.has('idle')) printIdle(results, o.sockets);
   if (scenarios.has('fanout')) printFanout(results, o.sockets);
   if (scenarios.has('steady')) printSteady(results);
@@ -266,4 +278,57 @@ export function writeResults(directory, report) {
   writeFileSync(path, json);
   writeFileSync(new URL('latest.json', directory), json);
   return path.pathname;
+}
+
+/** The memory scenario's figures (see memory.mjs): bytes per stored notification. */
+export function printMemory(m) {
+  const limit = `HISTORY_LIMIT ${fmt(m.historyLimit)}${m.historyLimitIsDefault ? ' (default)' : ''}`;
+  const times = (bytes) => (m.payloadBytes > 0 ? `${fmt(ratio(bytes, m.payloadBytes))}×` : dash);
+  printTable(
+    `MEMORY — ${fmt(m.notifications)} notifications (${fmt(m.users)} users × ${fmt(m.perUser)}), ` +
+      `${fmt(m.held)} held in the history (${limit}); bytes`,
+    ['', 'bytes', '× payload'],
+    [
+      ['payload (its JSON)', m.payloadBytes, '1×'],
+      ['stored body (the history JSON of one)', m.storedBodyBytes, times(m.storedBodyBytes)],
+      [
+        'used_memory delta per held notification',
+        m.perNotification.usedMemory,
+        times(m.perNotification.usedMemory),
+      ],
+      [
+        '  the same without client buffers',
+        m.perNotification.withoutClients,
+        times(m.perNotification.withoutClients),
+      ],
+      [
+        '  MEMORY USAGE of all history keys / held',
+        m.perNotification.keys,
+        times(m.perNotification.keys),
+      ],
+      [
+        `BullMQ completed job record (${fmt(m.jobs.completedRecords)} kept), used_memory each`,
+        m.jobs.usedMemoryPerRecord,
+        dash,
+      ],
+      ['  MEMORY USAGE of the queue keys / record', m.jobs.keysPerRecord, dash],
+      ['  left in the queue keys after removing them (bytes)', m.jobs.leftBytes, dash],
+    ],
+  );
+  const held = Math.min(m.perUser, m.historyLimit);
+  printTable(
+    `MEMORY — one user's keys (u0, ${fmt(held)} notifications), MEMORY USAGE SAMPLES 0`,
+    ['key', 'type', 'encoding', 'entries', 'bytes', 'per notification'],
+    [
+      ...m.oneUser.map((k) => [k.key, k.type, k.encoding, k.entries, k.bytes, k.perNotification]),
+      [
+        'all',
+        '',
+        '',
+        '',
+        m.oneUser.reduce((sum, k) => sum + k.bytes, 0),
+        Math.round((m.oneUser.reduce((sum, k) => sum + k.bytes, 0) / held) * 10) / 10,
+      ],
+    ],
+  );
 }

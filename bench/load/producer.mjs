@@ -17,17 +17,10 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { sleep } from '../../test/kit/timing.mjs';
 import { nowMs } from '../lib/clock.mjs';
+import { JOB_OPTIONS } from '../lib/job-options.mjs';
 import { serveRpc } from '../lib/rpc.mjs';
 import { summarize } from '../lib/stats.mjs';
 import { watchStalls } from '../lib/stalls.mjs';
-
-/** ours' DEFAULT_JOB_OPTIONS (libs/notifications/src/notifications.settings.ts), for every system. */
-const JOB_OPTIONS = {
-  attempts: 5,
-  backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { age: 3600, count: 10_000 },
-  removeOnFail: { age: 7 * 24 * 3600 },
-};
 
 const stalls = watchStalls();
 let queue;
