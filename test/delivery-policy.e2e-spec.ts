@@ -374,11 +374,13 @@ describe('delivery policy (e2e)', () => {
     });
 
     it('adds one at once for an offline user, none for an online one', async () => {
-      // NOTE: the gateway's presence entries are written by the presence work (i17-presence); here a
-      // live entry is written as the contract describes it: ZSET <prefix>:{user}:p, member = gateway
-      // instance, score = deadline (ms).
+      // Online: a real socket, its gateway's presence entry seen before the notification. Lapsed: the
+      // entry a gateway that died without a goodbye leaves behind (its deadline has passed).
       const prefix = t.config.notifications.keyPrefix ?? 'notif';
-      await redis.zadd(`${prefix}:{fb-online}:p`, Date.now() + 60_000, 'gateway-1');
+      track(await TestClient.ready(t.wsUrl, { token: await signToken('fb-online') }));
+      await eventually(
+        async () => (await redis.zcount(`${prefix}:{fb-online}:p`, '(' + Date.now(), '+inf')) > 0,
+      );
       await redis.zadd(`${prefix}:{fb-lapsed}:p`, Date.now() - 1, 'gateway-dead');
 
       const started = Date.now();
