@@ -47,7 +47,7 @@ describe('faults: a Redis Cluster master SIGKILLed under load (e2e)', { timeout:
   // - Before the port, in about one run in three the worker stopped completing jobs after the
   //   failover (BullMQ's main loop held its eight job slots); JOB_LOCK_MS was 2000 then, below the
   //   2.0-3.0 s failover (lost locks; a job that stalled twice failed for good). JOB_LOCK_MS is 10000
-  //   since, and that stall was not seen in 67 runs (125 cases) on 2026-12-05, idle and beside
+  //   since, and that stall was not seen in 68 runs (127 cases) on 2026-12-05, idle and beside
   //   other runs and busy loops.
   // A wait that times out prints the queue's counts beside the completions counted, the events'
   // errors, the first failed jobs' reasons and the end of each process's log.
@@ -70,10 +70,20 @@ describe('faults: a Redis Cluster master SIGKILLed under load (e2e)', { timeout:
         // (BullMQ's maxStalledCount 1: "job stalled more than allowable limit").
         JOB_LOCK_MS: '10000',
       };
-      const services: ServiceProcess[] = await Promise.all([
+      const started = await Promise.allSettled([
         startService({ ...env, ROLE: 'gateway' }, { name: 'gateway', timeoutMs: 90_000 }),
         startService({ ...env, ROLE: 'worker' }, { name: 'worker', timeoutMs: 90_000 }),
       ]);
+      const services: ServiceProcess[] = started.flatMap((s) =>
+        s.status === 'fulfilled' ? [s.value] : [],
+      );
+      const notStarted = started.find((s) => s.status === 'rejected');
+      if (notStarted) {
+        // Stop what did start, the cluster included, before failing.
+        await Promise.all(services.map((s) => s.stop('SIGKILL')));
+        await cluster.stop();
+        throw notStarted.reason;
+      }
       const [gateway] = services;
       const producer = await clusterProducer(cluster, env.NOTIFY_QUEUE);
       const tabs: ResumingTab[] = [];
