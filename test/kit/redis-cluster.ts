@@ -193,8 +193,8 @@ export class RedisClusterFixture {
   }
 
   /**
-   * Waits until every running node says `cluster_state:ok`, agrees on the masters and every
-   * replica's link to its master is up.
+   * Waits until every running node says `cluster_state:ok` with all 16384 slots served and every
+   * node known, agrees on the masters and every replica's link to its master is up.
    */
   async waitUntilHealthy(timeoutMs = 30_000): Promise<void> {
     await eventually(
@@ -218,7 +218,12 @@ export class RedisClusterFixture {
               .join(',');
             const linkOk =
               !replication.includes('role:slave') || replication.includes('master_link_status:up');
-            return { ok: info.includes('cluster_state:ok') && linkOk, masters };
+            const ok =
+              info.includes('cluster_state:ok') &&
+              info.includes('cluster_slots_ok:16384') &&
+              info.includes(`cluster_known_nodes:${this.nodes.length}`) &&
+              linkOk;
+            return { ok, masters };
           }),
         );
         return views.every((v) => v.ok && v.masters === views[0].masters);
@@ -308,7 +313,16 @@ export function usersInSlots(from: number, to: number, count: number, name = 'm'
   return users;
 }
 
-/** A BullMQ producer on the cluster, as any other service would use it (`{rtnotify}` prefix). */
+/**
+ * A BullMQ producer on the cluster, as any other service would use it (`{rtnotify}` prefix), for a
+ * queue of the spec's own (a fresh name).
+ *
+ * Its `QueueEvents` reads the queue's event stream from the first entry, not from `$` (BullMQ's
+ * default): `waitUntilReady` resolves once the cluster client is connected, before the first `XREAD`
+ * reaches Redis (after a `CLIENT SETNAME` and the cluster's ready check; 5 s later when that first
+ * `XREAD` fails), and with `$` every event written meanwhile is never seen. A spec that counts
+ * `completed` events would then count short for good.
+ */
 export async function clusterProducer(
   fixture: RedisClusterFixture,
   queueName: string,
@@ -321,6 +335,7 @@ export async function clusterProducer(
   const events = new QueueEvents(queueName, {
     connection: eventsConnection,
     prefix: CLUSTER_QUEUE_PREFIX,
+    lastEventId: '0',
   });
   // Specs wait on many jobs at once (job.waitUntilFinished adds listeners per job).
   queue.setMaxListeners(0);
