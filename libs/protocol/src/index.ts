@@ -48,3 +48,9 @@ export {
 } from './jobs.js';
 export { ContractLimits, DEFAULT_LIMITS, type NotificationLimits } from './limits.js';
 export type { Notification } from './notification.js';
+export {
+  PREFERENCES_PATH,
+  type CategoryPreferences,
+  type NotificationPreferences,
+  type PreferencesPatch,
+} from './preferences.js';
