@@ -10,6 +10,7 @@ import type { InboxStatus, Notification, NotificationCounts } from '@rtnotify/pr
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { clearCache, readCache, writeCache } from './cache.js';
 import { InboxHttp } from './http.js';
+import { PreferencesView } from './preferences-view.js';
 import { inboxStyles } from './styles.js';
 import { mergeStrings, relativeTime, type InboxStrings, type InboxTab } from './strings.js';
 
@@ -81,6 +82,7 @@ function subjectOf(token: string): string | undefined {
  * @fires rtnotify-counts - the counts changed (`detail`: unread and unseen, in total and per category)
  * @fires rtnotify-state - the connection changed (`detail`: the client's `StateEvent`)
  * @fires rtnotify-error - something failed (`detail`: `{code, message}`)
+ * @fires rtnotify-preferences - a preference was saved (`detail`: the user's whole preferences)
  * @csspart bell - the bell button
  * @csspart badge - the unseen count on the bell
  * @csspart panel - the panel
@@ -88,6 +90,8 @@ function subjectOf(token: string): string | undefined {
  * @csspart categories - the category filter; `chip` each chip
  * @csspart list - the list; `item` each item; `item-title`, `item-body`, `item-time`, `action`
  * @csspart state - the empty, loading, offline and error messages
+ * @csspart preferences - the preferences view; `preference` each category's group, `switch` each
+ *   switch
  */
 export class RtnotifyInbox extends LitElement {
   static override styles = inboxStyles;
@@ -115,6 +119,7 @@ export class RtnotifyInbox extends LitElement {
     loadingMore: { state: true },
     announcement: { state: true },
     activeId: { state: true },
+    page: { state: true },
   };
 
   /** The gateway's WebSocket endpoint (relative to the page, or absolute). */
@@ -152,8 +157,15 @@ export class RtnotifyInbox extends LitElement {
   protected loadingMore = false;
   protected announcement = '';
   protected activeId: string | undefined;
+  /** What the panel shows: the notifications, or the user's preferences. */
+  protected page: 'inbox' | 'preferences' = 'inbox';
 
   private client: NotificationsClient | undefined;
+  private readonly preferences = new PreferencesView(
+    this,
+    () => this.client,
+    (name, detail) => this.fire(name, detail),
+  );
   private http: InboxHttp | undefined;
   private cacheKey: string | undefined;
   private nextCursor: string | null = null;
@@ -197,6 +209,7 @@ export class RtnotifyInbox extends LitElement {
       void this.start();
     }
     if (changed.has('open') && changed.get('open') !== undefined) this.onOpenChanged();
+    if (changed.has('open') && !this.open) this.page = 'inbox';
   }
 
   protected override updated(): void {
@@ -219,6 +232,14 @@ export class RtnotifyInbox extends LitElement {
     this.open = true;
   }
 
+  /** Opens the panel on the user's preferences (a switch per category, saved as they change). */
+  showPreferences(): void {
+    this.open = true;
+    this.page = 'preferences';
+    void this.preferences.load();
+    void this.updateComplete.then(() => this.focusHeading());
+  }
+
   /** Closes the panel and gives the focus back to the bell. */
   hide(): void {
     if (!this.open) return;
@@ -237,6 +258,8 @@ export class RtnotifyInbox extends LitElement {
     this.counts = undefined;
     this.view = 'loading';
     this.open = false;
+    this.page = 'inbox';
+    this.preferences.reset();
     this.token = undefined;
     if (key) await clearCache(key);
   }
@@ -515,7 +538,7 @@ export class RtnotifyInbox extends LitElement {
   }
 
   private onOpenChanged(): void {
-    if (this.open) {
+    if (this.open && this.page === 'inbox') {
       this.markVisibleSeen();
       void this.updateComplete.then(() => {
         const target =
@@ -555,6 +578,28 @@ export class RtnotifyInbox extends LitElement {
 
   private fire(name: string, detail: unknown): void {
     this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+  }
+
+  private focusHeading(): void {
+    this.renderRoot.querySelector<HTMLElement>('#heading')?.focus();
+  }
+
+  private showInbox(): void {
+    this.page = 'inbox';
+    void this.updateComplete.then(() =>
+      this.renderRoot.querySelector<HTMLElement>('.show-preferences')?.focus(),
+    );
+  }
+
+  /** The categories of the filter and the preferences: configured, counted, listed or saved. */
+  private knownCategories(): string[] {
+    const names = new Set([
+      ...this.categories,
+      ...Object.keys(this.counts?.categories ?? {}),
+      ...this.items.flatMap((item) => (item.category ? [item.category] : [])),
+    ]);
+    if (this.category) names.add(this.category);
+    return [...names].sort();
   }
 
   private bellButton(): HTMLButtonElement | null {
@@ -691,6 +736,7 @@ export class RtnotifyInbox extends LitElement {
   }
 
   private renderPanel(s: InboxStrings): TemplateResult {
+    const preferences = this.page === 'preferences';
     return html`<section
       id="panel"
       class="panel"
@@ -699,20 +745,40 @@ export class RtnotifyInbox extends LitElement {
       aria-labelledby="heading"
       tabindex="-1"
       data-view=${this.view}
+      data-page=${this.page}
       data-connection=${this.connection}
       @keydown=${(event: KeyboardEvent) => this.onPanelKeydown(event)}
     >
       <div class="head">
-        <h2 id="heading">${s.heading}</h2>
-        <button
-          type="button"
-          class="link mark-all"
-          part="action"
-          ?disabled=${this.tab === 'archived' || !this.items.some((item) => !item.read)}
-          @click=${() => this.markAllRead()}
-        >
-          ${s.markAllRead}
-        </button>
+        <h2 id="heading" tabindex="-1">${preferences ? s.preferencesHeading : s.heading}</h2>
+        ${
+          preferences
+            ? html`<button
+                type="button"
+                class="link back"
+                part="action"
+                @click=${() => this.showInbox()}
+              >
+                ${s.back}
+              </button>`
+            : html`<button
+                  type="button"
+                  class="link mark-all"
+                  part="action"
+                  ?disabled=${this.tab === 'archived' || !this.items.some((item) => !item.read)}
+                  @click=${() => this.markAllRead()}
+                >
+                  ${s.markAllRead}
+                </button>
+                <button
+                  type="button"
+                  class="link show-preferences"
+                  part="action"
+                  @click=${() => this.showPreferences()}
+                >
+                  ${s.preferences}
+                </button>`
+        }
         ${
           this.inline
             ? nothing
@@ -726,22 +792,35 @@ export class RtnotifyInbox extends LitElement {
               </button>`
         }
       </div>
-      ${this.renderTabs(s)} ${this.renderCategories(s)}
+      ${preferences ? nothing : html`${this.renderTabs(s)} ${this.renderCategories(s)}`}
       ${
         this.connection === 'closed' && this.view !== 'error'
           ? html`<p class="notice offline" part="state" data-state="offline">${s.offline}</p>`
           : nothing
       }
-      <div
-        class="scroller"
-        id="tabpanel"
-        role="tabpanel"
-        aria-labelledby=${`tab-${this.tab}`}
-        tabindex=${this.items.length === 0 ? '0' : '-1'}
-      >
-        ${this.renderBody(s)}
-      </div>
+      ${
+        preferences
+          ? html`<div class="scroller">
+              ${this.preferences.render(
+                s,
+                [...new Set([...this.knownCategories(), ...this.preferences.saved])].sort(),
+              )}
+            </div>`
+          : this.renderInbox(s)
+      }
     </section>`;
+  }
+
+  private renderInbox(s: InboxStrings): TemplateResult {
+    return html`<div
+      class="scroller"
+      id="tabpanel"
+      role="tabpanel"
+      aria-labelledby=${`tab-${this.tab}`}
+      tabindex=${this.items.length === 0 ? '0' : '-1'}
+    >
+      ${this.renderBody(s)}
+    </div>`;
   }
 
   private renderTabs(s: InboxStrings): TemplateResult {
@@ -776,13 +855,8 @@ export class RtnotifyInbox extends LitElement {
   }
 
   private renderCategories(s: InboxStrings): TemplateResult | typeof nothing {
-    const names = new Set([
-      ...this.categories,
-      ...Object.keys(this.counts?.categories ?? {}),
-      ...this.items.flatMap((item) => (item.category ? [item.category] : [])),
-    ]);
-    if (this.category) names.add(this.category);
-    if (names.size === 0) return nothing;
+    const names = this.knownCategories();
+    if (names.length === 0) return nothing;
     const chip = (category: string, label: string, count: number) =>
       html`<button
         type="button"
@@ -799,11 +873,9 @@ export class RtnotifyInbox extends LitElement {
       </button>`;
     return html`<div class="chips" part="categories" role="group" aria-label=${s.categoriesLabel}>
       ${chip('', s.allCategories, this.counts?.unread ?? 0)}
-      ${[...names]
-        .sort()
-        .map((name) =>
-          chip(name, s.categoryName(name), this.counts?.categories[name]?.unread ?? 0),
-        )}
+      ${names.map((name) =>
+        chip(name, s.categoryName(name), this.counts?.categories[name]?.unread ?? 0),
+      )}
     </div>`;
   }
 
