@@ -12,7 +12,7 @@ import {
   type Notification,
   type NotificationCounts,
   type NotificationPreferences,
-  type PreferencesPatch,
+  type NotificationPreferencesPatch,
   type ReadyEventData,
   type RemovedEventData,
 } from '@rtnotify/protocol';
@@ -229,7 +229,7 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
    * the whole preferences after the change; rejects with a `NotificationsHttpError` (a 400 names what
    * is wrong in `messages`).
    */
-  async updatePreferences(patch: PreferencesPatch): Promise<NotificationPreferences> {
+  async updatePreferences(patch: NotificationPreferencesPatch): Promise<NotificationPreferences> {
     return this.httpApi().request<NotificationPreferences>('PATCH', PREFERENCES_PATH, patch);
   }
 

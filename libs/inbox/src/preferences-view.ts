@@ -1,11 +1,11 @@
 import type { NotificationsClient } from '@rtnotify/client';
-import type { CategoryPreferences, NotificationPreferences } from '@rtnotify/protocol';
+import type { CategoryPreference, NotificationPreferences } from '@rtnotify/protocol';
 import { html, nothing, type ReactiveControllerHost, type TemplateResult } from 'lit';
 import type { InboxStrings } from './strings.js';
 
-type Setting = keyof CategoryPreferences;
+type Setting = keyof CategoryPreference;
 const SETTINGS: Setting[] = ['inApp', 'fallback'];
-const DEFAULTS: CategoryPreferences = { inApp: true, fallback: true };
+const DEFAULTS: CategoryPreference = { inApp: true, fallback: true };
 
 /**
  * The user's delivery preferences in the panel: a group per category with an in-app and a fallback

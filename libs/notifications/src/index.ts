@@ -15,6 +15,7 @@ export {
   type IdempotencyOptions,
 } from './producer/notification.service.js';
 export { InboxService } from './inbox/inbox.service.js';
+export { PreferencesService } from './preferences/preferences.service.js';
 export type { InboxQuery, MarkResult } from './storage/notification.store.js';
 export { ConnectionRegistry, type RegisteredConnection } from './gateway/connection.registry.js';
 export { TokenVerifier, type VerifiedIdentity } from './auth/token.verifier.js';
@@ -38,6 +39,7 @@ export { StrictValidationPipe } from './http/strict-validation.pipe.js';
 export {
   IdempotencyKeyReusedError,
   InvalidNotificationError,
+  InvalidPreferencesError,
   InvalidTokenError,
   NotificationsUnavailableError,
 } from './errors/index.js';
@@ -50,6 +52,7 @@ export {
   NOTIFY_BATCH_JOB_NAME,
   NOTIFY_JOB_NAME,
   type CategoryCounts,
+  type CategoryPreference,
   type InboxPage,
   type InboxStatus,
   type MarkAs,
@@ -58,6 +61,8 @@ export {
   type NotificationCounts,
   type NotificationInput,
   type NotificationLimits,
+  type NotificationPreferences,
+  type NotificationPreferencesPatch,
   type NotifyBatchJobData,
   type NotifyJobData,
   type NotifyJobResult,

@@ -7,6 +7,8 @@ import { LiveInboxService } from './gateway/live-inbox.service.js';
 import { gatewayForPath } from './gateway/notification.gateway.js';
 import { UpgradeAuthenticator } from './gateway/upgrade-authenticator.js';
 import { InboxController } from './http/inbox.controller.js';
+import { PreferencesController } from './http/preferences.controller.js';
+import { PreferencesService } from './preferences/preferences.service.js';
 import { NotificationsExceptionFilter } from './http/notifications-exception.filter.js';
 import { PublishController } from './http/publish.controller.js';
 import { InboxService } from './inbox/inbox.service.js';
@@ -87,6 +89,7 @@ export function createNotificationsProviders(setup: NotificationsRoleSetup): Pro
     NotificationTokenIssuer,
     NotificationService,
     InboxService,
+    PreferencesService,
     NotificationsMetrics,
     NotificationsHealth,
   ];
@@ -118,13 +121,17 @@ export function createNotificationsProviders(setup: NotificationsRoleSetup): Pro
 
 /** The HTTP routes of this instance. */
 export function createNotificationsControllers(setup: NotificationsRoleSetup): Type[] {
-  return [...(setup.inbox ? [InboxController] : []), ...(setup.publish ? [PublishController] : [])];
+  return [
+    ...(setup.inbox ? [InboxController, PreferencesController] : []),
+    ...(setup.publish ? [PublishController] : []),
+  ];
 }
 
 /** What host modules may inject. */
 export const NOTIFICATIONS_EXPORTS = [
   NotificationService,
   InboxService,
+  PreferencesService,
   NotificationsMetrics,
   NotificationsHealth,
   ConnectionRegistry,

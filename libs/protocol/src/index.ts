@@ -49,8 +49,9 @@ export {
 export { ContractLimits, DEFAULT_LIMITS, type NotificationLimits } from './limits.js';
 export type { Notification } from './notification.js';
 export {
+  MAX_PREFERENCE_CATEGORIES_PER_UPDATE,
   PREFERENCES_PATH,
-  type CategoryPreferences,
+  type CategoryPreference,
   type NotificationPreferences,
-  type PreferencesPatch,
+  type NotificationPreferencesPatch,
 } from './preferences.js';

@@ -1,32 +1,27 @@
-/*
- * Delivery preferences of a user, per category (`GET` / `PATCH /v1/me/preferences`, with the user's
- * JWT). A category with no stored setting is on for both; a notification without a category is not
- * subject to preferences, and a `critical` one ignores them.
- */
-
-/** The route of the signed-in user's preferences. */
-export const PREFERENCES_PATH = '/v1/me/preferences';
-
-/** One category's settings; both default to `true`. */
-export interface CategoryPreferences {
-  /** Stored and shown in the inbox; off: such notifications are neither stored nor delivered. */
+/** One category's delivery preferences of a user; both default to true. */
+export interface CategoryPreference {
+  /** Stored and delivered in the inbox (unless the job is `critical`). */
   inApp: boolean;
-  /** Handed to the host's fallback queue (email, push) when left unread; off: never. */
+  /** A `fallback` job (email, push…) for it when it stays unread (unless the job is `critical`). */
   fallback: boolean;
 }
 
 /**
- * The answer of `GET` and `PATCH /v1/me/preferences`: every category with a stored setting (any
- * other is on for both).
+ * `GET /v1/me/preferences` and the answer of `PATCH`: every category with a stored setting (any other
+ * category is `{inApp: true, fallback: true}`). Notifications without a category are not subject to
+ * preferences.
  */
 export interface NotificationPreferences {
-  categories: Record<string, CategoryPreferences>;
+  categories: Record<string, CategoryPreference>;
 }
 
-/**
- * The body of `PATCH /v1/me/preferences`: the settings to change, by category (`[a-z0-9._-]`, 1–64
- * characters, at most 100 per request); a setting left out keeps its value. Booleans only.
- */
-export interface PreferencesPatch {
-  categories: Record<string, Partial<CategoryPreferences>>;
+/** The body of `PATCH /v1/me/preferences`: only what changes; at most 100 categories. */
+export interface NotificationPreferencesPatch {
+  categories: Record<string, Partial<CategoryPreference>>;
 }
+
+/** Categories one `PATCH /v1/me/preferences` may name. */
+export const MAX_PREFERENCE_CATEGORIES_PER_UPDATE = 100;
+
+/** The route of the signed-in user's preferences (`GET`, `PATCH`), with the user's JWT. */
+export const PREFERENCES_PATH = '/v1/me/preferences';

@@ -3,21 +3,31 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { throwError, type Observable } from 'rxjs';
 import { IdempotencyKeyReusedError } from '../errors/idempotency-key-reused.error.js';
 import { InvalidNotificationError } from '../errors/invalid-notification.error.js';
+import { InvalidPreferencesError } from '../errors/invalid-preferences.error.js';
 import { NotificationsUnavailableError } from '../errors/notifications-unavailable.error.js';
 
 /**
  * The library's errors as HTTP answers, on any route: `InvalidNotificationError` is a 400 naming the
- * fields (`{statusCode, error, message, fields}`), `IdempotencyKeyReusedError` a 422,
+ * fields (`{statusCode, error, message, fields}`), `InvalidPreferencesError` a 400, `IdempotencyKeyReusedError` a 422,
  * `NotificationsUnavailableError` a 503 with `Retry-After: 1`. The module registers it globally with its `http` option; without it, register it
  * yourself: `app.useGlobalFilters(new NotificationsExceptionFilter(app.get(HttpAdapterHost)))`.
  * Works with Express and Fastify.
  */
-@Catch(InvalidNotificationError, IdempotencyKeyReusedError, NotificationsUnavailableError)
+@Catch(
+  InvalidNotificationError,
+  InvalidPreferencesError,
+  IdempotencyKeyReusedError,
+  NotificationsUnavailableError,
+)
 export class NotificationsExceptionFilter implements ExceptionFilter {
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 
   catch(
-    error: InvalidNotificationError | IdempotencyKeyReusedError | NotificationsUnavailableError,
+    error:
+      | InvalidNotificationError
+      | InvalidPreferencesError
+      | IdempotencyKeyReusedError
+      | NotificationsUnavailableError,
     host: ArgumentsHost,
   ): void | Observable<never> {
     // Other transports (microservices, say) keep their own error handling.
@@ -30,6 +40,15 @@ export class NotificationsExceptionFilter implements ExceptionFilter {
         error: 'Bad Request',
         message: error.errors.flatMap((e) => e.messages),
         fields: error.fields,
+      };
+      httpAdapter.reply(response, body, HttpStatus.BAD_REQUEST);
+      return;
+    }
+    if (error instanceof InvalidPreferencesError) {
+      const body = {
+        statusCode: HttpStatus.BAD_REQUEST,
+        error: 'Bad Request',
+        message: error.problems,
       };
       httpAdapter.reply(response, body, HttpStatus.BAD_REQUEST);
       return;

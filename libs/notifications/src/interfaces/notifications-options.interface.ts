@@ -116,7 +116,8 @@ export type NotificationsWorkerOptions = Pick<
 export interface NotificationsHttpOptions {
   /**
    * The signed-in user's inbox, authenticated by the same JWT as the socket
-   * (`Authorization: Bearer <jwt>`): `GET v1/me/notifications` and `POST v1/me/notifications/read`.
+   * (`Authorization: Bearer <jwt>`): `GET v1/me/notifications` and `POST v1/me/notifications/read`,
+   * and the user's preferences: `GET` / `PATCH v1/me/preferences`.
    * @default true
    */
   inbox?: boolean;

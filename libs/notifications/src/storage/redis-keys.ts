@@ -27,6 +27,12 @@ export interface UserKeys {
   collapse: string;
   /** Pub/sub channel of the user's frames. */
   channel: string;
+  /** ZSET gateway instance id → deadline (ms): the user is online iff a score is > now. */
+  presence: string;
+  /** HASH `i:<category>` / `f:<category>` → "0" when in-app / fallback is off (missing: on). */
+  preferences: string;
+  /** ZSET seq → `<id>|<state>`: the fallback decided for a notification (see fallback-scripts.ts). */
+  fallbacks: string;
   /** Every key above but the channel, in the order the scripts take them as KEYS. */
   all: string[];
 }
@@ -95,6 +101,9 @@ export class RedisKeys {
       expiry: `${base}e`,
       collapse: `${base}cz`,
       channel: `${base}ch`,
+      presence: `${base}p`,
+      preferences: `${base}pr`,
+      fallbacks: `${base}fb`,
       all,
     };
   }

@@ -1,0 +1,83 @@
+import { Injectable } from '@nestjs/common';
+import type {
+  CategoryPreference,
+  NotificationPreferences,
+  NotificationPreferencesPatch,
+} from '@rtnotify/protocol';
+import { InvalidPreferencesError } from '../errors/invalid-preferences.error.js';
+import { NotificationsSettings } from '../notifications.settings.js';
+import { isCluster, type RedisConnection } from '../storage/cluster-connection.js';
+import { NotificationsRedis } from '../storage/notifications-redis.js';
+import { RedisKeys } from '../storage/redis-keys.js';
+import { categoryPatchProblems } from './preferences.dto.js';
+
+/** The hash field of a category's in-app / fallback switch; "0" means off, no field means on. */
+const IN_APP = 'i:';
+const FALLBACK = 'f:';
+
+/** The stored fields (`i:<category>` / `f:<category>` → "0") as the preferences object. */
+export function preferencesOf(fields: Record<string, string>): NotificationPreferences {
+  const entries = new Map<string, CategoryPreference>();
+  for (const [field, value] of Object.entries(fields)) {
+    const prefix = field.slice(0, 2);
+    if ((prefix !== IN_APP && prefix !== FALLBACK) || value !== '0') continue;
+    const name = field.slice(2);
+    const entry = entries.get(name) ?? { inApp: true, fallback: true };
+    if (prefix === IN_APP) entry.inApp = false;
+    else entry.fallback = false;
+    entries.set(name, entry);
+  }
+  // fromEntries defines own properties: a category named `__proto__` stays data.
+  return { categories: Object.fromEntries([...entries].sort(([a], [b]) => a.localeCompare(b))) };
+}
+
+/**
+ * Each user's delivery preferences per category: in-app (a notification of a category turned off is
+ * neither stored nor delivered) and fallback (no `fallback` job for it), both on by default. Jobs
+ * with `critical: true` ignore them. Kept in Redis beside the user's history (same hash tag).
+ */
+@Injectable()
+export class PreferencesService {
+  private readonly redis: RedisConnection;
+  private readonly keys: RedisKeys;
+
+  constructor(connection: NotificationsRedis, settings: NotificationsSettings) {
+    this.redis = connection.client;
+    this.keys = new RedisKeys(settings.keyPrefix, isCluster(this.redis));
+  }
+
+  /** Every category with a stored setting (any other one is `{inApp: true, fallback: true}`). */
+  async get(userId: string): Promise<NotificationPreferences> {
+    return preferencesOf(await this.redis.hgetall(this.keys.forUser(userId).preferences));
+  }
+
+  /**
+   * Changes the settings named in `patch` (at most 100 categories; a setting left out keeps its
+   * value) and answers the whole preferences after the change. Throws `InvalidPreferencesError`
+   * (and changes nothing) for a bad category name or setting.
+   */
+  async update(
+    userId: string,
+    patch: NotificationPreferencesPatch,
+  ): Promise<NotificationPreferences> {
+    const problems = categoryPatchProblems(
+      (patch as Partial<NotificationPreferencesPatch>)?.categories,
+    );
+    if (problems.length > 0) throw new InvalidPreferencesError(problems);
+    const off: string[] = [];
+    const on: string[] = [];
+    for (const [name, setting] of Object.entries(patch.categories)) {
+      if (setting.inApp !== undefined) (setting.inApp ? on : off).push(IN_APP + name);
+      if (setting.fallback !== undefined) (setting.fallback ? on : off).push(FALLBACK + name);
+    }
+    const key = this.keys.forUser(userId).preferences;
+    // One transaction on one key (one slot on a cluster): the answer is the state right after it.
+    const transaction = this.redis.multi();
+    if (off.length > 0) transaction.hset(key, ...off.flatMap((field) => [field, '0']));
+    if (on.length > 0) transaction.hdel(key, ...on);
+    transaction.hgetall(key);
+    const replies = (await transaction.exec()) ?? [];
+    for (const [error] of replies) if (error) throw error;
+    return preferencesOf(replies[replies.length - 1][1] as Record<string, string>);
+  }
+}

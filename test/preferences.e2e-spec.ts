@@ -1,0 +1,145 @@
+import { http } from './kit/http.mjs';
+import { startTestApp, type TestApp } from './kit/test-app.js';
+import { signToken } from './kit/tokens.mjs';
+
+/** GET / PATCH /v1/me/preferences: the user's in-app and fallback switches per category. */
+describe('preferences (e2e)', () => {
+  let t: TestApp;
+
+  const api = async (userId: string, method: string, body?: unknown) =>
+    http(method, `${t.httpUrl}/v1/me/preferences`, { token: await signToken(userId), body });
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('starts empty (every category on) and answers the whole preferences after each change', async () => {
+    expect(await api('prefs-a', 'GET')).toEqual({ status: 200, body: { categories: {} } });
+
+    const first = await api('prefs-a', 'PATCH', {
+      categories: { billing: { inApp: false }, social: { fallback: false } },
+    });
+    expect(first).toEqual({
+      status: 200,
+      body: {
+        categories: {
+          billing: { inApp: false, fallback: true },
+          social: { inApp: true, fallback: false },
+        },
+      },
+    });
+
+    const second = await api('prefs-a', 'PATCH', {
+      categories: { billing: { inApp: true, fallback: false }, social: { fallback: true } },
+    });
+    expect(second.body).toEqual({ categories: { billing: { inApp: true, fallback: false } } });
+    expect((await api('prefs-a', 'GET')).body).toEqual(second.body);
+    // Another user's preferences are their own.
+    expect((await api('prefs-b', 'GET')).body).toEqual({ categories: {} });
+  });
+
+  it.each(['__proto__', 'constructor', 'hasOwnProperty'])(
+    'answers 400 to the category name %s (a name Object.prototype has) and changes nothing',
+    async (name) => {
+      const answer = await api('prefs-c', 'PATCH', {
+        categories: JSON.parse(
+          `{${JSON.stringify(name)}: {"inApp": false}, "ok": {"inApp": false}}`,
+        ),
+      });
+      expect(answer.status).toBe(400);
+      expect(JSON.stringify(answer.body.message)).toMatch(/is reserved|is not a category/);
+      expect((await api('prefs-c', 'GET')).body).toEqual({ categories: {} });
+    },
+  );
+
+  it('takes up to 100 categories at once', async () => {
+    const categories = Object.fromEntries(
+      Array.from({ length: 100 }, (_, i) => [`c${i}`, { inApp: false }]),
+    );
+    const answer = await api('prefs-d', 'PATCH', { categories });
+    expect(answer.status).toBe(200);
+    expect(Object.keys(answer.body.categories)).toHaveLength(100);
+  });
+
+  it('answers 401 without a valid token', async () => {
+    expect((await http('GET', `${t.httpUrl}/v1/me/preferences`)).status).toBe(401);
+    const patch = await http('PATCH', `${t.httpUrl}/v1/me/preferences`, {
+      token: 'not-a-jwt',
+      body: { categories: {} },
+    });
+    expect(patch.status).toBe(401);
+  });
+
+  it.each([
+    ['no categories', {}, /categories must be an object/],
+    ['categories as an array', { categories: [] }, /categories must be an object/],
+    ['an unknown top-level field', { categories: {}, extra: 1 }, /property extra should not exist/],
+    [
+      'an unknown setting',
+      { categories: { a: { inApp: false, email: false } } },
+      /property email should not exist/,
+    ],
+    [
+      'a string for a boolean',
+      { categories: { a: { inApp: 'false' } } },
+      /categories\.a\.inApp must be a boolean/,
+    ],
+    [
+      'a number for a boolean',
+      { categories: { a: { fallback: 0 } } },
+      /categories\.a\.fallback must be a boolean/,
+    ],
+    ['null for a boolean', { categories: { a: { inApp: null } } }, /must be a boolean/],
+    [
+      'a setting that is not an object',
+      { categories: { a: true } },
+      /categories\.a must be an object/,
+    ],
+    ['an empty setting', { categories: { a: {} } }, /must set inApp or fallback/],
+    [
+      'an upper-case category',
+      { categories: { Billing: { inApp: false } } },
+      /\\"Billing\\" is not a category/,
+    ],
+    ['a category with a colon', { categories: { 'a:b': { inApp: false } } }, /is not a category/],
+    ['an empty category name', { categories: { '': { inApp: false } } }, /is not a category/],
+    [
+      'a category of 65 chars',
+      { categories: { ['c'.repeat(65)]: { inApp: false } } },
+      /is not a category/,
+    ],
+    [
+      '101 categories',
+      {
+        categories: Object.fromEntries(
+          Array.from({ length: 101 }, (_, i) => [`c${i}`, { inApp: false }]),
+        ),
+      },
+      /at most 100 categories/,
+    ],
+  ])('answers 400 to %s and changes nothing', async (_, body, message) => {
+    await api('prefs-bad', 'PATCH', { categories: { kept: { inApp: false } } });
+
+    const answer = await api('prefs-bad', 'PATCH', body);
+    expect(answer.status).toBe(400);
+    expect(JSON.stringify(answer.body.message)).toMatch(message);
+    expect((await api('prefs-bad', 'GET')).body).toEqual({
+      categories: { kept: { inApp: false, fallback: true } },
+    });
+  });
+
+  it('answers 400 to a body that is not JSON', async () => {
+    const answer = await fetch(`${t.httpUrl}/v1/me/preferences`, {
+      method: 'PATCH',
+      headers: {
+        authorization: `Bearer ${await signToken('prefs-bad')}`,
+        'content-type': 'application/json',
+      },
+      body: '{"categories":',
+    });
+    expect(answer.status).toBe(400);
+  });
+});
