@@ -303,6 +303,7 @@ export class RtnotifyInbox extends LitElement {
     }
     const client = connect({
       url: this.gatewayUrl,
+      apiUrl: this.apiBase || '/',
       token: typeof token === 'string' ? token : () => tokenOf(true),
       ...(cached?.lastId ? { since: cached.lastId } : {}),
       ...(this.backoff ? { backoff: this.backoff } : {}),
