@@ -21,6 +21,7 @@ export class PreferencesView {
   /** The category whose change the server refused (shown until the next change). */
   private failed: string | undefined;
   private queue: Promise<void> = Promise.resolve();
+  private readonly known = new Set<string>();
   /** Bumped by `reset()`, so late answers for a previous user are dropped. */
   private generation = 0;
 
@@ -31,9 +32,13 @@ export class PreferencesView {
     private readonly fire: (name: string, detail: unknown) => void,
   ) {}
 
-  /** The categories with a stored setting. */
+  /**
+   * The categories with a stored setting, and those that had one while shown (a category set back
+   * to on for both is no longer stored, but its switches stay where they were).
+   */
   get saved(): string[] {
-    return Object.keys(this.preferences.categories);
+    for (const category of Object.keys(this.preferences.categories)) this.known.add(category);
+    return [...this.known];
   }
 
   async load(): Promise<void> {
@@ -59,6 +64,7 @@ export class PreferencesView {
     this.generation += 1;
     this.preferences = { categories: {} };
     this.pending.clear();
+    this.known.clear();
     this.failed = undefined;
     this.state = 'loading';
   }
