@@ -168,7 +168,8 @@ describe('<rtnotify-inbox> preferences in Chromium (e2e)', { timeout: 90_000 }, 
     // Back to the notifications: the focus returns to the Preferences button.
     await $(page, '.back').click();
     await $(page, '.panel[data-page="inbox"]').waitFor();
-    expect(await focused(page)).toBe('button.link.show-preferences');
+    expect(await focused(page)).toBe('button.link.icon.show-preferences');
+    expect(await $(page, '.show-preferences').getAttribute('aria-label')).toBe('Preferences');
 
     for (const [state, found] of Object.entries(violations)) expect(found, state).toEqual([]);
   });

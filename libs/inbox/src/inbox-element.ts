@@ -49,6 +49,12 @@ const BELL_ICON = html`<svg viewBox="0 0 24 24" aria-hidden="true" fill="current
   />
 </svg>`;
 
+const PREFERENCES_ICON = html`<svg viewBox="0 0 24 24" aria-hidden="true" fill="currentColor">
+  <path
+    d="M3 17v2h6v-2H3zM3 5v2h10V5H3zm10 16v-2h8v-2h-8v-2h-2v6h2zM7 9v2H3v2h4v2h2V9H7zm14 4v-2H11v2h10zm-6-4h2V7h4V5h-4V3h-2v6z"
+  />
+</svg>`;
+
 /** The content of a notification by default: common payload fields, else its type. */
 function defaultContent(notification: Notification): NotificationContent {
   const payload = notification.payload as Record<string, unknown>;
@@ -773,11 +779,13 @@ export class RtnotifyInbox extends LitElement {
                 </button>
                 <button
                   type="button"
-                  class="link show-preferences"
+                  class="link icon show-preferences"
                   part="action"
+                  aria-label=${s.preferences}
+                  title=${s.preferences}
                   @click=${() => this.showPreferences()}
                 >
-                  ${s.preferences}
+                  ${PREFERENCES_ICON}
                 </button>`
         }
         ${

@@ -160,6 +160,15 @@ export const inboxStyles = css`
   .link:hover {
     background: var(--_hover);
   }
+  .link.icon {
+    display: inline-grid;
+    place-items: center;
+    padding: 4px;
+  }
+  .icon svg {
+    width: 20px;
+    height: 20px;
+  }
   .link[disabled] {
     color: var(--_muted);
     cursor: default;
