@@ -80,7 +80,7 @@ function subjectOf(token: string): string | undefined {
 /**
  * `<rtnotify-inbox>`: a bell with the unseen badge and a panel with the user's notifications
  * (Inbox / Unread / Archived, categories with counts, read/unread/archive, mark all read, endless
- * scrolling, live updates), kept in IndexedDB so that a reload shows it before the network answers.
+ * scrolling, live updates, the user's preferences per category), kept in IndexedDB so that a reload shows it before the network answers.
  *
  * @fires rtnotify-notification - a notification arrived live (`detail`: the notification)
  * @fires rtnotify-activate - an item was activated (`detail`: `{notification, content}`); cancel it

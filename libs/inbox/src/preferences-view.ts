@@ -43,7 +43,8 @@ export class PreferencesView {
 
   async load(): Promise<void> {
     const generation = this.generation;
-    this.state = 'loading';
+    // Loaded once: the switches stay while they are read again.
+    if (this.state !== 'ready') this.state = 'loading';
     this.host.requestUpdate();
     try {
       const client = this.clientOf();
