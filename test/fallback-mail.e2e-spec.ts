@@ -2,6 +2,9 @@ import { BullModule } from '@nestjs/bullmq';
 import { Logger, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Queue, QueueEvents } from 'bullmq';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { inject } from 'vitest';
 import { FallbackMailModule } from '../src/fallback/fallback-mail.module.js';
 import { redisOptionsFromUrl } from '../src/redis/redis-url.js';
@@ -67,4 +70,57 @@ describe('the fallback mail worker (e2e)', () => {
     expect(await failedReasonOf(queue, job, 10_000)).toMatch(/not a fallback job/);
     expect((await queue.getJob(job.id!))?.attemptsMade).toBe(1);
   });
+});
+
+describe("the README's fallback worker", () => {
+  it('type-checks against the built packages, and a wrong option fails', () => {
+    // Under the repository, so that @rtnotify/nestjs, @nestjs/* and bullmq resolve as installed.
+    mkdirSync('test-results', { recursive: true });
+    const dir = mkdtempSync(join(process.cwd(), 'test-results', 'fallback-example-'));
+    try {
+      const readme = readFileSync('libs/notifications/README.md', 'utf8');
+      const example =
+        [...readme.matchAll(/```ts\n([\s\S]*?)```/g)]
+          .map(([, code]) => code)
+          .find((code) => code.includes('extends WorkerHost')) ?? '';
+      expect(example).toContain("@Processor('emails')");
+      expect(example).toContain("fallback: { queue: 'emails'");
+      const wrong = example.replace("queue: 'emails'", 'queue: 42');
+      const tsconfig = (file: string) => ({
+        compilerOptions: {
+          strict: true,
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2023',
+          experimentalDecorators: true,
+          emitDecoratorMetadata: true,
+          skipLibCheck: true,
+          types: ['node'],
+          noEmit: true,
+        },
+        files: [file],
+      });
+      writeFileSync(join(dir, 'package.json'), '{"type": "module"}');
+      writeFileSync(join(dir, 'example.ts'), example);
+      writeFileSync(join(dir, 'wrong.ts'), wrong);
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig('example.ts')));
+      writeFileSync(join(dir, 'tsconfig.wrong.json'), JSON.stringify(tsconfig('wrong.ts')));
+      const tsc = (project: string) =>
+        execFileSync(
+          process.execPath,
+          ['node_modules/typescript/bin/tsc', '-p', join(dir, project)],
+          { encoding: 'utf8' },
+        );
+      expect(tsc('tsconfig.json')).toBe('');
+      let refused = '';
+      try {
+        tsc('tsconfig.wrong.json');
+      } catch (error) {
+        refused = String((error as { stdout?: string }).stdout);
+      }
+      expect(refused).toMatch(/Type 'number' is not assignable to type 'string'/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
