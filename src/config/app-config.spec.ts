@@ -297,6 +297,40 @@ describe(loadConfig.name, () => {
     });
   });
 
+  describe('FALLBACK_*', () => {
+    it('is off by default', () => {
+      expect(loadConfig({}).notifications.fallback).toBeUndefined();
+    });
+
+    it('reads the queue, the delay and whenOffline', () => {
+      const sut = loadConfig({
+        FALLBACK_QUEUE: 'emails',
+        FALLBACK_AFTER_SECONDS: '600',
+        FALLBACK_WHEN_OFFLINE: '1',
+      });
+
+      expect(sut.notifications.fallback).toEqual({
+        queue: 'emails',
+        afterSeconds: 600,
+        whenOffline: true,
+      });
+    });
+
+    it.each([
+      ['FALLBACK_QUEUE', { FALLBACK_QUEUE: 'a:b' }],
+      ['FALLBACK_AFTER_SECONDS', { FALLBACK_QUEUE: 'q', FALLBACK_AFTER_SECONDS: '-1' }],
+      ['FALLBACK_AFTER_SECONDS', { FALLBACK_QUEUE: 'q', FALLBACK_AFTER_SECONDS: '2592001' }],
+      ['FALLBACK_AFTER_SECONDS', { FALLBACK_QUEUE: 'q', FALLBACK_AFTER_SECONDS: '10s' }],
+      ['FALLBACK_WHEN_OFFLINE', { FALLBACK_QUEUE: 'q', FALLBACK_WHEN_OFFLINE: 'yes' }],
+      ['FALLBACK_QUEUE', { FALLBACK_AFTER_SECONDS: '60' }],
+      ['FALLBACK_QUEUE', { FALLBACK_WHEN_OFFLINE: '1' }],
+    ])('rejects a bad %s (%j), naming it', (name, env) => {
+      const error = configErrorOf(env);
+
+      expect(error.problems.some((problem) => problem.includes(name))).toBe(true);
+    });
+  });
+
   describe('JWT_ALGORITHMS', () => {
     it('reads a list', () => {
       expect(loadConfig({ JWT_ALGORITHMS: 'HS256,HS512' }).notifications.jwt.algorithms).toEqual([

@@ -107,6 +107,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       workerConcurrency: e.WORKER_CONCURRENCY,
       minReplicasAck: e.REDIS_MIN_REPLICAS_ACK,
       replicaAckTimeoutMs: e.REDIS_REPLICA_ACK_TIMEOUT_MS,
+      fallback:
+        e.FALLBACK_QUEUE === undefined
+          ? undefined
+          : {
+              queue: e.FALLBACK_QUEUE,
+              afterSeconds: e.FALLBACK_AFTER_SECONDS,
+              whenOffline: e.FALLBACK_WHEN_OFFLINE === '1',
+            },
       limits: {
         maxFrameBytes: e.MAX_FRAME_BYTES,
         maxSocketsPerUser: e.MAX_SOCKETS_PER_USER,

@@ -216,6 +216,28 @@ export class EnvironmentVariables {
   @Min(1000)
   @Max(600_000)
   HTTP_KEEP_ALIVE_TIMEOUT_MS = 5000;
+
+  @ValidateIf(
+    (env: EnvironmentVariables) =>
+      env.FALLBACK_QUEUE !== undefined ||
+      env.FALLBACK_AFTER_SECONDS !== undefined ||
+      env.FALLBACK_WHEN_OFFLINE !== undefined,
+  )
+  @IsString({ message: 'FALLBACK_AFTER_SECONDS and FALLBACK_WHEN_OFFLINE need FALLBACK_QUEUE' })
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, {
+    message: 'FALLBACK_QUEUE must be 1-64 of A-Z a-z 0-9 _ . -',
+  })
+  FALLBACK_QUEUE?: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(30 * 24 * 3600)
+  FALLBACK_AFTER_SECONDS?: number;
+
+  @IsOptional()
+  @IsIn(['0', '1'], { message: 'FALLBACK_WHEN_OFFLINE must be 0 or 1' })
+  FALLBACK_WHEN_OFFLINE?: '0' | '1';
 }
 
 /** The numbers with no default here: unset, they fall through to the library's defaults. */
@@ -232,6 +254,7 @@ const LIBRARY_NUMBERS: (keyof EnvironmentVariables)[] = [
   'PING_TIMEOUT_MS',
   'MAX_BUFFERED_BYTES',
   'TOKEN_EXPIRY_GRACE_MS',
+  'FALLBACK_AFTER_SECONDS',
 ];
 
 const NUMERIC: (keyof EnvironmentVariables)[] = [
@@ -261,6 +284,8 @@ const OPTIONAL: (keyof EnvironmentVariables)[] = [
   'METRICS_TOKEN',
   'NOTIFY_QUEUE',
   'KEY_PREFIX',
+  'FALLBACK_QUEUE',
+  'FALLBACK_WHEN_OFFLINE',
   ...LIBRARY_NUMBERS,
 ];
 

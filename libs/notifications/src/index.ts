@@ -5,6 +5,7 @@ export type {
   JwtVerificationOptions,
   NotificationsHttpOptions,
   NotificationsModuleExtras,
+  NotificationsFallbackOptions,
   NotificationsModuleOptions,
   NotificationsWorkerOptions,
 } from './interfaces/notifications-options.interface.js';

@@ -29,6 +29,10 @@ export class NotificationsMetrics {
   readonly rejected: Counter<'code'>;
   /** Notifications removed by the expiry sweeper. */
   readonly expired: Counter;
+  /** Notifications not stored because the user muted their category in-app. */
+  readonly suppressed: Counter;
+  /** `fallback` jobs added to the host's fallback queue. */
+  readonly fallbacks: Counter;
 
   constructor(
     connections: ConnectionRegistry,
@@ -68,6 +72,16 @@ export class NotificationsMetrics {
     this.expired = new Counter({
       name: 'notifications_expired_total',
       help: 'Notifications the expiry sweeper removed after their expiresAt',
+      registers,
+    });
+    this.suppressed = new Counter({
+      name: 'notifications_suppressed_total',
+      help: "Notifications not stored because the user's preferences muted their category in-app",
+      registers,
+    });
+    this.fallbacks = new Counter({
+      name: 'notifications_fallback_jobs_total',
+      help: "fallback jobs added to the host's fallback queue (unread after the delay, or offline)",
       registers,
     });
     this.rejected = new Counter({

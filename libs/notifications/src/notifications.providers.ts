@@ -19,6 +19,7 @@ import type {
 } from './interfaces/notifications-options.interface.js';
 import { NotificationBroker } from './storage/notification.broker.js';
 import { ExpirySweeper } from './worker/expiry.sweeper.js';
+import { FallbackService } from './fallback/fallback.service.js';
 import { processorForQueue } from './worker/notification.processor.js';
 import { NotificationService } from './producer/notification.service.js';
 import { NotificationStore } from './storage/notification.store.js';
@@ -111,7 +112,11 @@ export function createNotificationsProviders(setup: NotificationsRoleSetup): Pro
     );
   }
   if (setup.worker) {
-    providers.push(processorForQueue(setup.queueName, setup.workerOptions), ExpirySweeper);
+    providers.push(
+      processorForQueue(setup.queueName, setup.workerOptions),
+      ExpirySweeper,
+      FallbackService,
+    );
   }
   if (setup.errorFilter) {
     providers.push({ provide: APP_FILTER, useClass: NotificationsExceptionFilter });

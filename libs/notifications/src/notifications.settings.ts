@@ -1,7 +1,9 @@
 import type { NotificationLimits } from '@rtnotify/protocol';
 import type { JobsOptions } from 'bullmq';
+import { ContractLimits } from '@rtnotify/protocol';
 import type {
   JwtVerificationOptions,
+  NotificationsFallbackOptions,
   NotificationsModuleOptions,
 } from './interfaces/notifications-options.interface.js';
 import { NOTIFICATIONS_DEFAULTS } from './notifications.defaults.js';
@@ -36,6 +38,8 @@ export class NotificationsSettings {
   readonly expirySweepIntervalMs: number;
   /** Replicas that must acknowledge a job's writes (`WAIT`), and for how long it may wait. */
   readonly replicaAck: ReplicaAck;
+  /** Fallback jobs: undefined when off. */
+  readonly fallback: Required<NotificationsFallbackOptions> | undefined;
 
   constructor(
     options: NotificationsModuleOptions,
@@ -64,5 +68,22 @@ export class NotificationsSettings {
       replicas: options.minReplicasAck ?? defaults.minReplicasAck,
       timeoutMs: options.replicaAckTimeoutMs ?? defaults.replicaAckTimeoutMs,
     };
+    this.fallback = fallbackSettingsOf(options.fallback);
   }
+}
+
+/** The fallback option checked, with its defaults (0 seconds: none after a delay). */
+function fallbackSettingsOf(
+  fallback: NotificationsFallbackOptions | undefined,
+): Required<NotificationsFallbackOptions> | undefined {
+  if (fallback === undefined) return undefined;
+  const { queue, afterSeconds = 0, whenOffline = false } = fallback;
+  if (typeof queue !== 'string' || queue.length === 0 || queue.includes(':')) {
+    throw new Error('NotificationsModule: fallback.queue must be a queue name (without ":")');
+  }
+  const max = ContractLimits.fallbackAfterMaxSeconds;
+  if (!Number.isInteger(afterSeconds) || afterSeconds < 0 || afterSeconds > max) {
+    throw new Error(`NotificationsModule: fallback.afterSeconds must be an integer 0-${max}`);
+  }
+  return { queue, afterSeconds, whenOffline: whenOffline === true };
 }

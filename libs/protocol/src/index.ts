@@ -38,10 +38,13 @@ export {
 export { isNewerNotificationId, parseNotificationId, type ParsedNotificationId } from './ids.js';
 export {
   DEFAULT_QUEUE_NAME,
+  FALLBACK_CHECK_JOB_NAME,
+  FALLBACK_JOB_NAME,
   IDEMPOTENT_JOB_ID_PREFIX,
   NOTIFY_BATCH_JOB_NAME,
   NOTIFY_JOB_NAME,
   type NotificationInput,
+  type FallbackJobData,
   type NotifyBatchJobData,
   type NotifyJobData,
   type NotifyJobResult,

@@ -1,3 +1,5 @@
+import type { Notification } from './notification.js';
+
 /** The queue producers add notification jobs to, unless the server is configured otherwise. */
 export const DEFAULT_QUEUE_NAME = 'notifications';
 /** The job name of one notification: data `NotifyJobData`. */
@@ -33,6 +35,14 @@ export interface NotificationInput {
    * zone (`2030-01-31T12:00:00Z`); `NotificationService` also takes a `Date`.
    */
   expiresAt?: string | Date;
+  /** Delivery policy: ignores the user's preferences (in-app and fallback) for this notification. */
+  critical?: boolean;
+  /**
+   * Delivery policy: seconds after which, still unread, the notification produces a `fallback` job
+   * on the host's fallback queue (the module's `fallback.afterSeconds` by default). An integer
+   * 0–2,592,000 (30 days); 0: no fallback for this one.
+   */
+  fallbackAfterSeconds?: number;
 }
 
 /** Data of a `notify` job: exactly one of `userId` (1–128 characters) or `userIds` (1–1000 of them). */
@@ -56,4 +66,20 @@ export interface NotifyJobResult {
   stored: number;
   /** Protocol 1.1: how many were not stored because their `expiresAt` passed while the job waited. */
   expired: number;
+  /** Delivery policy: how many were not stored because the user muted their category in-app. */
+  suppressed: number;
+}
+
+/**
+ * Delivery policy: the job name of the check the worker schedules on its own queue for a
+ * notification that may need a fallback (data `{userId, id}`). Added by the worker only.
+ */
+export const FALLBACK_CHECK_JOB_NAME = 'fallback-check';
+/** Delivery policy: the job name on the host's fallback queue; data `FallbackJobData`. */
+export const FALLBACK_JOB_NAME = 'fallback';
+
+/** Data of a `fallback` job: the user, and the notification as the inbox lists it. */
+export interface FallbackJobData {
+  userId: string;
+  notification: Notification;
 }

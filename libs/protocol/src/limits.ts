@@ -25,6 +25,8 @@ export const ContractLimits = {
   maxReadIds: 1000,
   /** Length of one id in a `read` frame. */
   notificationIdMaxLength: 64,
+  /** Delivery policy: `fallbackAfterSeconds`, an integer 0–30 days. */
+  fallbackAfterMaxSeconds: 30 * 24 * 3600,
 } as const;
 
 /** Per-socket and per-user limits of a gateway. */

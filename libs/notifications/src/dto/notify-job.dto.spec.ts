@@ -229,6 +229,38 @@ describe(NotifyJobDto.name, () => {
     });
   });
 
+  describe('critical', () => {
+    it.each([true, false])('accepts %s', (critical) => {
+      expect(validate({ userId: 'u1', type: 't', critical }).ok).toBe(true);
+    });
+
+    it.each([
+      ['a string', 'true'],
+      ['a number', 1],
+      ['null', null],
+    ])('rejects critical that is %s, naming it', (_, critical) => {
+      expect(fieldsOf({ userId: 'u1', type: 't', critical })).toEqual(['critical']);
+    });
+  });
+
+  describe('fallbackAfterSeconds', () => {
+    it.each([0, 1, 2_592_000])('accepts %s', (fallbackAfterSeconds) => {
+      expect(validate({ userId: 'u1', type: 't', fallbackAfterSeconds }).ok).toBe(true);
+    });
+
+    it.each([
+      ['negative', -1],
+      ['over 30 days', 2_592_001],
+      ['a fraction', 1.5],
+      ['a string', '60'],
+      ['null', null],
+    ])('rejects fallbackAfterSeconds that is %s, naming it', (_, fallbackAfterSeconds) => {
+      expect(fieldsOf({ userId: 'u1', type: 't', fallbackAfterSeconds })).toEqual([
+        'fallbackAfterSeconds',
+      ]);
+    });
+  });
+
   describe('expiresAt', () => {
     it.each([
       '2030-01-31T12:00:00Z',

@@ -2,10 +2,14 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
+  IsBoolean,
+  IsInt,
   IsObject,
   IsString,
   Length,
   Matches,
+  Max,
+  Min,
   ValidateIf,
 } from 'class-validator';
 import { ContractLimits } from '@rtnotify/protocol';
@@ -71,6 +75,16 @@ export class NotifyJobDto {
   @ValidateIf((job: NotifyJobDto) => job.expiresAt !== undefined)
   @IsIsoTimestamp()
   expiresAt?: string;
+
+  @ValidateIf((job: NotifyJobDto) => job.critical !== undefined)
+  @IsBoolean()
+  critical?: boolean;
+
+  @ValidateIf((job: NotifyJobDto) => job.fallbackAfterSeconds !== undefined)
+  @IsInt()
+  @Min(0)
+  @Max(ContractLimits.fallbackAfterMaxSeconds)
+  fallbackAfterSeconds?: number;
 }
 
 /** The batch form of the job contract (job name `notify-batch`); each item is validated as above. */

@@ -52,6 +52,14 @@ const notification = fc.record(
         fc.integer(),
       ),
     ),
+    critical: maybe(fc.oneof(fc.boolean(), fc.constantFrom(0, 1, 'true', null))),
+    fallbackAfterSeconds: maybe(
+      fc.oneof(
+        fc.integer({ min: -2, max: 2_592_002 }),
+        fc.double(),
+        fc.constantFrom(0, 2_592_000, 2_592_001, -1, 1.5, '60', null, Number.NaN),
+      ),
+    ),
     extra: maybe(fc.anything()),
   },
   { requiredKeys: [] },
@@ -77,6 +85,11 @@ const nearlyValid = fc.record(
     dedupeKey: usually(fc.string({ minLength: 1, maxLength: 128 }), id),
     category: usually(fc.stringMatching(/^[a-z0-9._-]{1,64}$/), fc.string({ maxLength: 70 })),
     collapseKey: usually(fc.string({ minLength: 1, maxLength: 128 }), id),
+    critical: usually(fc.boolean(), fc.constantFrom(0, 'true', null)),
+    fallbackAfterSeconds: usually(
+      fc.integer({ min: 0, max: 2_592_000 }),
+      fc.constantFrom(-1, 2_592_001, 0.5, '5'),
+    ),
     expiresAt: usually(
       fc
         .date({

@@ -13,6 +13,8 @@ const KEYS = new Set([
   'category',
   'collapseKey',
   'expiresAt',
+  'critical',
+  'fallbackAfterSeconds',
 ]);
 
 const isId = (value: unknown): value is string =>
@@ -32,6 +34,15 @@ export function isPlainlyValidNotification(data: unknown): boolean {
   const job = data as Record<string, unknown>;
   for (const key of Object.keys(job)) if (!KEYS.has(key)) return false;
   const { userId, userIds, type, payload, dedupeKey, category, collapseKey, expiresAt } = job;
+  const { critical, fallbackAfterSeconds } = job;
+  if (critical !== undefined && typeof critical !== 'boolean') return false;
+  if (fallbackAfterSeconds !== undefined) {
+    if (typeof fallbackAfterSeconds !== 'number' || !Number.isInteger(fallbackAfterSeconds)) {
+      return false;
+    }
+    if (fallbackAfterSeconds < 0) return false;
+    if (fallbackAfterSeconds > ContractLimits.fallbackAfterMaxSeconds) return false;
+  }
   if ((userId === undefined) === (userIds === undefined)) return false;
   if (userId !== undefined && !isId(userId)) return false;
   if (userIds !== undefined) {

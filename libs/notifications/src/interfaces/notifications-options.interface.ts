@@ -104,6 +104,35 @@ export interface NotificationsModuleOptions {
    * @default 1000
    */
   expirySweepIntervalMs?: number;
+  /** Fallback jobs for notifications that stay unread (or reach an offline user). Off unless given. */
+  fallback?: NotificationsFallbackOptions;
+}
+
+/**
+ * Fallback to another channel (email, push…) for notifications that stay unread: the worker adds one
+ * job named `fallback` with data `{userId, notification}` (`FallbackJobData`) to the host's queue
+ * `queue`, for the host's own worker to send. Exactly one per notification, none when it was read,
+ * archived, collapsed or expired in time, or when the user turned fallback off for its category
+ * (unless the job was `critical`).
+ */
+export interface NotificationsFallbackOptions {
+  /**
+   * The host's BullMQ queue of `fallback` jobs, on the same Redis connection and key prefix as the
+   * notify queue.
+   */
+  queue: string;
+  /**
+   * Seconds after which a notification still unread gets its fallback; a job's
+   * `fallbackAfterSeconds` overrides it; 0 or unset: none (but see `whenOffline`). At most 30 days.
+   * @default undefined
+   */
+  afterSeconds?: number;
+  /**
+   * Fallback at once for a notification stored while the user had no open socket on any gateway
+   * (no live presence entry); a job's `fallbackAfterSeconds: 0` still means none.
+   * @default false
+   */
+  whenOffline?: boolean;
 }
 
 /** Static options of the BullMQ worker (its connection comes from the host's `BullModule`). */

@@ -27,7 +27,14 @@ import { PUBLISH_FRAME_LUA } from './channel-message.js';
 /** The KEYS of every per-user script, in this order. */
 export const USER_KEY_ORDER = ['h', 'u', 'm', 'd', 'dz', 'n', 'a', 'f', 'c', 'e', 'cz'] as const;
 
-const PRELUDE = `${PUBLISH_FRAME_LUA}
+/**
+ * The extra KEYS of the append script, after USER_KEY_ORDER: the user's preferences (`pr`), presence
+ * (`p`) and fallback decisions (`fb`). They are not in RedisKeys' `all`: the history's TTL is not
+ * theirs.
+ */
+export const APPEND_EXTRA_KEYS = ['preferences', 'presence', 'fallbacks'] as const;
+
+export const PRELUDE = `${PUBLISH_FRAME_LUA}
 local H, U, M, D, DZ, N, A, F, C, E, CZ =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 local channel, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[4])
@@ -42,7 +49,7 @@ end
 
 local function refreshTtl()
   if ttl > 0 then
-    for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], ttl) end
+    for i = 1, ${USER_KEY_ORDER.length} do redis.call('EXPIRE', KEYS[i], ttl) end
   end
 end
 
@@ -230,18 +237,54 @@ end
 `;
 
 /**
+ * The fallback decisions of a user (KEYS: FB): ZSET seq → `<id>|<state>|<due ms>|<critical 0/1>`;
+ * state `w` waits for its check, `c` is claimed (its `fallback` job is being added), `x` is settled
+ * (added, or none is due: read, archived, removed, or muted by the user's preference).
+ */
+const FALLBACK_ENTRIES = `
+local FB = KEYS[${USER_KEY_ORDER.length + APPEND_EXTRA_KEYS.length}]
+
+local function fallbackEntry(id)
+  local seq = tonumber(string.match(id, '%-(%d+)$') or '')
+  if not seq then return nil end
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', FB, seq, seq)) do
+    if string.sub(member, 1, #id + 1) == id .. '|' then
+      local state, due, critical = string.match(string.sub(member, #id + 2), '^(%a)|(%d+)|(%d)$')
+      return { member = member, seq = seq, state = state, due = due, critical = critical == '1' }
+    end
+  end
+  return nil
+end
+
+local function settleFallback(entry, id, state)
+  redis.call('ZREM', FB, entry.member)
+  redis.call('ZADD', FB, entry.seq, id .. '|' .. state .. '|' .. entry.due .. '|' ..
+    (entry.critical and '1' or '0'))
+end
+`;
+
+/**
  * ARGV (after the common four): type, payloadJson, dedupeKey, createdAt (ISO), historyLimit, cutoff
  * (ISO or ''), enqueuedAt (epoch ms, carried to the gateways for the enqueue-to-push latency),
- * category (''), expiresAt ISO (''), expiresAt ms (''), collapseKey (''), collapseKey as JSON.
- * Returns {stored (1|0), id, unread, replaced id ('' for none)}; publishes the notification frame,
- * then `removed` (collapsed) for the one it replaced (see channel-message.ts).
+ * category (''), expiresAt ISO (''), expiresAt ms (''), collapseKey (''), collapseKey as JSON,
+ * critical ('1' or ''), fallback delay in ms ('' for none), whenOffline ('1' or '').
+ * Extra KEYS (APPEND_EXTRA_KEYS): preferences, presence, fallbacks.
+ * Returns {stored (1|0|2 = suppressed by the user's in-app preference), id, unread, replaced id (''
+ * for none), when its fallback is due (epoch ms, '' for none; also for a duplicate)}; publishes the
+ * notification frame, then `removed` (collapsed) for the one it replaced (see channel-message.ts).
  */
-export const APPEND_SCRIPT = `${PRELUDE}${TRIM_UP_TO}
+export const APPEND_SCRIPT = `${PRELUDE}${TRIM_UP_TO}${FALLBACK_ENTRIES}
+local PR, P = KEYS[${USER_KEY_ORDER.length + 1}], KEYS[${USER_KEY_ORDER.length + 2}]
 local dedupeKey, limit = ARGV[7], tonumber(ARGV[9])
+local critical = ARGV[17] == '1'
 if not epoch then createEpoch() end
 local existing = redis.call('HGET', D, dedupeKey)
 if existing then
-  return {0, existing, redis.call('ZCARD', U), ''}
+  local entry = fallbackEntry(existing)
+  return {0, existing, redis.call('ZCARD', U), '', entry and entry.due or ''}
+end
+if ARGV[12] ~= '' and not critical and redis.call('HGET', PR, 'i:' .. ARGV[12]) == '0' then
+  return {2, '', redis.call('ZCARD', U), '', ''}
 end
 local seq = redis.call('HINCRBY', M, 'seq', 1)
 local id = epoch .. '-' .. seq
@@ -326,6 +369,20 @@ if extraKeys > 0 then
 end
 
 refreshTtl()
+-- The fallback: due after the delay, or at once when asked for an offline user (no gateway holds a
+-- presence entry that is still valid).
+local fallbackDue = ''
+if ARGV[18] ~= '' or ARGV[19] == '1' then
+  if ARGV[19] == '1' and redis.call('ZCOUNT', P, '(' .. now, '+inf') == 0 then
+    fallbackDue = string.format('%d', now)
+  elseif ARGV[18] ~= '' then
+    fallbackDue = string.format('%d', now + tonumber(ARGV[18]))
+  end
+  if fallbackDue ~= '' then
+    redis.call('ZADD', FB, seq, id .. '|w|' .. fallbackDue .. '|' .. (critical and '1' or '0'))
+    if ttl > 0 then redis.call('EXPIRE', FB, ttl) end
+  end
+end
 local unread = redis.call('ZCARD', U)
 local counts = countsJson(unread)
 publish('{"event":"notification","data":{"notification":' .. body ..
@@ -336,7 +393,7 @@ if replaced ~= '' then
   publish('{"event":"removed","data":{"ids":["' .. replaced .. '"],"reason":"collapsed","counts":' ..
     counts .. '}}')
 end
-return {1, id, unread, replaced}
+return {1, id, unread, replaced, fallbackDue}
 `;
 
 /**
@@ -559,4 +616,74 @@ else
   redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 end
 return 1
+`;
+
+/**
+ * The fallback check of one notification, at its due time. KEYS: USER_KEY_ORDER, preferences,
+ * presence (unused), fallbacks (the append script's). ARGV (after the common four): id.
+ * Returns {0} (no fallback: none registered, already settled, or read, archived, removed, or muted
+ * by the user's fallback preference: settled now), {2, due} (not due yet), or {1, body, flags}: the
+ * fallback is claimed (now, or by an earlier attempt that may not have added its job); the caller
+ * adds the `fallback` job (idempotently) and then settles it (FALLBACK_SETTLE_SCRIPT).
+ */
+export const FALLBACK_CLAIM_SCRIPT = `${PRELUDE}${FALLBACK_ENTRIES}
+local PR = KEYS[${USER_KEY_ORDER.length + 1}]
+local id = ARGV[5]
+local entry = fallbackEntry(id)
+local result = {0}
+if entry and entry.state ~= 'x' then
+  local current = epoch and string.sub(id, 1, #epoch + 1) == epoch .. '-'
+  local body = current and redis.call('ZRANGEBYSCORE', H, entry.seq, entry.seq)[1] or nil
+  if entry.state == 'w' and now < tonumber(entry.due) then
+    result = {2, entry.due}
+  elseif not body then
+    settleFallback(entry, id, 'x')
+  elseif entry.state == 'c' then
+    result = {1, body}
+  else
+    local unread = redis.call('ZSCORE', U, id) ~= false
+    local muted = false
+    if unread and not entry.critical then
+      local raw = redis.call('ZRANGEBYSCORE', F, entry.seq, entry.seq)[1]
+      local cat = raw and parseMeta(raw).cat or ''
+      muted = cat ~= '' and redis.call('HGET', PR, 'f:' .. cat) == '0'
+    end
+    if unread and not muted then
+      settleFallback(entry, id, 'c')
+      result = {1, body}
+    else
+      settleFallback(entry, id, 'x')
+    end
+  end
+  if result[1] == 1 then
+    local seen = redis.call('ZSCORE', N, id) == false
+    local archived = redis.call('ZSCORE', A, id) ~= false
+    local unreadNow = redis.call('ZSCORE', U, id) ~= false
+    result[3] = (unreadNow and 0 or 1) + (seen and 2 or 0) + (archived and 4 or 0)
+  end
+end
+-- Decisions about notifications no longer in the history are of no more use.
+local first = redis.call('ZRANGE', H, 0, 0, 'WITHSCORES')
+if #first == 0 then
+  redis.call('DEL', FB)
+else
+  redis.call('ZREMRANGEBYSCORE', FB, '-inf', '(' .. first[2])
+end
+return result
+`;
+
+/** KEYS: the user's fallbacks. ARGV: id. Settles a claimed fallback (its job was added). */
+export const FALLBACK_SETTLE_SCRIPT = `
+local FB = KEYS[1]
+local id = ARGV[1]
+local seq = tonumber(string.match(id, '%-(%d+)$') or '')
+if not seq then return 0 end
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', FB, seq, seq)) do
+  if string.sub(member, 1, #id + 3) == id .. '|c|' then
+    redis.call('ZREM', FB, member)
+    redis.call('ZADD', FB, seq, id .. '|x|' .. string.sub(member, #id + 4))
+    return 1
+  end
+end
+return 0
 `;

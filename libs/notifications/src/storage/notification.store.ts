@@ -1,4 +1,5 @@
 import type {
+  Notification,
   InboxPage,
   InboxStatus,
   MarkEventData,
@@ -22,6 +23,12 @@ export interface AppendRequest {
   collapseKey?: string;
   /** When it leaves the history (ISO 8601 as `Date.toISOString()` writes it). */
   expiresAt?: string;
+  /** Ignores the user's preferences. */
+  critical?: boolean;
+  /** A fallback is due this long after the store, unless it is read by then. */
+  fallbackDelayMs?: number;
+  /** A fallback is due at once when the user has no live presence entry at the store. */
+  fallbackWhenOffline?: boolean;
 }
 
 export interface AppendResult {
@@ -32,7 +39,15 @@ export interface AppendResult {
   unread: number;
   /** The id of the notification this one replaced (collapse). */
   replaced?: string;
+  /** Not stored: the user turned its category off in-app (`id` is then ''). */
+  suppressed?: boolean;
+  /** When its fallback check is due (epoch ms), also for a duplicate: the check is to be scheduled. */
+  fallbackDueAt?: number;
 }
+
+/** What the fallback check of a notification found (see `NotificationStore.claimFallback`). */
+export type FallbackClaim =
+  { kind: 'none' } | { kind: 'wait'; dueAt: number } | { kind: 'send'; notification: Notification };
 
 export interface ReplayResult {
   /** Serialized notifications newer than `since`, oldest first (empty when truncated). */
@@ -88,6 +103,15 @@ export abstract class NotificationStore {
    */
   abstract mark(userId: string, selection: MarkEventData): Promise<MarkResult>;
   abstract counts(userId: string): Promise<NotificationCounts>;
+  /**
+   * The fallback check of a stored notification, atomically: `send` when its fallback is due and it
+   * is still unread (not archived, collapsed, expired or trimmed) and not muted by the user's
+   * fallback preference (unless critical), or when an earlier check claimed it; the caller adds the
+   * `fallback` job idempotently, then calls `settleFallback`. `none` otherwise (settled for good).
+   */
+  abstract claimFallback(userId: string, id: string): Promise<FallbackClaim>;
+  /** Records that the claimed fallback's job was added: later checks find nothing to do. */
+  abstract settleFallback(userId: string, id: string): Promise<void>;
   /**
    * Removes the notifications whose `expiresAt` has passed, for (a batch of) the users that have any
    * due, and tells their sockets (`removed`). `more` says whether other users are due already.

@@ -11,6 +11,7 @@ import {
   NotificationStore,
   type AppendRequest,
   type AppendResult,
+  type FallbackClaim,
   type InboxQuery,
   type MarkResult,
   type ReplayResult,
@@ -18,9 +19,12 @@ import {
 import { NotificationsSettings } from '../notifications.settings.js';
 import { newEpoch } from '../utils/epoch.util.js';
 import {
+  APPEND_EXTRA_KEYS,
   APPEND_SCRIPT,
   COUNTS_SCRIPT,
   EXPIRE_SCRIPT,
+  FALLBACK_CLAIM_SCRIPT,
+  FALLBACK_SETTLE_SCRIPT,
   LIST_SCRIPT,
   MARK_SCRIPT,
   REPLAY_SCRIPT,
@@ -39,7 +43,9 @@ type Arg = string | number;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    notifAppend(...args: Arg[]): Result<[number, string, number, string], Context>;
+    notifAppend(...args: Arg[]): Result<[number, string, number, string, string], Context>;
+    notifFallbackClaim(...args: Arg[]): Result<[number, string?, number?], Context>;
+    notifFallbackSettle(...args: Arg[]): Result<number, Context>;
     notifReplay(
       ...args: Arg[]
     ): Result<[string, number, number, number, number, string[], number[], string], Context>;
@@ -82,7 +88,20 @@ export class RedisNotificationStore extends NotificationStore {
     // On a cluster: sharded pub/sub and the per-node sequence fence (see cluster-scripts.ts).
     const script = cluster ? forCluster : (lua: string) => lua;
     const numberOfKeys = USER_KEY_ORDER.length;
-    this.redis.defineCommand('notifAppend', { numberOfKeys, lua: script(APPEND_SCRIPT) });
+    // The append and the fallback check also take the user's preferences, presence and fallbacks.
+    const withExtraKeys = numberOfKeys + APPEND_EXTRA_KEYS.length;
+    this.redis.defineCommand('notifAppend', {
+      numberOfKeys: withExtraKeys,
+      lua: script(APPEND_SCRIPT),
+    });
+    this.redis.defineCommand('notifFallbackClaim', {
+      numberOfKeys: withExtraKeys,
+      lua: script(FALLBACK_CLAIM_SCRIPT),
+    });
+    this.redis.defineCommand('notifFallbackSettle', {
+      numberOfKeys: 1,
+      lua: FALLBACK_SETTLE_SCRIPT,
+    });
     this.redis.defineCommand('notifReplay', { numberOfKeys, lua: script(REPLAY_SCRIPT) });
     this.redis.defineCommand('notifList', { numberOfKeys, lua: script(LIST_SCRIPT) });
     this.redis.defineCommand('notifMark', { numberOfKeys, lua: script(MARK_SCRIPT) });
@@ -94,6 +113,12 @@ export class RedisNotificationStore extends NotificationStore {
   /** KEYS and the ARGV every per-user script begins with. */
   private common(k: UserKeys, now = Date.now()): Arg[] {
     return [...k.all, k.channel, now, newEpoch(), this.settings.historyMaxAgeSeconds];
+  }
+
+  /** The same, with the extra KEYS of the append and the fallback check. */
+  private withExtraKeys(k: UserKeys, now = Date.now()): Arg[] {
+    const extra = APPEND_EXTRA_KEYS.map((name) => k[name]);
+    return [...k.all, ...extra, k.channel, now, newEpoch(), this.settings.historyMaxAgeSeconds];
   }
 
   async append(requests: AppendRequest[]): Promise<AppendResult[]> {
@@ -111,7 +136,7 @@ export class RedisNotificationStore extends NotificationStore {
       const k = this.keys.forUser(request.userId);
       const expiresAtMs = request.expiresAt === undefined ? '' : Date.parse(request.expiresAt);
       pipeline.notifAppend(
-        ...this.common(k, now),
+        ...this.withExtraKeys(k, now),
         request.type,
         request.payloadJson,
         request.dedupeKey,
@@ -124,6 +149,9 @@ export class RedisNotificationStore extends NotificationStore {
         expiresAtMs,
         request.collapseKey ?? '',
         request.collapseKey === undefined ? '' : JSON.stringify(request.collapseKey),
+        request.critical ? '1' : '',
+        request.fallbackDelayMs ?? '',
+        request.fallbackWhenOffline ? '1' : '',
       );
       replyAt.push(commands++);
       if (expiresAtMs !== '') {
@@ -136,14 +164,17 @@ export class RedisNotificationStore extends NotificationStore {
     const replies = (await pipeline.exec()) ?? [];
     for (const [error] of replies) if (error) throw error;
     return requests.map((request, index) => {
-      const [stored, id, unread, replaced] = replies[replyAt[index]][1] as [
+      const [stored, id, unread, replaced, fallbackDue] = replies[replyAt[index]][1] as [
         number,
         string,
         number,
+        string,
         string,
       ];
       const result: AppendResult = { userId: request.userId, id, stored: stored === 1, unread };
       if (replaced !== '') result.replaced = replaced;
+      if (stored === 2) result.suppressed = true;
+      if (fallbackDue !== '') result.fallbackDueAt = Number(fallbackDue);
       return result;
     });
   }
@@ -214,6 +245,23 @@ export class RedisNotificationStore extends NotificationStore {
   async counts(userId: string): Promise<NotificationCounts> {
     const [counts] = await this.redis.notifCounts(...this.common(this.keys.forUser(userId)));
     return JSON.parse(counts) as NotificationCounts;
+  }
+
+  async claimFallback(userId: string, id: string): Promise<FallbackClaim> {
+    const k = this.keys.forUser(userId);
+    // With a replica acknowledgement, the claim is on the replicas before the job is added.
+    const pipeline = storePipeline(this.redis, this.settings.replicaAck);
+    pipeline.notifFallbackClaim(...this.withExtraKeys(k), id);
+    const [[error, reply]] = (await pipeline.exec()) ?? [];
+    if (error) throw error;
+    const [kind, value, flags] = reply as [number, string?, number?];
+    if (kind === 2) return { kind: 'wait', dueAt: Number(value) };
+    if (kind !== 1 || value === undefined) return { kind: 'none' };
+    return { kind: 'send', notification: JSON.parse(withFlags(value, flags ?? 0)) as Notification };
+  }
+
+  async settleFallback(userId: string, id: string): Promise<void> {
+    await this.redis.notifFallbackSettle(this.keys.forUser(userId).fallbacks, id);
   }
 
   async sweepExpired(): Promise<{ removed: number; more: boolean }> {

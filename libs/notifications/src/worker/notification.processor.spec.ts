@@ -4,6 +4,7 @@ import { NotificationProcessor } from './notification.processor.js';
 import type { NotificationsMetrics } from '../notifications.metrics.js';
 import type { NotificationsRedis } from '../storage/notifications-redis.js';
 import { NotificationsSettings } from '../notifications.settings.js';
+import type { FallbackService } from '../fallback/fallback.service.js';
 
 const connectionClosed = () => new Error('Connection is closed.');
 const gaveUp = () =>
@@ -14,7 +15,12 @@ const gaveUp = () =>
 describe(NotificationProcessor.name, () => {
   let sut: NotificationProcessor;
   let store: { append: ReturnType<typeof vi.fn> };
-  let metrics: { stored: { inc: any }; failed: { inc: any }; storeRetries: { inc: any } };
+  let metrics: {
+    stored: { inc: any };
+    suppressed: { inc: any };
+    failed: { inc: any };
+    storeRetries: { inc: any };
+  };
   let worker: { opts: { lockDuration: number }; closing: Promise<void> | undefined };
   let job: Job & { moveToDelayed: ReturnType<typeof vi.fn> };
   const jobWith = (fields: object) =>
@@ -28,6 +34,7 @@ describe(NotificationProcessor.name, () => {
     store = { append: vi.fn().mockResolvedValue(stored) };
     metrics = {
       stored: { inc: vi.fn() },
+      suppressed: { inc: vi.fn() },
       failed: { inc: vi.fn() },
       storeRetries: { inc: vi.fn() },
     };
@@ -36,6 +43,7 @@ describe(NotificationProcessor.name, () => {
       new NotificationsSettings({ jwt: { secret: 's' } }),
       metrics as unknown as NotificationsMetrics,
       {} as NotificationsRedis,
+      { schedule: vi.fn().mockResolvedValue(undefined) } as unknown as FallbackService,
     );
     // A lock of 1 s: 400 ms of in-process retries (100 + 200 ms apart, then parked).
     worker = { opts: { lockDuration: 1000 }, closing: undefined };
@@ -50,6 +58,7 @@ describe(NotificationProcessor.name, () => {
       ids: ['e-1'],
       stored: 1,
       expired: 0,
+      suppressed: 0,
     });
 
     expect(store.append).toHaveBeenCalledTimes(3);

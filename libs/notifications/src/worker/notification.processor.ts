@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import {
   ContractLimits,
+  FALLBACK_CHECK_JOB_NAME,
   IDEMPOTENT_JOB_ID_PREFIX,
   NOTIFY_BATCH_JOB_NAME,
   NOTIFY_JOB_NAME,
@@ -19,6 +20,7 @@ import type { NotificationsWorkerOptions } from '../interfaces/notifications-opt
 import { NotifyBatchJobDto } from '../dto/notify-job.dto.js';
 import { validateNotification } from '../dto/notify-job.validation.js';
 import { JobRecovery } from './job-recovery.js';
+import { FallbackService, type FallbackCheckResult } from '../fallback/fallback.service.js';
 import {
   NotificationStore,
   type AppendRequest,
@@ -40,7 +42,8 @@ const STORE_RETRY_MAX_MS = 1000;
 const STORE_RETRY_SHARE_OF_LOCK = 0.4;
 
 /**
- * Consumes `notify` and `notify-batch` jobs: validates them by the job contract, then stores, counts
+ * Consumes `notify` and `notify-batch` jobs (and the worker's own `fallback-check` jobs, see
+ * FallbackService): validates them by the job contract, then stores, counts
  * and publishes each notification for every user it names, the whole job in one round trip. A job
  * that breaks the contract fails at once and is not retried. A store that fails because Redis is
  * briefly unreachable is retried in process, and a valid job never fails for that reason.
@@ -58,6 +61,7 @@ export class NotificationProcessor
     private readonly settings: NotificationsSettings,
     private readonly metrics: NotificationsMetrics,
     private readonly redis: NotificationsRedis,
+    private readonly fallback: FallbackService,
   ) {
     super();
   }
@@ -74,10 +78,15 @@ export class NotificationProcessor
     await this.worker.close();
   }
 
-  async process(job: Job<unknown, NotifyJobResult>, token?: string): Promise<NotifyJobResult> {
+  async process(
+    job: Job<unknown, NotifyJobResult | FallbackCheckResult>,
+    token?: string,
+  ): Promise<NotifyJobResult | FallbackCheckResult> {
     try {
+      if (job.name === FALLBACK_CHECK_JOB_NAME) return await this.fallback.check(job, token);
       const result = await this.handle(job, token);
       this.metrics.stored.inc(result.stored);
+      this.metrics.suppressed.inc(result.suppressed);
       return result;
     } catch (error) {
       if (!(error instanceof DelayedError)) {
@@ -89,11 +98,9 @@ export class NotificationProcessor
     }
   }
 
-  private async handle(
-    job: Job<unknown, NotifyJobResult>,
-    token: string | undefined,
-  ): Promise<NotifyJobResult> {
+  private async handle(job: Job, token: string | undefined): Promise<NotifyJobResult> {
     const items = this.validate(job);
+    const fallback = this.settings.fallback;
     const requests: AppendRequest[] = [];
     const now = Date.now();
     let expired = 0;
@@ -127,14 +134,25 @@ export class NotificationProcessor
         if (item.category !== undefined) request.category = item.category;
         if (item.collapseKey !== undefined) request.collapseKey = item.collapseKey;
         if (expiresAt !== undefined) request.expiresAt = expiresAt;
+        if (item.critical === true) request.critical = true;
+        if (fallback !== undefined && item.fallbackAfterSeconds !== 0) {
+          const seconds = item.fallbackAfterSeconds ?? fallback.afterSeconds;
+          if (seconds > 0) request.fallbackDelayMs = seconds * 1000;
+          if (fallback.whenOffline) request.fallbackWhenOffline = true;
+        }
         requests.push(request);
       }
     });
     const results = await this.append(job, token, requests);
+    // Also after a retried store (the results of duplicates say when their fallback is due): the
+    // checks' job ids make a second schedule add nothing.
+    await this.fallback.schedule(results);
+    const kept = results.filter((r) => !r.suppressed);
     return {
-      ids: results.map((r) => r.id),
-      stored: results.filter((r) => r.stored).length,
+      ids: kept.map((r) => r.id),
+      stored: kept.filter((r) => r.stored).length,
       expired,
+      suppressed: results.length - kept.length,
     };
   }
 
@@ -188,7 +206,7 @@ export class NotificationProcessor
     }
     if (job.name !== NOTIFY_BATCH_JOB_NAME) {
       throw new UnrecoverableError(
-        `unknown job name "${job.name}": expected "${NOTIFY_JOB_NAME}" or "${NOTIFY_BATCH_JOB_NAME}"`,
+        `unknown job name "${job.name}": expected "${NOTIFY_JOB_NAME}", "${NOTIFY_BATCH_JOB_NAME}" or "${FALLBACK_CHECK_JOB_NAME}"`,
       );
     }
     const batch = validatePlain(NotifyBatchJobDto, job.data);
