@@ -9,7 +9,10 @@ import { inject } from 'vitest';
 import { FallbackMailModule } from '../src/fallback/fallback-mail.module.js';
 import { redisOptionsFromUrl } from '../src/redis/redis-url.js';
 import { failedReasonOf } from './kit/jobs.js';
+import { startService } from './kit/service.mjs';
+import { eventually } from './kit/timing.mjs';
 import { isolatedEnv } from './kit/test-app.js';
+import { TEST_JWT_SECRET } from './kit/tokens.mjs';
 
 /** The service's fallback worker: a plain BullMQ worker on the host's queue, real Redis. */
 describe('the fallback mail worker (e2e)', () => {
@@ -70,6 +73,55 @@ describe('the fallback mail worker (e2e)', () => {
     expect(await failedReasonOf(queue, job, 10_000)).toMatch(/not a fallback job/);
     expect((await queue.getJob(job.id!))?.attemptsMade).toBe(1);
   });
+});
+
+describe('the built service with FALLBACK_QUEUE (e2e)', () => {
+  it('consumes the fallback job of a notification stored while its user was offline', async () => {
+    const isolated = isolatedEnv();
+    const env = {
+      REDIS_URL: inject('redisUrl'),
+      NODE_ENV: 'test',
+      JWT_SECRET: TEST_JWT_SECRET,
+      ...isolated,
+      NOTIFY_QUEUE: isolated.NOTIFY_QUEUE,
+      FALLBACK_QUEUE: `emails-${isolated.KEY_PREFIX}`,
+      FALLBACK_WHEN_OFFLINE: '1',
+    };
+    const service = await startService(env);
+    const connection = redisOptionsFromUrl(inject('redisUrl'));
+    const producer = new Queue(env.NOTIFY_QUEUE, { connection });
+    const fallbacks = new Queue(env.FALLBACK_QUEUE, { connection });
+    const stored = new QueueEvents(env.NOTIFY_QUEUE, { connection });
+    try {
+      await stored.waitUntilReady();
+      const job = await producer.add('notify', {
+        userId: 'offline-olga',
+        type: 'invoice.due',
+        category: 'billing',
+        payload: { title: 'INV-9 for Olga Ostrova' },
+      });
+      const [id] = ((await job.waitUntilFinished(stored, 10_000)) as { ids: string[] }).ids;
+
+      await service.waitFor('fallback for offline-olga: invoice.due', 15_000);
+      const done = await eventually(
+        async () => {
+          const jobs = await fallbacks.getJobs(['completed']);
+          return jobs.length > 0 && jobs;
+        },
+        10_000,
+        'the fallback job completed',
+      );
+      expect(
+        done.map((j) => [j.name, j.data.userId, j.data.notification.id, j.returnvalue]),
+      ).toEqual([['fallback', 'offline-olga', id, { sent: true }]]);
+      expect(service.output()).not.toMatch(/Olga Ostrova|INV-9/);
+    } finally {
+      await producer.close();
+      await fallbacks.close();
+      await stored.close();
+      await service.stop('SIGKILL');
+    }
+  }, 60_000);
 });
 
 describe("the README's fallback worker", () => {

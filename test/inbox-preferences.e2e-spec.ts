@@ -55,14 +55,18 @@ describe('<rtnotify-inbox> preferences in Chromium (e2e)', { timeout: 90_000 }, 
     return answer.body as NotificationPreferences;
   }
 
-  async function send(userId: string, category: string): Promise<void> {
+  /** Enqueues a notification in `category`; the job's result (`stored`, `suppressed`). */
+  async function send(
+    userId: string,
+    category: string,
+  ): Promise<{ ids: string[]; stored: number; suppressed: number }> {
     const job = await producer.add('notify', {
       userId,
       type: 'demo.third-party',
       payload: { message: `About ${category}` },
       category,
     });
-    await job.waitUntilFinished(queueEvents, 10_000);
+    return job.waitUntilFinished(queueEvents, 10_000);
   }
 
   const $ = (page: DemoPage, selector: string) => page.page.locator(`rtnotify-inbox ${selector}`);
@@ -135,6 +139,10 @@ describe('<rtnotify-inbox> preferences in Chromium (e2e)', { timeout: 90_000 }, 
     expect(await preferencesOf(name)).toEqual({
       categories: { billing: { inApp: false, fallback: true } },
     });
+    // It takes effect: a billing notification is muted, another category's arrives.
+    expect(await send(name, 'billing')).toMatchObject({ stored: 0, suppressed: 1 });
+    const social = await send(name, 'social');
+    expect(social).toMatchObject({ stored: 1, suppressed: 0 });
 
     // A click turns the email fallback of another category off.
     await toggle(page, 'social', 'fallback').click();
@@ -149,6 +157,14 @@ describe('<rtnotify-inbox> preferences in Chromium (e2e)', { timeout: 90_000 }, 
     violations['preferences, changed'] = await axe(page);
     await mkdir('test-results', { recursive: true });
     await page.page.screenshot({ path: 'test-results/inbox-preferences-light.png' });
+
+    // Back in the list: the social one arrived live, nothing of billing.
+    await $(page, '.back').click();
+    await page.waitForItem(social.ids[0]);
+    expect(await $(page, 'li.item').allTextContents()).toEqual([
+      expect.stringContaining('About social'),
+      expect.stringContaining('About invoices'),
+    ]);
 
     // A reload shows what is saved.
     await page.page.reload();

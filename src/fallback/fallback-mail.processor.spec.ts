@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { FallbackMailProcessor, type FallbackJobData } from './fallback-mail.processor.js';
+import type { FallbackJobData } from '@rtnotify/nestjs';
+import { FallbackMailProcessor } from './fallback-mail.processor.js';
 
 const job = (name: string, data: unknown) => ({ name, data }) as Job<FallbackJobData>;
 

@@ -1,16 +1,7 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
-import type { Notification } from '@rtnotify/nestjs';
+import { FALLBACK_JOB_NAME, type FallbackJobData, type Notification } from '@rtnotify/nestjs';
 import { UnrecoverableError, type Job } from 'bullmq';
-
-/** The job the library adds to the host's fallback queue for a notification left unread. */
-export const FALLBACK_JOB_NAME = 'fallback';
-
-/** Its data: the recipient and the stored notification, as the inbox lists it. */
-export interface FallbackJobData {
-  userId: string;
-  notification: Notification;
-}
 
 /**
  * Turns `fallback` jobs into emails. The logger stands in for a mail server: it says who would get

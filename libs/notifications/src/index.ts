@@ -49,11 +49,13 @@ export type { FieldError } from './utils/validation.util.js';
 // The job contract and the shapes the API above takes and returns, from @rtnotify/protocol.
 export {
   DEFAULT_QUEUE_NAME,
+  FALLBACK_JOB_NAME,
   IDEMPOTENT_JOB_ID_PREFIX,
   NOTIFY_BATCH_JOB_NAME,
   NOTIFY_JOB_NAME,
   type CategoryCounts,
   type CategoryPreference,
+  type FallbackJobData,
   type InboxPage,
   type InboxStatus,
   type MarkAs,
