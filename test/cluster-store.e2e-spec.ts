@@ -8,6 +8,7 @@ import type { AppendRequest } from '../libs/notifications/src/storage/notificati
 import type { NotificationsRedis } from '../libs/notifications/src/storage/notifications-redis.js';
 import { RedisKeys } from '../libs/notifications/src/storage/redis-keys.js';
 import { RedisNotificationStore } from '../libs/notifications/src/storage/redis-notification.store.js';
+import { PreferencesService } from '../libs/notifications/src/preferences/preferences.service.js';
 import { NotificationsSettings } from '../libs/notifications/src/notifications.settings.js';
 import { redisCli, RedisClusterFixture, usersOnEveryShard } from './kit/redis-cluster.js';
 import { eventually } from './kit/timing.mjs';
@@ -50,6 +51,41 @@ describe('the store on a Redis Cluster (e2e)', { timeout: 120_000 }, () => {
     type: 'spec.item',
     payloadJson: '{}',
     dedupeKey,
+  });
+
+  it('applies preferences and fallback decisions on every shard (users with awkward ids too)', async () => {
+    const settings = new NotificationsSettings({
+      jwt: { secret: 'x' },
+      keyPrefix: `cs-${randomUUID().slice(0, 8)}`,
+    });
+    const connection = { client: redis } as NotificationsRedis;
+    const sut = new RedisNotificationStore(connection, settings);
+    const preferences = new PreferencesService(connection, settings);
+    const everyone = [...users, '}x', 'a}b'];
+    for (const userId of everyone) {
+      await preferences.update(userId, { categories: { muted: { inApp: false } } });
+    }
+
+    const results = await sut.append(
+      everyone.flatMap((userId) => [
+        { ...request(userId, 'muted'), category: 'muted' },
+        { ...request(userId, 'critical'), category: 'muted', critical: true },
+        { ...request(userId, 'open'), category: 'open', fallbackWhenOffline: true },
+      ]),
+    );
+
+    for (const [i, userId] of everyone.entries()) {
+      const [muted, critical, open] = results.slice(i * 3, i * 3 + 3);
+      expect(muted).toMatchObject({ userId, stored: false, suppressed: true });
+      expect(critical).toMatchObject({ userId, stored: true });
+      expect(open.fallbackDueAt).toEqual(expect.any(Number));
+      const claim = await sut.claimFallback(userId, open.id);
+      expect(claim).toMatchObject({ kind: 'send', notification: { id: open.id, read: false } });
+      // Claimed, not settled (a check that died before its add): claimed again.
+      expect((await sut.claimFallback(userId, open.id)).kind).toBe('send');
+      await sut.settleFallback(userId, open.id);
+      expect(await sut.claimFallback(userId, open.id)).toEqual({ kind: 'none' });
+    }
   });
 
   it('sends a batch over every shard as one pipeline per master, answering in item order', async () => {

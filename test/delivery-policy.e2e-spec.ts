@@ -9,6 +9,8 @@ import { signToken } from './kit/tokens.mjs';
 import { closeAfterEach, TestClient } from './kit/ws-client.js';
 import { redisOptionsFromUrl } from '../src/redis/redis-url.js';
 
+const API_KEY = 'delivery-policy-key-0123456789';
+
 interface FallbackSeen {
   jobId: string;
   userId: string;
@@ -73,7 +75,7 @@ describe('delivery policy (e2e)', () => {
   describe('preferences and critical', () => {
     let t: TestApp;
     beforeAll(async () => {
-      t = await startTestApp();
+      t = await startTestApp({ API_KEYS: API_KEY });
     });
     afterAll(async () => {
       await t.close();
@@ -149,6 +151,32 @@ describe('delivery policy (e2e)', () => {
         suppressed: 0,
       });
     });
+
+    it.each([
+      ['critical', 'yes', /critical must be a boolean value/],
+      ['critical', null, /critical must be a boolean value/],
+      ['fallbackAfterSeconds', -1, /fallbackAfterSeconds must not be less than 0/],
+      ['fallbackAfterSeconds', 2_592_001, /fallbackAfterSeconds must not be greater than 2592000/],
+      ['fallbackAfterSeconds', 1.5, /fallbackAfterSeconds must be an integer/],
+      ['fallbackAfterSeconds', '60', /fallbackAfterSeconds must be an integer/],
+    ])(
+      'fails a job with %s %j at once, naming it (and POST /v1/notifications answers 400)',
+      async (field, value, reason) => {
+        const job = await t.producer.add('notify', {
+          userId: 'bad-job',
+          type: 't',
+          [field]: value,
+        });
+        await expect(job.waitUntilFinished(t.queueEvents, 5000)).rejects.toThrow(reason);
+
+        const answer = await http('POST', `${t.httpUrl}/v1/notifications`, {
+          token: API_KEY,
+          body: { userId: 'bad-job', type: 't', [field]: value },
+        });
+        expect(answer.status).toBe(400);
+        expect(answer.body.fields).toEqual([field]);
+      },
+    );
 
     it('a muted fallback preference does not mute in-app', async () => {
       await prefs(t, 'mute-c', { billing: { fallback: false } });
@@ -239,6 +267,17 @@ describe('delivery policy (e2e)', () => {
 
       expect(await checkOf(t, userId, ids[0])).toEqual({ fallback: 'none' });
       expect(watcher.of(userId)).toHaveLength(0);
+    });
+
+    it('adds none for a notification that expired in time', async () => {
+      const { ids } = await notify(t, {
+        userId: 'fb-expired',
+        expiresAt: new Date(Date.now() + 1000).toISOString(),
+        fallbackAfterSeconds: DELAY,
+      });
+
+      expect(await checkOf(t, 'fb-expired', ids[0])).toEqual({ fallback: 'none' });
+      expect(watcher.of('fb-expired')).toHaveLength(0);
     });
 
     it('adds none for a notification collapsed in time, one for its replacement', async () => {

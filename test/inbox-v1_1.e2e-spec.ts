@@ -110,6 +110,7 @@ describe('protocol 1.1 (e2e)', () => {
         ids: [],
         stored: 0,
         expired: 1,
+        suppressed: 0,
       });
       await t.producer.add('notify', { userId: 'late-user', type: 'after' });
       expect((await client.next('notification')).notification.type).toBe('after');

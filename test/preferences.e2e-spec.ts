@@ -1,3 +1,4 @@
+import { InvalidPreferencesError, PreferencesService } from '@rtnotify/nestjs';
 import { http } from './kit/http.mjs';
 import { startTestApp, type TestApp } from './kit/test-app.js';
 import { signToken } from './kit/tokens.mjs';
@@ -141,5 +142,24 @@ describe('preferences (e2e)', () => {
       body: '{"categories":',
     });
     expect(answer.status).toBe(400);
+  });
+
+  it('is injectable: PreferencesService.update answers the same, and refuses bad input with a typed error', async () => {
+    const sut = t.app.get(PreferencesService);
+
+    expect(
+      await sut.update('prefs-host', { categories: { billing: { fallback: false } } }),
+    ).toEqual({
+      categories: { billing: { inApp: true, fallback: false } },
+    });
+    await expect(
+      sut.update('prefs-host', { categories: { 'Bad!': { inApp: false } } }),
+    ).rejects.toBeInstanceOf(InvalidPreferencesError);
+    await expect(
+      sut.update('prefs-host', { categories: { a: { inApp: 'no' as unknown as boolean } } }),
+    ).rejects.toThrow(/categories\.a\.inApp must be a boolean/);
+    expect((await api('prefs-host', 'GET')).body).toEqual({
+      categories: { billing: { inApp: true, fallback: false } },
+    });
   });
 });

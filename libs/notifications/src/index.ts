@@ -49,6 +49,7 @@ export type { FieldError } from './utils/validation.util.js';
 // The job contract and the shapes the API above takes and returns, from @rtnotify/protocol.
 export {
   DEFAULT_QUEUE_NAME,
+  FALLBACK_CHECK_JOB_NAME,
   FALLBACK_JOB_NAME,
   IDEMPOTENT_JOB_ID_PREFIX,
   NOTIFY_BATCH_JOB_NAME,

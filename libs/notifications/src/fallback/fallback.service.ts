@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import {
+  ContractLimits,
   FALLBACK_CHECK_JOB_NAME,
   FALLBACK_JOB_NAME,
   parseNotificationId,
@@ -11,7 +12,6 @@ import { NotificationsMetrics } from '../notifications.metrics.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import { NotificationStore, type AppendResult } from '../storage/notification.store.js';
 import { isWellFormedId } from '../utils/well-formed-id.util.js';
-import { ContractLimits } from '@rtnotify/protocol';
 import { fallbackCheckJobId, fallbackJobId } from './fallback-job-ids.js';
 
 /** Data of a `fallback-check` job. */
@@ -37,7 +37,7 @@ function checkDataOf(data: unknown): FallbackCheckData {
     isWellFormedId(userId) &&
     typeof id === 'string' &&
     id.length <= ContractLimits.notificationIdMaxLength &&
-    parseNotificationId(id) !== null &&
+    parseNotificationId(id) !== undefined &&
     Object.keys(rest).length === 0;
   if (!valid) throw new UnrecoverableError('invalid fallback-check job: expected {userId, id}');
   return { userId, id };
