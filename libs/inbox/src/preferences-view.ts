@@ -71,9 +71,10 @@ export class PreferencesView {
   }
 
   private valueOf(category: string, setting: Setting): boolean {
+    const { categories } = this.preferences;
     return (
       this.pending.get(`${category}/${setting}`) ??
-      (this.preferences.categories[category] ?? DEFAULTS)[setting]
+      (Object.hasOwn(categories, category) ? categories[category] : DEFAULTS)[setting]
     );
   }
 
