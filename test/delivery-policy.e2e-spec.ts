@@ -178,6 +178,17 @@ describe('delivery policy (e2e)', () => {
       },
     );
 
+    it('writes nothing of a muted notification for a new user (only the preferences exist)', async () => {
+      await prefs(t, 'mute-new', { billing: { inApp: false } });
+      expect(await notify(t, { userId: 'mute-new', category: 'billing' })).toMatchObject({
+        suppressed: 1,
+      });
+      const redis = new Redis(t.config.redisUrl);
+      const keys = await redis.keys(`${t.config.notifications.keyPrefix}:{mute-new}:*`);
+      redis.disconnect();
+      expect(keys).toEqual([`${t.config.notifications.keyPrefix}:{mute-new}:pr`]);
+    });
+
     it('a muted fallback preference does not mute in-app', async () => {
       await prefs(t, 'mute-c', { billing: { fallback: false } });
       expect(await notify(t, { userId: 'mute-c', category: 'billing' })).toMatchObject({

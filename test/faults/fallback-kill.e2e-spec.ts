@@ -143,4 +143,61 @@ describe('faults: fallback jobs across a worker SIGKILL (e2e)', { timeout: 240_0
       });
     },
   );
+
+  it('a kill while notify jobs are being stored: each stored notification still gets exactly one', async () => {
+    const users = Array.from({ length: 200 }, (_, i) => `store-kill-${i}`);
+    const completed = new Set<string>();
+    const onCompleted = ({ jobId }: { jobId: string }) => completed.add(jobId);
+    events.on('completed', onCompleted);
+    const jobs = await producer.addBulk(
+      users.map((userId) => ({
+        name: 'notify',
+        data: { userId, type: 'reminder', fallbackAfterSeconds: 1 },
+      })),
+    );
+    // While the first jobs complete, others are between their store and their check's schedule.
+    await eventually(() => completed.size >= 20, 20_000, 'the first notify jobs');
+    await service.stop('SIGKILL');
+    events.off('completed', onCompleted);
+    let storedNotScheduled = 0;
+    for (const userId of users) {
+      const [member] = await inspect.zrange(`notif:{${userId}}:fb`, 0, 0);
+      if (!member) continue;
+      const id = member.slice(0, member.indexOf('|'));
+      if (!(await producer.getJob(fallbackCheckJobId(userId, id)))) storedNotScheduled++;
+    }
+    service = await startService(env);
+
+    const results = (await waitForJobs(jobs, events, 60_000)) as { ids: string[] }[];
+    const ids = new Map(users.map((userId, i) => [userId, results[i].ids[0]]));
+    const mine = () => seen.filter((entry) => entry.userId.startsWith('store-kill-'));
+    await eventually(() => mine().length >= users.length, 60_000, `${users.length} fallback jobs`);
+    await eventually(
+      async () => {
+        for (const userId of users) {
+          const check = await producer.getJob(fallbackCheckJobId(userId, ids.get(userId)!));
+          if (!check?.finishedOn) return false;
+        }
+        return true;
+      },
+      60_000,
+      'every fallback check finished',
+    );
+    const perNotification = new Map<string, number>();
+    for (const entry of mine()) {
+      perNotification.set(entry.id, (perNotification.get(entry.id) ?? 0) + 1);
+    }
+    const lost = users.filter((userId) => !perNotification.has(ids.get(userId)!)).length;
+    const duplicated = [...perNotification.values()].filter((n) => n > 1).length;
+    console.log(
+      `[fault] fallback SIGKILL while storing: ${users.length} notifications -> fallback jobs ` +
+        `${mine().length} (lost ${lost}, duplicated ${duplicated}); ${completed.size} notify jobs had ` +
+        `completed at the kill, ${storedNotScheduled} stored with no check scheduled yet`,
+    );
+    expect({ lost, duplicated, total: mine().length }).toEqual({
+      lost: 0,
+      duplicated: 0,
+      total: users.length,
+    });
+  });
 });

@@ -63,4 +63,30 @@ describe(NotificationsSettings.name, () => {
       new NotificationsSettings({ jwt: { secret: 's' } }, { gateway: true, inbox: true }).jwt,
     ).toEqual({ secret: 's' });
   });
+
+  describe('fallback', () => {
+    it('is off unless given, and takes its defaults', () => {
+      expect(new NotificationsSettings({}).fallback).toBeUndefined();
+      expect(new NotificationsSettings({ fallback: { queue: 'emails' } }).fallback).toEqual({
+        queue: 'emails',
+        afterSeconds: 0,
+        whenOffline: false,
+      });
+      expect(
+        new NotificationsSettings({
+          fallback: { queue: 'emails', afterSeconds: undefined, whenOffline: true },
+        }).fallback,
+      ).toEqual({ queue: 'emails', afterSeconds: 0, whenOffline: true });
+    });
+
+    it.each([
+      ['an empty queue', { queue: '' }, /fallback.queue/],
+      ['a queue with a colon', { queue: 'a:b' }, /fallback.queue/],
+      ['a negative delay', { queue: 'q', afterSeconds: -1 }, /fallback.afterSeconds/],
+      ['a fractional delay', { queue: 'q', afterSeconds: 1.5 }, /fallback.afterSeconds/],
+      ['a delay over 30 days', { queue: 'q', afterSeconds: 2_592_001 }, /fallback.afterSeconds/],
+    ])('refuses %s at start', (_, fallback, message) => {
+      expect(() => new NotificationsSettings({ fallback })).toThrow(message);
+    });
+  });
 });

@@ -277,15 +277,16 @@ export const APPEND_SCRIPT = `${PRELUDE}${TRIM_UP_TO}${FALLBACK_ENTRIES}
 local PR, P = KEYS[${USER_KEY_ORDER.length + 1}], KEYS[${USER_KEY_ORDER.length + 2}]
 local dedupeKey, limit = ARGV[7], tonumber(ARGV[9])
 local critical = ARGV[17] == '1'
-if not epoch then createEpoch() end
 local existing = redis.call('HGET', D, dedupeKey)
 if existing then
   local entry = fallbackEntry(existing)
   return {0, existing, redis.call('ZCARD', U), '', entry and entry.due or ''}
 end
+-- Muted in-app: nothing is written (not even a new user's epoch, which would have no TTL).
 if ARGV[12] ~= '' and not critical and redis.call('HGET', PR, 'i:' .. ARGV[12]) == '0' then
   return {2, '', redis.call('ZCARD', U), '', ''}
 end
+if not epoch then createEpoch() end
 local seq = redis.call('HINCRBY', M, 'seq', 1)
 local id = epoch .. '-' .. seq
 local category, expiresAt, expiresAtMs, collapseKey = ARGV[12], ARGV[13], ARGV[14], ARGV[15]
