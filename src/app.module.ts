@@ -4,6 +4,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { NotificationsModule } from '@rtnotify/nestjs';
 import type { AppConfig } from './config/app-config.js';
 import { DemoModule } from './demo/demo.module.js';
+import { FallbackMailModule } from './fallback/fallback-mail.module.js';
 import { HealthController } from './health/health.controller.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { METRICS_TOKEN } from './auth/metrics-token.guard.js';
@@ -32,7 +33,8 @@ function redisConnection(config: AppConfig & { redisUrl?: string }): {
 
 /**
  * The runnable service: the notifications library on the host's Redis, by role, with its HTTP inbox
- * (not on workers), publish and presence routes, plus health, metrics and the demo page.
+ * (not on workers), publish and presence routes, plus health, metrics, the demo page and, with a
+ * fallback queue, a worker that logs the fallback jobs in place of sending emails.
  */
 @Module({})
 export class AppModule {
@@ -54,6 +56,10 @@ export class AppModule {
         }),
         TerminusModule.forRoot({ logger: false }),
         ...(config.demo && config.role !== 'worker' ? [DemoModule.forRoot(config)] : []),
+        // FALLBACK_QUEUE: the service's own stand-in for a mail server consumes the fallback jobs.
+        ...(config.notifications.fallback && config.role !== 'gateway'
+          ? [FallbackMailModule.forRoot(config.notifications.fallback.queue)]
+          : []),
       ],
       controllers: [HealthController, MetricsController],
       providers: [{ provide: METRICS_TOKEN, useValue: config.metricsToken }, ...redis.providers],

@@ -1,5 +1,6 @@
 export { connect, NotificationsClient } from './notifications-client.js';
 export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+export { NotificationsHttpError, type FetchLike } from './http-api.js';
 export type {
   ClientErrorEvent,
   ClientNotification,
@@ -22,7 +23,9 @@ export {
   BEARER_PROTOCOL,
   CloseCode,
   ServerEvent,
+  PREFERENCES_PATH,
   type CategoryCounts,
+  type CategoryPreference,
   type ErrorEventData,
   type InboxStatus,
   type MarkAs,
@@ -31,6 +34,8 @@ export {
   type Notification,
   type NotificationCounts,
   type NotificationEventData,
+  type NotificationPreferences,
+  type NotificationPreferencesPatch,
   type ReadyEventData,
   type RemovedEventData,
   type ServerErrorCode,

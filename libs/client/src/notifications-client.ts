@@ -2,6 +2,7 @@ import {
   BEARER_PROTOCOL,
   CloseCode,
   ContractLimits,
+  PREFERENCES_PATH,
   SINCE_QUERY_PARAM,
   TOKEN_QUERY_PARAM,
   type CategoryCounts,
@@ -10,10 +11,13 @@ import {
   type MarkEventData,
   type Notification,
   type NotificationCounts,
+  type NotificationPreferences,
+  type NotificationPreferencesPatch,
   type ReadyEventData,
   type RemovedEventData,
 } from '@rtnotify/protocol';
 import { backoffDelay, checkBackoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { HttpApi, type FetchLike } from './http-api.js';
 import { SeenIds } from './seen-ids.js';
 import { TypedEmitter } from './typed-emitter.js';
 import { closeOfRefusal, upgradeRefusalOf } from './upgrade-refusal.js';
@@ -40,6 +44,7 @@ interface NetworkHints {
   removeEventListener?: (type: string, listener: () => void) => void;
   location?: { href: string };
   WebSocket?: WebSocketConstructor;
+  fetch?: FetchLike;
 }
 
 /** Sends one client frame of the protocol. */
@@ -61,6 +66,7 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
   private readonly backoff: BackoffOptions;
   private readonly seen = new SeenIds(1000);
   private socket: WebSocketLike | undefined;
+  private http: HttpApi | undefined;
   private timer: Timer | undefined;
   /** Failed attempts since the last `ready`. */
   private attempt = 0;
@@ -92,6 +98,9 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
       throw new TypeError(
         'connect: url must be a ws(s) or http(s) URL, or a path relative to the page',
       );
+    }
+    if (options.apiUrl !== undefined && !isUsableUrl(options.apiUrl, ['http:', 'https:'])) {
+      throw new TypeError('connect: apiUrl must be an http(s) URL, or a path relative to the page');
     }
     if (typeof options.token !== 'string' && typeof options.token !== 'function') {
       throw new TypeError('connect: token must be a string or a function returning one');
@@ -205,6 +214,25 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
     this.mark({ as: 'unarchived', ids: [...ids] });
   }
 
+  /**
+   * The user's delivery preferences (`GET /v1/me/preferences`): every category with a stored
+   * setting; any other is on for both. Rejects with a `NotificationsHttpError` (its `status` and the
+   * server's `messages`) when the server refuses.
+   */
+  async getPreferences(): Promise<NotificationPreferences> {
+    return this.httpApi().request<NotificationPreferences>('GET', PREFERENCES_PATH);
+  }
+
+  /**
+   * Changes some of the user's preferences (`PATCH /v1/me/preferences`), e.g.
+   * `{categories: {billing: {fallback: false}}}`; settings left out keep their value. Resolves to
+   * the whole preferences after the change; rejects with a `NotificationsHttpError` (a 400 names what
+   * is wrong in `messages`).
+   */
+  async updatePreferences(patch: NotificationPreferencesPatch): Promise<NotificationPreferences> {
+    return this.httpApi().request<NotificationPreferences>('PATCH', PREFERENCES_PATH, patch);
+  }
+
   /** Closes the connection for good: no reconnect; the last `state` event is `closed`, `final`. */
   close(): void {
     if (this.stopped) return;
@@ -214,6 +242,16 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
       reason: 'closed by the client',
       final: true,
     });
+  }
+
+  private httpApi(): HttpApi {
+    if (this.http) return this.http;
+    const fetchFn = this.options.fetch ?? env().fetch?.bind(globalThis);
+    if (typeof fetchFn !== 'function') {
+      throw new TypeError('no fetch: pass one with connect({ ..., fetch })');
+    }
+    this.http = new HttpApi(apiUrlOf(this.options), this.options.token, fetchFn);
+    return this.http;
   }
 
   private async open(): Promise<void> {
@@ -463,14 +501,23 @@ export class NotificationsClient extends TypedEmitter<NotificationsClientEvents>
   }
 }
 
-function isUsableUrl(url: unknown): boolean {
+function isUsableUrl(url: unknown, protocols = ['ws:', 'wss:', 'http:', 'https:']): boolean {
   if (typeof url !== 'string' || url === '') return false;
   try {
     const { protocol } = new URL(url, env().location?.href);
-    return ['ws:', 'wss:', 'http:', 'https:'].includes(protocol);
+    return protocols.includes(protocol);
   } catch {
     return false;
   }
+}
+
+/** `apiUrl` resolved against the page, else the origin of the gateway's `url` in http(s). */
+function apiUrlOf(options: ConnectOptions): string {
+  const base = env().location?.href;
+  if (options.apiUrl !== undefined) return new URL(options.apiUrl, base).href;
+  const url = new URL(options.url, base);
+  const secure = url.protocol === 'wss:' || url.protocol === 'https:';
+  return `${secure ? 'https' : 'http'}://${url.host}`;
 }
 
 function chunks(ids: string[]): string[][] {

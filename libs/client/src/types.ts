@@ -8,6 +8,7 @@ import type {
   UnreadEventData,
 } from '@rtnotify/protocol';
 import type { BackoffOptions } from './backoff.js';
+import type { FetchLike } from './http-api.js';
 
 /** A notification as the server sends it (`Notification` of `@rtnotify/protocol`). */
 export type ClientNotification<P extends object = Record<string, unknown>> = Notification<P>;
@@ -134,4 +135,15 @@ export interface ConnectOptions {
   backoff?: Partial<BackoffOptions>;
   /** The last notification id this user's page has seen (from the inbox, say): resume after it. */
   since?: string;
+  /**
+   * Where the server's HTTP routes are (`<apiUrl>/v1/me/…`: preferences): absolute, or relative to
+   * the page. With a global prefix on the server, include it (`https://example.com/api`).
+   * @default the origin of `url`, in http(s)
+   */
+  apiUrl?: string;
+  /**
+   * The `fetch` of the HTTP routes.
+   * @default globalThis.fetch
+   */
+  fetch?: FetchLike;
 }

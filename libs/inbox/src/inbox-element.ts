@@ -10,6 +10,7 @@ import type { InboxStatus, Notification, NotificationCounts } from '@rtnotify/pr
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { clearCache, readCache, writeCache } from './cache.js';
 import { InboxHttp } from './http.js';
+import { PreferencesView } from './preferences-view.js';
 import { inboxStyles } from './styles.js';
 import { mergeStrings, relativeTime, type InboxStrings, type InboxTab } from './strings.js';
 
@@ -48,6 +49,12 @@ const BELL_ICON = html`<svg viewBox="0 0 24 24" aria-hidden="true" fill="current
   />
 </svg>`;
 
+const PREFERENCES_ICON = html`<svg viewBox="0 0 24 24" aria-hidden="true" fill="currentColor">
+  <path
+    d="M3 17v2h6v-2H3zM3 5v2h10V5H3zm10 16v-2h8v-2h-8v-2h-2v6h2zM7 9v2H3v2h4v2h2V9H7zm14 4v-2H11v2h10zm-6-4h2V7h4V5h-4V3h-2v6z"
+  />
+</svg>`;
+
 /** The content of a notification by default: common payload fields, else its type. */
 function defaultContent(notification: Notification): NotificationContent {
   const payload = notification.payload as Record<string, unknown>;
@@ -73,7 +80,7 @@ function subjectOf(token: string): string | undefined {
 /**
  * `<rtnotify-inbox>`: a bell with the unseen badge and a panel with the user's notifications
  * (Inbox / Unread / Archived, categories with counts, read/unread/archive, mark all read, endless
- * scrolling, live updates), kept in IndexedDB so that a reload shows it before the network answers.
+ * scrolling, live updates, the user's preferences per category), kept in IndexedDB so that a reload shows it before the network answers.
  *
  * @fires rtnotify-notification - a notification arrived live (`detail`: the notification)
  * @fires rtnotify-activate - an item was activated (`detail`: `{notification, content}`); cancel it
@@ -81,6 +88,7 @@ function subjectOf(token: string): string | undefined {
  * @fires rtnotify-counts - the counts changed (`detail`: unread and unseen, in total and per category)
  * @fires rtnotify-state - the connection changed (`detail`: the client's `StateEvent`)
  * @fires rtnotify-error - something failed (`detail`: `{code, message}`)
+ * @fires rtnotify-preferences - a preference was saved (`detail`: the user's whole preferences)
  * @csspart bell - the bell button
  * @csspart badge - the unseen count on the bell
  * @csspart panel - the panel
@@ -88,6 +96,8 @@ function subjectOf(token: string): string | undefined {
  * @csspart categories - the category filter; `chip` each chip
  * @csspart list - the list; `item` each item; `item-title`, `item-body`, `item-time`, `action`
  * @csspart state - the empty, loading, offline and error messages
+ * @csspart preferences - the preferences view; `preference` each category's group, `switch` each
+ *   switch
  */
 export class RtnotifyInbox extends LitElement {
   static override styles = inboxStyles;
@@ -115,6 +125,7 @@ export class RtnotifyInbox extends LitElement {
     loadingMore: { state: true },
     announcement: { state: true },
     activeId: { state: true },
+    page: { state: true },
   };
 
   /** The gateway's WebSocket endpoint (relative to the page, or absolute). */
@@ -152,8 +163,15 @@ export class RtnotifyInbox extends LitElement {
   protected loadingMore = false;
   protected announcement = '';
   protected activeId: string | undefined;
+  /** What the panel shows: the notifications, or the user's preferences. */
+  protected page: 'inbox' | 'preferences' = 'inbox';
 
   private client: NotificationsClient | undefined;
+  private readonly preferences = new PreferencesView(
+    this,
+    () => this.client,
+    (name, detail) => this.fire(name, detail),
+  );
   private http: InboxHttp | undefined;
   private cacheKey: string | undefined;
   private nextCursor: string | null = null;
@@ -197,6 +215,7 @@ export class RtnotifyInbox extends LitElement {
       void this.start();
     }
     if (changed.has('open') && changed.get('open') !== undefined) this.onOpenChanged();
+    if (changed.has('open') && !this.open) this.page = 'inbox';
   }
 
   protected override updated(): void {
@@ -219,6 +238,14 @@ export class RtnotifyInbox extends LitElement {
     this.open = true;
   }
 
+  /** Opens the panel on the user's preferences (a switch per category, saved as they change). */
+  showPreferences(): void {
+    this.open = true;
+    this.page = 'preferences';
+    void this.preferences.load();
+    void this.updateComplete.then(() => this.focusHeading());
+  }
+
   /** Closes the panel and gives the focus back to the bell. */
   hide(): void {
     if (!this.open) return;
@@ -237,6 +264,8 @@ export class RtnotifyInbox extends LitElement {
     this.counts = undefined;
     this.view = 'loading';
     this.open = false;
+    this.page = 'inbox';
+    this.preferences.reset();
     this.token = undefined;
     if (key) await clearCache(key);
   }
@@ -280,6 +309,7 @@ export class RtnotifyInbox extends LitElement {
     }
     const client = connect({
       url: this.gatewayUrl,
+      apiUrl: this.apiBase || '/',
       token: typeof token === 'string' ? token : () => tokenOf(true),
       ...(cached?.lastId ? { since: cached.lastId } : {}),
       ...(this.backoff ? { backoff: this.backoff } : {}),
@@ -515,7 +545,7 @@ export class RtnotifyInbox extends LitElement {
   }
 
   private onOpenChanged(): void {
-    if (this.open) {
+    if (this.open && this.page === 'inbox') {
       this.markVisibleSeen();
       void this.updateComplete.then(() => {
         const target =
@@ -555,6 +585,28 @@ export class RtnotifyInbox extends LitElement {
 
   private fire(name: string, detail: unknown): void {
     this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+  }
+
+  private focusHeading(): void {
+    this.renderRoot.querySelector<HTMLElement>('#heading')?.focus();
+  }
+
+  private showInbox(): void {
+    this.page = 'inbox';
+    void this.updateComplete.then(() =>
+      this.renderRoot.querySelector<HTMLElement>('.show-preferences')?.focus(),
+    );
+  }
+
+  /** The categories of the filter and the preferences: configured, counted, listed or saved. */
+  private knownCategories(): string[] {
+    const names = new Set([
+      ...this.categories,
+      ...Object.keys(this.counts?.categories ?? {}),
+      ...this.items.flatMap((item) => (item.category ? [item.category] : [])),
+    ]);
+    if (this.category) names.add(this.category);
+    return [...names].sort();
   }
 
   private bellButton(): HTMLButtonElement | null {
@@ -691,6 +743,7 @@ export class RtnotifyInbox extends LitElement {
   }
 
   private renderPanel(s: InboxStrings): TemplateResult {
+    const preferences = this.page === 'preferences';
     return html`<section
       id="panel"
       class="panel"
@@ -699,20 +752,42 @@ export class RtnotifyInbox extends LitElement {
       aria-labelledby="heading"
       tabindex="-1"
       data-view=${this.view}
+      data-page=${this.page}
       data-connection=${this.connection}
       @keydown=${(event: KeyboardEvent) => this.onPanelKeydown(event)}
     >
       <div class="head">
-        <h2 id="heading">${s.heading}</h2>
-        <button
-          type="button"
-          class="link mark-all"
-          part="action"
-          ?disabled=${this.tab === 'archived' || !this.items.some((item) => !item.read)}
-          @click=${() => this.markAllRead()}
-        >
-          ${s.markAllRead}
-        </button>
+        <h2 id="heading" tabindex="-1">${preferences ? s.preferencesHeading : s.heading}</h2>
+        ${
+          preferences
+            ? html`<button
+                type="button"
+                class="link back"
+                part="action"
+                @click=${() => this.showInbox()}
+              >
+                ${s.back}
+              </button>`
+            : html`<button
+                  type="button"
+                  class="link mark-all"
+                  part="action"
+                  ?disabled=${this.tab === 'archived' || !this.items.some((item) => !item.read)}
+                  @click=${() => this.markAllRead()}
+                >
+                  ${s.markAllRead}
+                </button>
+                <button
+                  type="button"
+                  class="link icon show-preferences"
+                  part="action"
+                  aria-label=${s.preferences}
+                  title=${s.preferences}
+                  @click=${() => this.showPreferences()}
+                >
+                  ${PREFERENCES_ICON}
+                </button>`
+        }
         ${
           this.inline
             ? nothing
@@ -726,22 +801,35 @@ export class RtnotifyInbox extends LitElement {
               </button>`
         }
       </div>
-      ${this.renderTabs(s)} ${this.renderCategories(s)}
+      ${preferences ? nothing : html`${this.renderTabs(s)} ${this.renderCategories(s)}`}
       ${
         this.connection === 'closed' && this.view !== 'error'
           ? html`<p class="notice offline" part="state" data-state="offline">${s.offline}</p>`
           : nothing
       }
-      <div
-        class="scroller"
-        id="tabpanel"
-        role="tabpanel"
-        aria-labelledby=${`tab-${this.tab}`}
-        tabindex=${this.items.length === 0 ? '0' : '-1'}
-      >
-        ${this.renderBody(s)}
-      </div>
+      ${
+        preferences
+          ? html`<div class="scroller">
+              ${this.preferences.render(
+                s,
+                [...new Set([...this.knownCategories(), ...this.preferences.saved])].sort(),
+              )}
+            </div>`
+          : this.renderInbox(s)
+      }
     </section>`;
+  }
+
+  private renderInbox(s: InboxStrings): TemplateResult {
+    return html`<div
+      class="scroller"
+      id="tabpanel"
+      role="tabpanel"
+      aria-labelledby=${`tab-${this.tab}`}
+      tabindex=${this.items.length === 0 ? '0' : '-1'}
+    >
+      ${this.renderBody(s)}
+    </div>`;
   }
 
   private renderTabs(s: InboxStrings): TemplateResult {
@@ -776,13 +864,8 @@ export class RtnotifyInbox extends LitElement {
   }
 
   private renderCategories(s: InboxStrings): TemplateResult | typeof nothing {
-    const names = new Set([
-      ...this.categories,
-      ...Object.keys(this.counts?.categories ?? {}),
-      ...this.items.flatMap((item) => (item.category ? [item.category] : [])),
-    ]);
-    if (this.category) names.add(this.category);
-    if (names.size === 0) return nothing;
+    const names = this.knownCategories();
+    if (names.length === 0) return nothing;
     const chip = (category: string, label: string, count: number) =>
       html`<button
         type="button"
@@ -799,11 +882,9 @@ export class RtnotifyInbox extends LitElement {
       </button>`;
     return html`<div class="chips" part="categories" role="group" aria-label=${s.categoriesLabel}>
       ${chip('', s.allCategories, this.counts?.unread ?? 0)}
-      ${[...names]
-        .sort()
-        .map((name) =>
-          chip(name, s.categoryName(name), this.counts?.categories[name]?.unread ?? 0),
-        )}
+      ${names.map((name) =>
+        chip(name, s.categoryName(name), this.counts?.categories[name]?.unread ?? 0),
+      )}
     </div>`;
   }
 

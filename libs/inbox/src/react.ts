@@ -1,6 +1,6 @@
 import { createComponent, type EventName } from '@lit/react';
 import * as React from 'react';
-import type { Notification, NotificationCounts } from '@rtnotify/protocol';
+import type { Notification, NotificationCounts, NotificationPreferences } from '@rtnotify/protocol';
 import type { StateEvent } from '@rtnotify/client';
 import { RtnotifyInbox, TAG_NAME, type NotificationContent } from './index.js';
 
@@ -20,5 +20,6 @@ export const RtnotifyInboxReact = createComponent({
     onCounts: 'rtnotify-counts' as EventName<CustomEvent<NotificationCounts>>,
     onStateChange: 'rtnotify-state' as EventName<CustomEvent<StateEvent>>,
     onInboxError: 'rtnotify-error' as EventName<CustomEvent<{ code: string; message: string }>>,
+    onPreferences: 'rtnotify-preferences' as EventName<CustomEvent<NotificationPreferences>>,
   },
 });

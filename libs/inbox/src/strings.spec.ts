@@ -7,6 +7,9 @@ describe('inbox strings', () => {
     expect(merged.tabs).toEqual({ inbox: 'Eingang', unread: 'Unread', archived: 'Archived' });
     expect(merged.markRead).toBe(DEFAULT_STRINGS.markRead);
     expect(mergeStrings(undefined)).toBe(DEFAULT_STRINGS);
+    expect(mergeStrings({ preferenceSettings: { fallback: 'E-Mail' } as never })).toMatchObject({
+      preferenceSettings: { inApp: 'In-app', fallback: 'E-Mail' },
+    });
   });
 
   it('names the count in the bell label', () => {

@@ -40,6 +40,22 @@ export interface InboxStrings {
   retry: string;
   /** What the polite live region says when a notification arrives. */
   announce: (title: string) => string;
+  /** The button that opens the preferences. */
+  preferences: string;
+  /** The panel's heading while it shows the preferences. */
+  preferencesHeading: string;
+  /** The button that goes back from the preferences to the notifications. */
+  back: string;
+  /** Above the preferences: what the switches do. */
+  preferencesHint: string;
+  /** The two switches of each category. */
+  preferenceSettings: Record<'inApp' | 'fallback', string>;
+  preferencesLoading: string;
+  preferencesError: string;
+  /** No category is known yet. */
+  preferencesEmpty: string;
+  /** Said (an alert) when the server refused a change; the switch is back to its saved value. */
+  preferencesSaveFailed: (category: string) => string;
   /** Relative time of an item; by default `Intl.RelativeTimeFormat` in the element's language. */
   relativeTime?: (date: Date, now: Date) => string;
 }
@@ -73,6 +89,15 @@ export const DEFAULT_STRINGS: InboxStrings = {
   error: 'Notifications could not be loaded.',
   retry: 'Try again',
   announce: (title) => `New notification: ${title}`,
+  preferences: 'Preferences',
+  preferencesHeading: 'Notification preferences',
+  back: 'Back to notifications',
+  preferencesHint: 'By category: in the app, and by email or push when one stays unread.',
+  preferenceSettings: { inApp: 'In-app', fallback: 'Email or push' },
+  preferencesLoading: 'Loading preferences…',
+  preferencesError: 'Preferences could not be loaded.',
+  preferencesEmpty: 'No categories yet: they appear here once notifications have them.',
+  preferencesSaveFailed: (category) => `Your change to ${category} could not be saved.`,
 };
 
 /** The defaults with a host's replacements (one level deep, so `tabs: {inbox}` keeps the others). */
@@ -83,6 +108,7 @@ export function mergeStrings(partial: Partial<InboxStrings> | undefined): InboxS
     ...partial,
     tabs: { ...DEFAULT_STRINGS.tabs, ...partial.tabs },
     empty: { ...DEFAULT_STRINGS.empty, ...partial.empty },
+    preferenceSettings: { ...DEFAULT_STRINGS.preferenceSettings, ...partial.preferenceSettings },
   };
 }
 

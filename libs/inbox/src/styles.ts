@@ -147,6 +147,9 @@ export const inboxStyles = css`
     margin: 0;
     font-size: 16px;
   }
+  .head h2:focus {
+    outline: none;
+  }
   .link {
     border: 0;
     background: none;
@@ -156,6 +159,15 @@ export const inboxStyles = css`
   }
   .link:hover {
     background: var(--_hover);
+  }
+  .link.icon {
+    display: inline-grid;
+    place-items: center;
+    padding: 4px;
+  }
+  .icon svg {
+    width: 20px;
+    height: 20px;
   }
   .link[disabled] {
     color: var(--_muted);
@@ -320,6 +332,73 @@ export const inboxStyles = css`
   .more {
     display: block;
     margin: 8px auto;
+  }
+  .prefs {
+    padding: 4px 12px 12px;
+  }
+  .prefs .hint {
+    margin: 8px 0;
+    color: var(--_muted);
+  }
+  .prefs .notice {
+    margin: 0 0 8px;
+  }
+  .pref {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 6px 16px;
+    margin: 0;
+    padding: 10px 0;
+    border: 0;
+    border-block-start: 1px solid var(--_border);
+  }
+  .pref legend {
+    float: inline-start;
+    flex: 1 1 100%;
+    padding: 0;
+    font-weight: 600;
+    overflow-wrap: anywhere;
+  }
+  .switch {
+    display: inline-flex;
+    align-items: center;
+    gap: 8px;
+    cursor: pointer;
+  }
+  .switch input {
+    appearance: none;
+    position: relative;
+    flex: none;
+    width: 34px;
+    height: 20px;
+    margin: 0;
+    border: 1px solid var(--_muted);
+    border-radius: 10px;
+    background: var(--_hover);
+    cursor: pointer;
+  }
+  .switch input::before {
+    content: '';
+    position: absolute;
+    inset-block-start: 2px;
+    inset-inline-start: 2px;
+    width: 14px;
+    height: 14px;
+    border-radius: 50%;
+    background: var(--_muted);
+  }
+  .switch input:checked {
+    border-color: var(--_accent);
+    background: var(--_accent);
+  }
+  .switch input:checked::before {
+    inset-inline-start: 16px;
+    background: var(--_accent-fg);
+  }
+  @media (forced-colors: active) {
+    .switch input:checked::before {
+      background: CanvasText;
+    }
   }
   @media (prefers-reduced-motion: no-preference) {
     .skeleton {

@@ -53,6 +53,7 @@ export { ContractLimits, DEFAULT_LIMITS, type NotificationLimits } from './limit
 export type { Notification } from './notification.js';
 export {
   MAX_PREFERENCE_CATEGORIES_PER_UPDATE,
+  PREFERENCES_PATH,
   type CategoryPreference,
   type NotificationPreferences,
   type NotificationPreferencesPatch,

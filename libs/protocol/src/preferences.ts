@@ -22,3 +22,6 @@ export interface NotificationPreferencesPatch {
 
 /** Categories one `PATCH /v1/me/preferences` may name. */
 export const MAX_PREFERENCE_CATEGORIES_PER_UPDATE = 100;
+
+/** The route of the signed-in user's preferences (`GET`, `PATCH`), with the user's JWT. */
+export const PREFERENCES_PATH = '/v1/me/preferences';

@@ -117,6 +117,7 @@ function start() {
     document.title =
       counts.unread > 0 ? `(${counts.unread}) Notifications demo` : 'Notifications demo';
   });
+  inbox.addEventListener('rtnotify-preferences', () => log('preferences', 'preferences saved'));
   inbox.addEventListener('rtnotify-error', ({ detail: error }) => {
     log('error', `${error.code}: ${error.message}`);
     if (error.code === 'unauthorized') {
