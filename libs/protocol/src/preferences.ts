@@ -22,3 +22,9 @@ export interface NotificationPreferencesPatch {
 
 /** Categories one `PATCH /v1/me/preferences` may name. */
 export const MAX_PREFERENCE_CATEGORIES_PER_UPDATE = 100;
+
+/**
+ * Categories a user may have a setting for (anything turned off) at once: a change that would go
+ * past it is refused (400), so a token holder cannot grow their preferences without bound.
+ */
+export const MAX_PREFERENCE_CATEGORIES = 1000;

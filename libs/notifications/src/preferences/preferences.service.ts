@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import type {
-  CategoryPreference,
-  NotificationPreferences,
-  NotificationPreferencesPatch,
+import {
+  MAX_PREFERENCE_CATEGORIES,
+  type CategoryPreference,
+  type NotificationPreferences,
+  type NotificationPreferencesPatch,
 } from '@rtnotify/protocol';
+import type { Result } from 'ioredis';
 import { InvalidPreferencesError } from '../errors/invalid-preferences.error.js';
 import { NotificationsUnavailableError } from '../errors/notifications-unavailable.error.js';
 import { NotificationsSettings } from '../notifications.settings.js';
@@ -13,6 +15,13 @@ import { RedisKeys } from '../storage/redis-keys.js';
 import { isTransientRedisError } from '../utils/transient-error.util.js';
 import { withTimeout } from '../utils/with-timeout.util.js';
 import { categoryPatchProblems } from './preferences.dto.js';
+import { PREFERENCES_UPDATE_SCRIPT } from './preferences-script.js';
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    notifPreferencesUpdate(key: string, ...args: (string | number)[]): Result<unknown[], Context>;
+  }
+}
 
 /** The hash field of a category's in-app / fallback switch; "0" means off, no field means on. */
 const IN_APP = 'i:';
@@ -50,6 +59,10 @@ export class PreferencesService {
   ) {
     this.redis = connection.client;
     this.keys = new RedisKeys(settings.keyPrefix, isCluster(this.redis));
+    this.redis.defineCommand('notifPreferencesUpdate', {
+      numberOfKeys: 1,
+      lua: PREFERENCES_UPDATE_SCRIPT,
+    });
   }
 
   /**
@@ -64,7 +77,8 @@ export class PreferencesService {
   /**
    * Changes the settings named in `patch` (at most 100 categories; a setting left out keeps its
    * value) and answers the whole preferences after the change. Throws `InvalidPreferencesError`
-   * (and changes nothing) for a bad category name or setting, `NotificationsUnavailableError` while
+   * (and changes nothing) for a bad category name or setting, or when more than
+   * `MAX_PREFERENCE_CATEGORIES` (1000) categories would have a setting; `NotificationsUnavailableError` while
    * Redis is unreachable (the change may then have been made or not: a repeat is harmless).
    */
   async update(
@@ -82,14 +96,19 @@ export class PreferencesService {
       if (setting.fallback !== undefined) (setting.fallback ? on : off).push(FALLBACK + name);
     }
     const key = this.keys.forUser(userId).preferences;
-    // One transaction on one key (one slot on a cluster): the answer is the state right after it.
-    const transaction = this.redis.multi();
-    if (off.length > 0) transaction.hset(key, ...off.flatMap((field) => [field, '0']));
-    if (on.length > 0) transaction.hdel(key, ...on);
-    transaction.hgetall(key);
-    const replies = (await this.whileAvailable(() => transaction.exec())) ?? [];
-    for (const [error] of replies) if (error) throw error;
-    return preferencesOf(replies[replies.length - 1][1] as Record<string, string>);
+    // One script on one key (one slot on a cluster): the answer is the state right after it.
+    const [applied, ...rest] = await this.whileAvailable(() =>
+      this.redis.notifPreferencesUpdate(key, MAX_PREFERENCE_CATEGORIES, off.length, ...off, ...on),
+    );
+    if (applied !== 1) {
+      throw new InvalidPreferencesError([
+        `at most ${MAX_PREFERENCE_CATEGORIES} categories may have a setting; this change would ` +
+          `leave ${String(rest[0])} (turn some back on first)`,
+      ]);
+    }
+    const fields: Record<string, string> = {};
+    for (let i = 0; i < rest.length; i += 2) fields[String(rest[i])] = String(rest[i + 1]);
+    return preferencesOf(fields);
   }
 
   /** `command` with Redis unreachable (or too slow) as NotificationsUnavailableError, as presence. */
