@@ -61,7 +61,7 @@ describe('the store on a Redis Cluster (e2e)', { timeout: 120_000 }, () => {
     const connection = { client: redis } as NotificationsRedis;
     const sut = new RedisNotificationStore(connection, settings);
     const preferences = new PreferencesService(
-      { ...connection, whenAvailable: async () => {} } as unknown as NotificationsRedis,
+      { client: redis, whenAvailable: async () => {} } as unknown as NotificationsRedis,
       settings,
     );
     const everyone = [...users, '}x', 'a}b'];
