@@ -60,7 +60,10 @@ describe('the store on a Redis Cluster (e2e)', { timeout: 120_000 }, () => {
     });
     const connection = { client: redis } as NotificationsRedis;
     const sut = new RedisNotificationStore(connection, settings);
-    const preferences = new PreferencesService(connection, settings);
+    const preferences = new PreferencesService(
+      { client: redis, whenAvailable: async () => {} } as unknown as NotificationsRedis,
+      settings,
+    );
     const everyone = [...users, '}x', 'a}b'];
     for (const userId of everyone) {
       await preferences.update(userId, { categories: { muted: { inApp: false } } });

@@ -1,7 +1,10 @@
 import type { Job } from 'bullmq';
 import { http } from './kit/http.mjs';
+import { startRedis, type RedisServer } from './kit/redis.mjs';
+import { startService, type ServiceProcess } from './kit/service.mjs';
 import { startTestApp, type TestApp } from './kit/test-app.js';
-import { signToken } from './kit/tokens.mjs';
+import { eventually } from './kit/timing.mjs';
+import { TEST_JWT_SECRET, signToken } from './kit/tokens.mjs';
 import { closeAfterEach, TestClient } from './kit/ws-client.js';
 
 describe('HTTP inbox (e2e)', () => {
@@ -143,5 +146,65 @@ describe('HTTP inbox (e2e)', () => {
     const { body } = await inbox(token);
     expect(body.items).toHaveLength(1);
     expect(body.unread).toBe(1);
+  });
+});
+
+// Found by the issue-17 black-box review (the inbox routes predate it): each answered 500 and logged
+// a MaxRetriesPerRequestError stack while Redis was down, where publish and presence answer 503.
+describe('the HTTP inbox while Redis is down (e2e)', { timeout: 60_000 }, () => {
+  let redis: RedisServer;
+  let gateway: ServiceProcess;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    gateway = await startService({
+      NODE_ENV: 'production',
+      JWT_SECRET: TEST_JWT_SECRET,
+      REDIS_URL: redis.url,
+      ROLE: 'gateway',
+    });
+  });
+
+  afterAll(async () => {
+    await gateway?.stop('SIGKILL');
+    await redis?.stop();
+  });
+
+  it('answers 503 with Retry-After on every route, then 200 once Redis is back', async () => {
+    const token = await signToken('inbox-down');
+    const routes: [string, string, unknown?][] = [
+      ['GET', '/v1/me/notifications'],
+      ['GET', '/v1/me/counts'],
+      ['POST', '/v1/me/notifications/mark', { as: 'read', all: true }],
+      ['POST', '/v1/me/notifications/read', { all: true }],
+    ];
+    const call = ([method, path, body]: [string, string, unknown?]) =>
+      fetch(`${gateway.httpUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    for (const route of routes) expect((await call(route)).status).toBe(200);
+    const { port } = redis;
+
+    await redis.stop();
+    for (const route of routes) {
+      const answer = await eventually(
+        async () => {
+          const response = await call(route);
+          return response.status !== 200 && response;
+        },
+        10_000,
+        `${route[1]} refused`,
+      );
+      expect(answer.status, route[1]).toBe(503);
+      expect(answer.headers.get('retry-after')).toBe('1');
+    }
+    expect(gateway.output()).not.toMatch(/ExceptionsHandler|MaxRetriesPerRequestError/);
+
+    redis = await startRedis({ port });
+    for (const route of routes) {
+      await eventually(async () => (await call(route)).status === 200, 15_000, `${route[1]} 200`);
+    }
   });
 });

@@ -1,7 +1,10 @@
 import { InvalidPreferencesError, PreferencesService } from '@rtnotify/nestjs';
 import { http } from './kit/http.mjs';
+import { startRedis, type RedisServer } from './kit/redis.mjs';
+import { startService, type ServiceProcess } from './kit/service.mjs';
 import { startTestApp, type TestApp } from './kit/test-app.js';
-import { signToken } from './kit/tokens.mjs';
+import { eventually } from './kit/timing.mjs';
+import { TEST_JWT_SECRET, signToken } from './kit/tokens.mjs';
 
 /** GET / PATCH /v1/me/preferences: the user's in-app and fallback switches per category. */
 describe('preferences (e2e)', () => {
@@ -63,6 +66,40 @@ describe('preferences (e2e)', () => {
     const answer = await api('prefs-d', 'PATCH', { categories });
     expect(answer.status).toBe(200);
     expect(Object.keys(answer.body.categories)).toHaveLength(100);
+  });
+
+  // Found by the black-box review: 30 PATCHes of 100 new categories stored 3000 (640 KB in Redis for
+  // one user, in half a second), without bound.
+  it('keeps at most 1000 categories with a setting per user, and changes nothing past it', async () => {
+    const page = (from: number) =>
+      Object.fromEntries(
+        Array.from({ length: 100 }, (_, i) => [`cat-${from + i}`, { inApp: false }]),
+      );
+    for (let from = 0; from < 1000; from += 100) {
+      expect((await api('prefs-full', 'PATCH', { categories: page(from) })).status).toBe(200);
+    }
+
+    const past = await api('prefs-full', 'PATCH', {
+      categories: { 'cat-0': { fallback: false }, 'one-more': { inApp: false } },
+    });
+    expect(past.status).toBe(400);
+    expect(JSON.stringify(past.body.message)).toMatch(/at most 1000 categories may have a setting/);
+    const stored = (await api('prefs-full', 'GET')).body.categories;
+    expect(Object.keys(stored)).toHaveLength(1000);
+    expect(stored['cat-0']).toEqual({ inApp: false, fallback: true });
+
+    // At the bound: a change within the stored categories, and one that frees a place, are taken.
+    const within = await api('prefs-full', 'PATCH', {
+      categories: { 'cat-0': { fallback: false } },
+    });
+    expect(within.status).toBe(200);
+    const swapped = await api('prefs-full', 'PATCH', {
+      categories: { 'cat-0': { inApp: true, fallback: true }, 'one-more': { inApp: false } },
+    });
+    expect(swapped.status).toBe(200);
+    expect(Object.keys(swapped.body.categories)).toHaveLength(1000);
+    expect(swapped.body.categories['one-more']).toEqual({ inApp: false, fallback: true });
+    expect(swapped.body.categories['cat-0']).toBeUndefined();
   });
 
   it('answers 401 without a valid token', async () => {
@@ -160,6 +197,66 @@ describe('preferences (e2e)', () => {
     ).rejects.toThrow(/categories\.a\.inApp must be a boolean/);
     expect((await api('prefs-host', 'GET')).body).toEqual({
       categories: { billing: { inApp: true, fallback: false } },
+    });
+  });
+});
+
+// Found by the black-box review: both routes answered 500 (and logged a stack) while Redis was down.
+describe('GET / PATCH /v1/me/preferences while Redis is down (e2e)', { timeout: 60_000 }, () => {
+  let redis: RedisServer;
+  let gateway: ServiceProcess;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    gateway = await startService({
+      NODE_ENV: 'production',
+      JWT_SECRET: TEST_JWT_SECRET,
+      REDIS_URL: redis.url,
+      ROLE: 'gateway',
+    });
+  });
+
+  afterAll(async () => {
+    await gateway?.stop('SIGKILL');
+    await redis?.stop();
+  });
+
+  it('answers 503 with Retry-After, fast, then 200 once Redis is back', async () => {
+    const url = `${gateway.httpUrl}/v1/me/preferences`;
+    const token = await signToken('prefs-down');
+    const patch = { categories: { billing: { inApp: false } } };
+    expect((await http('PATCH', url, { token, body: patch })).status).toBe(200);
+    const { port } = redis;
+
+    await redis.stop();
+    const started = Date.now();
+    const answer = await eventually(
+      async () => {
+        const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+        return response.status === 503 && response;
+      },
+      10_000,
+      'GET 503',
+    );
+    expect(answer.headers.get('retry-after')).toBe('1');
+    expect(await answer.json()).toMatchObject({
+      statusCode: 503,
+      message: 'notifications unavailable: Redis is unreachable',
+    });
+    const patched = await http('PATCH', url, { token, body: patch });
+    expect(patched.status).toBe(503);
+    console.log(`preferences while Redis is down: 503 after ${Date.now() - started} ms`);
+    expect(Date.now() - started).toBeLessThan(6000);
+    expect(gateway.output()).not.toMatch(/ExceptionsHandler|MaxRetriesPerRequestError/);
+
+    redis = await startRedis({ port });
+    await eventually(
+      async () => (await http('PATCH', url, { token, body: patch })).status === 200,
+      15_000,
+      '200 again',
+    );
+    expect((await http('GET', url, { token })).body).toEqual({
+      categories: { billing: { inApp: false, fallback: true } },
     });
   });
 });

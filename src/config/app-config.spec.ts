@@ -324,10 +324,18 @@ describe(loadConfig.name, () => {
       ['FALLBACK_WHEN_OFFLINE', { FALLBACK_QUEUE: 'q', FALLBACK_WHEN_OFFLINE: 'yes' }],
       ['FALLBACK_QUEUE', { FALLBACK_AFTER_SECONDS: '60' }],
       ['FALLBACK_QUEUE', { FALLBACK_WHEN_OFFLINE: '1' }],
+      ['FALLBACK_QUEUE', { FALLBACK_QUEUE: 'notifications' }],
+      ['FALLBACK_QUEUE', { FALLBACK_QUEUE: 'jobs', NOTIFY_QUEUE: 'jobs' }],
     ])('rejects a bad %s (%j), naming it', (name, env) => {
       const error = configErrorOf(env);
 
       expect(error.problems.some((problem) => problem.includes(name))).toBe(true);
+    });
+
+    it('takes a fallback queue named like the default notify queue when NOTIFY_QUEUE is another', () => {
+      const sut = loadConfig({ FALLBACK_QUEUE: 'notifications', NOTIFY_QUEUE: 'jobs' });
+
+      expect(sut.notifications.fallback?.queue).toBe('notifications');
     });
   });
 

@@ -13,6 +13,7 @@ import {
   ValidateIf,
   type ValidationArguments,
 } from 'class-validator';
+import { DEFAULT_QUEUE_NAME } from '@rtnotify/nestjs';
 import { parseClusterNodes } from '../redis/redis-cluster.js';
 
 /** What is wrong with REDIS_CLUSTER_NODES, in one message; undefined when nothing is. */
@@ -21,6 +22,9 @@ function clusterNodesProblem(value: unknown, env: EnvironmentVariables): string 
   const { problems } = parseClusterNodes(String(value));
   return problems.length > 0 ? problems.join('; ') : undefined;
 }
+
+/** The queue of notify jobs: NOTIFY_QUEUE, else the library's default. */
+const notifyQueueOf = (env: EnvironmentVariables): string => env.NOTIFY_QUEUE ?? DEFAULT_QUEUE_NAME;
 
 /**
  * The service's environment. Every variable is optional and has a documented default (README,
@@ -226,6 +230,16 @@ export class EnvironmentVariables {
   @IsString({ message: 'FALLBACK_AFTER_SECONDS and FALLBACK_WHEN_OFFLINE need FALLBACK_QUEUE' })
   @Matches(/^[A-Za-z0-9_.-]{1,64}$/, {
     message: 'FALLBACK_QUEUE must be 1-64 of A-Z a-z 0-9 _ . -',
+  })
+  @ValidateBy({
+    name: 'notNotifyQueue',
+    validator: {
+      // The service's own worker would take every fallback job and fail it (unknown job name).
+      validate: (value: unknown, args?: ValidationArguments) =>
+        value !== notifyQueueOf(args?.object as EnvironmentVariables),
+      defaultMessage: (args?: ValidationArguments) =>
+        `FALLBACK_QUEUE must differ from NOTIFY_QUEUE ("${notifyQueueOf(args?.object as EnvironmentVariables)}"): the host's own worker reads it`,
+    },
   })
   FALLBACK_QUEUE?: string;
 

@@ -89,7 +89,11 @@ export function createNotificationsProviders(setup: NotificationsRoleSetup): Pro
     {
       provide: NotificationsSettings,
       useFactory: (options: NotificationsModuleOptions) =>
-        new NotificationsSettings(options, { gateway: setup.gateway, inbox: setup.inbox }),
+        new NotificationsSettings(options, {
+          gateway: setup.gateway,
+          inbox: setup.inbox,
+          queueName: setup.queueName,
+        }),
       inject: [NOTIFICATIONS_MODULE_OPTIONS],
     },
     NotificationsRedis,

@@ -88,5 +88,25 @@ describe(NotificationsSettings.name, () => {
     ])('refuses %s at start', (_, fallback, message) => {
       expect(() => new NotificationsSettings({ fallback })).toThrow(message);
     });
+
+    it('refuses the notify queue itself (its worker would fail every fallback job)', () => {
+      const roles = { gateway: false, inbox: false };
+      expect(() => new NotificationsSettings({ fallback: { queue: 'notifications' } })).toThrow(
+        /fallback.queue must not be the notify queue "notifications"/,
+      );
+      expect(
+        () =>
+          new NotificationsSettings(
+            { fallback: { queue: 'jobs' } },
+            { ...roles, queueName: 'jobs' },
+          ),
+      ).toThrow(/notify queue "jobs"/);
+      expect(
+        new NotificationsSettings(
+          { fallback: { queue: 'notifications' } },
+          { ...roles, queueName: 'jobs' },
+        ).fallback?.queue,
+      ).toBe('notifications');
+    });
   });
 });

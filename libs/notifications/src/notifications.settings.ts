@@ -1,6 +1,6 @@
 import type { NotificationLimits } from '@rtnotify/protocol';
 import type { JobsOptions } from 'bullmq';
-import { ContractLimits } from '@rtnotify/protocol';
+import { ContractLimits, DEFAULT_QUEUE_NAME } from '@rtnotify/protocol';
 import type {
   JwtVerificationOptions,
   NotificationsFallbackOptions,
@@ -13,6 +13,8 @@ import type { ReplicaAck } from './storage/cluster-pipeline.js';
 export interface NotificationsRoles {
   gateway: boolean;
   inbox: boolean;
+  /** The queue of `notify` jobs (static option `queueName`); the fallback queue must be another. */
+  queueName?: string;
 }
 
 /** The entries of `partial` whose value is not undefined (an undefined one keeps its default). */
@@ -68,18 +70,26 @@ export class NotificationsSettings {
       replicas: options.minReplicasAck ?? defaults.minReplicasAck,
       timeoutMs: options.replicaAckTimeoutMs ?? defaults.replicaAckTimeoutMs,
     };
-    this.fallback = fallbackSettingsOf(options.fallback);
+    this.fallback = fallbackSettingsOf(options.fallback, roles.queueName ?? DEFAULT_QUEUE_NAME);
   }
 }
 
 /** The fallback option checked, with its defaults (0 seconds: none after a delay). */
 function fallbackSettingsOf(
   fallback: NotificationsFallbackOptions | undefined,
+  queueName: string,
 ): Required<NotificationsFallbackOptions> | undefined {
   if (fallback === undefined) return undefined;
   const { queue, afterSeconds = 0, whenOffline = false } = fallback;
   if (typeof queue !== 'string' || queue.length === 0 || queue.includes(':')) {
     throw new Error('NotificationsModule: fallback.queue must be a queue name (without ":")');
+  }
+  // On the notify queue, every `fallback` job would be taken by this module's own worker and
+  // failed as an unknown job name: the host's worker would never see one.
+  if (queue === queueName) {
+    throw new Error(
+      `NotificationsModule: fallback.queue must not be the notify queue "${queueName}" (queueName)`,
+    );
   }
   const max = ContractLimits.fallbackAfterMaxSeconds;
   if (!Number.isInteger(afterSeconds) || afterSeconds < 0 || afterSeconds > max) {

@@ -52,6 +52,7 @@ export {
 export { ContractLimits, DEFAULT_LIMITS, type NotificationLimits } from './limits.js';
 export type { Notification } from './notification.js';
 export {
+  MAX_PREFERENCE_CATEGORIES,
   MAX_PREFERENCE_CATEGORIES_PER_UPDATE,
   PREFERENCES_PATH,
   type CategoryPreference,

@@ -25,3 +25,9 @@ export const MAX_PREFERENCE_CATEGORIES_PER_UPDATE = 100;
 
 /** The route of the signed-in user's preferences (`GET`, `PATCH`), with the user's JWT. */
 export const PREFERENCES_PATH = '/v1/me/preferences';
+
+/**
+ * Categories a user may have a setting for (anything turned off) at once: a change that would go
+ * past it is refused (400), so a token holder cannot grow their preferences without bound.
+ */
+export const MAX_PREFERENCE_CATEGORIES = 1000;

@@ -1,16 +1,28 @@
-import { Body, Controller, Get, HttpCode, Post, Query, UseGuards, UsePipes } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Post,
+  Query,
+  UseGuards,
+  UseInterceptors,
+  UsePipes,
+} from '@nestjs/common';
 import type { InboxPage, NotificationCounts, UnreadCount } from '@rtnotify/protocol';
 import { MarkFrameDto, markSelectionOf, ReadFrameDto } from '../dto/client-frames.dto.js';
 import { InboxService } from '../inbox/inbox.service.js';
 import { NotificationsUserId } from '../auth/current-user.decorator.js';
 import { ListNotificationsQuery } from './inbox.dto.js';
+import { RedisUnavailableInterceptor } from './redis-unavailable.interceptor.js';
 import { StrictValidationPipe } from './strict-validation.pipe.js';
 import { NotificationsUserGuard } from '../auth/user-auth.guard.js';
 
-/** The signed-in user's own notifications. */
+/** The signed-in user's own notifications; 503 while Redis is unreachable. */
 @Controller('v1/me')
 @UseGuards(NotificationsUserGuard)
 @UsePipes(new StrictValidationPipe())
+@UseInterceptors(RedisUnavailableInterceptor)
 export class InboxController {
   constructor(private readonly inbox: InboxService) {}
 

@@ -118,7 +118,7 @@ export interface NotificationsModuleOptions {
 export interface NotificationsFallbackOptions {
   /**
    * The host's BullMQ queue of `fallback` jobs, on the same Redis connection and key prefix as the
-   * notify queue.
+   * notify queue; not the notify queue itself (`queueName`: refused at start).
    */
   queue: string;
   /**
