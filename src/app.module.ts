@@ -56,8 +56,8 @@ export class AppModule {
         }),
         TerminusModule.forRoot({ logger: false }),
         ...(config.demo && config.role !== 'worker' ? [DemoModule.forRoot(config)] : []),
-        // FALLBACK_QUEUE: the service's own stand-in for a mail server consumes the fallback jobs.
-        ...(config.notifications.fallback && config.role !== 'gateway'
+        // FALLBACK_LOG_JOBS=1: the service's own stand-in for a mail server consumes the fallback jobs.
+        ...(config.notifications.fallback && config.fallbackLogJobs && config.role !== 'gateway'
           ? [FallbackMailModule.forRoot(config.notifications.fallback.queue)]
           : []),
       ],

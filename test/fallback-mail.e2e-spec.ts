@@ -75,7 +75,7 @@ describe('the fallback mail worker (e2e)', () => {
   });
 });
 
-describe('the built service with FALLBACK_QUEUE (e2e)', () => {
+describe('the built service with FALLBACK_QUEUE and FALLBACK_LOG_JOBS=1 (e2e)', () => {
   it('consumes the fallback job of a notification stored while its user was offline', async () => {
     const isolated = isolatedEnv();
     const env = {
@@ -86,6 +86,7 @@ describe('the built service with FALLBACK_QUEUE (e2e)', () => {
       NOTIFY_QUEUE: isolated.NOTIFY_QUEUE,
       FALLBACK_QUEUE: `emails-${isolated.KEY_PREFIX}`,
       FALLBACK_WHEN_OFFLINE: '1',
+      FALLBACK_LOG_JOBS: '1',
     };
     const service = await startService(env);
     const connection = redisOptionsFromUrl(inject('redisUrl'));

@@ -326,10 +326,19 @@ describe(loadConfig.name, () => {
       ['FALLBACK_QUEUE', { FALLBACK_WHEN_OFFLINE: '1' }],
       ['FALLBACK_QUEUE', { FALLBACK_QUEUE: 'notifications' }],
       ['FALLBACK_QUEUE', { FALLBACK_QUEUE: 'jobs', NOTIFY_QUEUE: 'jobs' }],
+      ['FALLBACK_LOG_JOBS', { FALLBACK_QUEUE: 'q', FALLBACK_LOG_JOBS: 'yes' }],
+      ['FALLBACK_LOG_JOBS', { FALLBACK_LOG_JOBS: '1' }],
     ])('rejects a bad %s (%j), naming it', (name, env) => {
       const error = configErrorOf(env);
 
       expect(error.problems.some((problem) => problem.includes(name))).toBe(true);
+    });
+
+    it("consumes the fallback jobs itself only with FALLBACK_LOG_JOBS=1 (the queue is the host's)", () => {
+      expect(loadConfig({ FALLBACK_QUEUE: 'emails' }).fallbackLogJobs).toBe(false);
+      expect(loadConfig({ FALLBACK_QUEUE: 'emails', FALLBACK_LOG_JOBS: '1' }).fallbackLogJobs).toBe(
+        true,
+      );
     });
 
     it('takes a fallback queue named like the default notify queue when NOTIFY_QUEUE is another', () => {

@@ -27,6 +27,12 @@ export interface AppConfig {
   /** Serve the demo page at `/` (DEMO=1, or outside production unless DEMO=0). */
   demo: boolean;
   /**
+   * FALLBACK_LOG_JOBS=1: this service consumes the `fallback` jobs of FALLBACK_QUEUE itself and logs
+   * each in place of sending an email (a demo's stand-in). Off by default: the queue is the host's,
+   * and a second consumer would take jobs away from the real sender.
+   */
+  fallbackLogJobs: boolean;
+  /**
    * DEV_TOKENS=1: serve `/dev/*` (which signs tokens for any user) although an operator's
    * JWT_SECRET is set; without it they exist only with the built-in development secret.
    */
@@ -81,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     usingDevelopmentSecret,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     demo: e.DEMO === undefined ? !production : e.DEMO === '1',
+    fallbackLogJobs: e.FALLBACK_LOG_JOBS === '1',
     devTokens: e.DEV_TOKENS === '1',
     apiKeys: list(e.API_KEYS),
     metricsToken: e.METRICS_TOKEN,

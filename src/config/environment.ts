@@ -252,6 +252,19 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsIn(['0', '1'], { message: 'FALLBACK_WHEN_OFFLINE must be 0 or 1' })
   FALLBACK_WHEN_OFFLINE?: '0' | '1';
+
+  @ValidateIf((env: EnvironmentVariables) => env.FALLBACK_LOG_JOBS !== undefined)
+  @IsIn(['0', '1'], { message: 'FALLBACK_LOG_JOBS must be 0 or 1' })
+  @ValidateBy({
+    name: 'needsFallbackQueue',
+    validator: {
+      validate: (value: unknown, args?: ValidationArguments) =>
+        value !== '1' ||
+        (args?.object as EnvironmentVariables | undefined)?.FALLBACK_QUEUE !== undefined,
+      defaultMessage: () => 'FALLBACK_LOG_JOBS=1 needs FALLBACK_QUEUE',
+    },
+  })
+  FALLBACK_LOG_JOBS?: '0' | '1';
 }
 
 /** The numbers with no default here: unset, they fall through to the library's defaults. */
@@ -300,6 +313,7 @@ const OPTIONAL: (keyof EnvironmentVariables)[] = [
   'KEY_PREFIX',
   'FALLBACK_QUEUE',
   'FALLBACK_WHEN_OFFLINE',
+  'FALLBACK_LOG_JOBS',
   ...LIBRARY_NUMBERS,
 ];
 

@@ -3,7 +3,8 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { fallbackMailProcessorFor } from './fallback-mail.processor.js';
 
 /**
- * The service's own worker for the library's fallback queue (`FALLBACK_QUEUE`): each `fallback` job
+ * The service's own worker for the library's fallback queue (`FALLBACK_QUEUE`, with
+ * `FALLBACK_LOG_JOBS=1`): each `fallback` job
  * becomes an "email", which this service only logs. On the host's BullMQ connection
  * (`BullModule.forRoot`).
  */
