@@ -3,7 +3,7 @@ import { Test } from '@nestjs/testing';
 import { NotificationsModule, PresenceService } from '@rtnotify/nestjs';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { http, metricValue, scrapeMetrics } from './kit/http.mjs';
+import { http, metricValue, postRaw, scrapeMetrics } from './kit/http.mjs';
 import { startRedis, type RedisServer } from './kit/redis.mjs';
 import { redisOptionsFromUrl } from '../src/redis/redis-url.js';
 import { startService, type ServiceProcess } from './kit/service.mjs';
@@ -309,9 +309,162 @@ describe('presence across gateways (e2e)', { timeout: 60_000 }, () => {
       expect(encoded.body).toEqual({ online: { [fay]: true, 'x y': false } });
     });
   });
+
+  describe('POST /v1/presence', () => {
+    /** POST /v1/presence on the first gateway: `text` as is, with the API key (null: none). */
+    function postPresence(
+      text: string,
+      token: string | null = API_KEY,
+      contentType = 'application/json',
+    ) {
+      return postRaw(`${gateways[0].httpUrl}/v1/presence`, text, token ?? undefined, contentType);
+    }
+
+    /** `id` with every character written as a `\uXXXX` escape: the largest JSON of that id. */
+    const escaped = (id: string) =>
+      Array.from(
+        { length: id.length },
+        (_, i) => `\\u${id.charCodeAt(i).toString(16).padStart(4, '0')}`,
+      ).join('');
+
+    it('answers 1,000 ids of 128 characters, the one with an open socket true', async () => {
+      const longId = (name: string) => name.padEnd(128, '-');
+      const fay = longId(user('fay'));
+      await tab(gateways[1], fay);
+      await becomes(fay, true, 'online');
+      const ids = [fay, ...Array.from({ length: 999 }, (_, i) => longId(`off-${i}`))];
+      const text = JSON.stringify({ userIds: ids });
+      // What a GET could not carry: a URL this long is refused with 431 by the header limit.
+      expect(text.length).toBeGreaterThan(16 * 1024);
+
+      const { status, body } = await postPresence(text);
+
+      expect(status).toBe(200);
+      expect(Object.keys(body.online)).toHaveLength(1000);
+      expect(Object.values(body.online).filter(Boolean)).toEqual([true]);
+      expect(body.online[fay]).toBe(true);
+      console.log(`POST /v1/presence with 1,000 ids of 128 characters: ${text.length} bytes`);
+    });
+
+    it('takes the largest valid body: every character of 1,000 ids of 128 escaped (771,013 bytes)', async () => {
+      const ids = Array.from({ length: 1000 }, (_, i) => `${i}`.padStart(4, '0').padEnd(128, 'é'));
+      const text = `{"userIds":[${ids.map((id) => `"${escaped(id)}"`).join(',')}]}`;
+      expect(Buffer.byteLength(text)).toBe(771_013);
+
+      const { status, body } = await postPresence(text);
+
+      expect(status).toBe(200);
+      expect(Object.keys(body.online)).toEqual(ids);
+      expect(Object.values(body.online).every((online) => online === false)).toBe(true);
+    });
+
+    it('answers 401 without an API key or with an unknown one, whatever the body', async () => {
+      expect(await postPresence('{"userIds":["a"]}', null)).toMatchObject({
+        status: 401,
+        body: { message: 'missing API key (Authorization: Bearer <key>)' },
+      });
+      expect(await postPresence('{"userIds":["a"]}', 'not-a-key-of-ours-at-all')).toMatchObject({
+        status: 401,
+        body: { message: 'unknown API key' },
+      });
+      expect((await postPresence('userIds=a', null, 'text/plain')).status).toBe(401);
+    });
+
+    const many = (count: number) => Array.from({ length: count }, (_, i) => `u${i}`);
+    it.each([
+      ['no userIds', {}, ['userIds must be a JSON array of user ids']],
+      ['userIds not an array', { userIds: 'a,b' }, ['userIds must be a JSON array of user ids']],
+      ['userIds null', { userIds: null }, ['userIds must be a JSON array of user ids']],
+      ['an empty list', { userIds: [] }, ['userIds must list at least 1 user id']],
+      ['1,001 ids', { userIds: many(1001) }, ['userIds must list at most 1000 user ids']],
+      ['an id that is a number', { userIds: ['a', 1] }, ['each value in userIds must be a string']],
+      ['an id that is a list', { userIds: [['a']] }, ['each value in userIds must be a string']],
+      [
+        'an empty id',
+        { userIds: ['a', ''] },
+        ['each value in userIds must be 1-128 characters long'],
+      ],
+      [
+        'an id of 129 characters',
+        { userIds: ['x'.repeat(129)] },
+        ['each value in userIds must be 1-128 characters long'],
+      ],
+      [
+        'an id that is not well-formed',
+        { userIds: ['a\uFFFD'] },
+        ['each value in userIds must be well-formed Unicode (no lone surrogates, no U+FFFD)'],
+      ],
+      [
+        'an id with a lone surrogate',
+        { userIds: ['a\uD800'] },
+        ['each value in userIds must be well-formed Unicode (no lone surrogates, no U+FFFD)'],
+      ],
+      ['an unknown field', { userIds: ['a'], since: 1 }, ['property since should not exist']],
+      [
+        'an inherited name',
+        { userIds: ['a'], constructor: 1 },
+        ['property constructor should not exist'],
+      ],
+    ])('answers 400 for %s, saying why', async (_, data, messages) => {
+      const { status, body } = await postPresence(JSON.stringify(data));
+
+      expect(status).toBe(400);
+      expect(body.message).toEqual(messages);
+    });
+
+    it.each([
+      [
+        'a JSON array',
+        '["a"]',
+        400,
+        ['property 0 should not exist', 'userIds must be a JSON array of user ids'],
+      ],
+      ['no body', '', 400, ['userIds must be a JSON array of user ids']],
+      ['invalid JSON', '{"userIds":', 400, 'Unexpected end of JSON input'],
+      [
+        'ids nested deeper than 4 levels',
+        '{"userIds":[[[["a"]]]]}',
+        400,
+        'JSON body nests deeper than 4 levels',
+      ],
+      [
+        '__proto__',
+        '{"userIds":["a"],"__proto__":{"x":1}}',
+        400,
+        ['property __proto__ should not exist'],
+      ],
+      [
+        'a body over 1 MiB',
+        `{"userIds":["a"]${' '.repeat(1024 * 1024)}}`,
+        413,
+        'request entity too large',
+      ],
+    ])('answers %s with %i, saying why', async (_, text, status, message) => {
+      const answer = await postPresence(text);
+
+      expect(answer).toMatchObject({ status, body: { message } });
+    });
+
+    it.each([
+      ['text/plain', '{"userIds":["a"]}'],
+      ['application/x-www-form-urlencoded', 'userIds=a'],
+      ['', '{"userIds":["a"]}'],
+    ])('answers 415 for a body of type "%s"', async (contentType, text) => {
+      expect(await postPresence(text, API_KEY, contentType)).toMatchObject({
+        status: 415,
+        body: { message: 'the body must be JSON (Content-Type: application/json)' },
+      });
+    });
+
+    it('answers 415 for JSON in another charset than UTF-8', async () => {
+      expect(
+        await postPresence('{"userIds":["a"]}', API_KEY, 'application/json; charset=utf-16'),
+      ).toMatchObject({ status: 415, body: { message: 'JSON bodies must be UTF-8' } });
+    });
+  });
 });
 
-describe('GET /v1/presence while Redis is down (e2e)', { timeout: 60_000 }, () => {
+describe('GET and POST /v1/presence while Redis is down (e2e)', { timeout: 60_000 }, () => {
   let redis: RedisServer;
   let gateway: ServiceProcess;
 
@@ -332,33 +485,47 @@ describe('GET /v1/presence while Redis is down (e2e)', { timeout: 60_000 }, () =
   });
 
   it('answers 503 with Retry-After, fast, then 200 and fresh entries once Redis is back', async () => {
-    const url = `${gateway.httpUrl}/v1/presence?userIds=a`;
-    expect((await http('GET', url, { token: API_KEY })).status).toBe(200);
+    const url = `${gateway.httpUrl}/v1/presence`;
+    const authorization = `Bearer ${API_KEY}`;
+    const ask = (method: 'GET' | 'POST') =>
+      method === 'GET'
+        ? fetch(`${url}?userIds=a`, { headers: { authorization } })
+        : fetch(url, {
+            method: 'POST',
+            headers: { authorization, 'content-type': 'application/json' },
+            body: JSON.stringify({ userIds: ['a'] }),
+          });
+    for (const method of ['GET', 'POST'] as const) expect((await ask(method)).status).toBe(200);
     const { port } = redis;
 
     await redis.stop();
-    const started = Date.now();
-    const answer = await eventually(
-      async () => {
-        const response = await fetch(url, { headers: { authorization: `Bearer ${API_KEY}` } });
-        return response.status === 503 && response;
-      },
-      10_000,
-      '503',
-    );
-    expect(answer.headers.get('retry-after')).toBe('1');
-    expect(await answer.json()).toMatchObject({
-      statusCode: 503,
-      message: 'notifications unavailable: Redis is unreachable',
-    });
-    expect(Date.now() - started).toBeLessThan(6000);
+    for (const method of ['GET', 'POST'] as const) {
+      const started = Date.now();
+      const answer = await eventually(
+        async () => {
+          const response = await ask(method);
+          return response.status === 503 && response;
+        },
+        10_000,
+        `${method} 503`,
+      );
+      expect(answer.headers.get('retry-after')).toBe('1');
+      expect(await answer.json()).toMatchObject({
+        statusCode: 503,
+        message: 'notifications unavailable: Redis is unreachable',
+      });
+      expect(Date.now() - started).toBeLessThan(6000);
+    }
+    expect(gateway.output()).not.toMatch(/ExceptionsHandler|MaxRetriesPerRequestError/);
 
     redis = await startRedis({ port });
-    await eventually(
-      async () => (await http('GET', url, { token: API_KEY })).status === 200,
-      15_000,
-      '200 again',
-    );
+    for (const method of ['GET', 'POST'] as const) {
+      await eventually(
+        async () => (await ask(method)).status === 200,
+        15_000,
+        `${method} 200 again`,
+      );
+    }
     // The gateway writes entries again on the new Redis (its scripts loaded anew).
     const client = await TestClient.ready(gateway.wsUrl, { token: await signToken('after') });
     await eventually(

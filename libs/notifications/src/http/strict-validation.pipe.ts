@@ -3,6 +3,7 @@ import {
   HttpException,
   ValidationPipe,
   type ArgumentMetadata,
+  type ValidationPipeOptions,
 } from '@nestjs/common';
 import { inheritedKeys, unknownPropertyMessage } from '../utils/validation.util.js';
 
@@ -10,11 +11,13 @@ import { inheritedKeys, unknownPropertyMessage } from '../utils/validation.util.
  * Nest's ValidationPipe with `whitelist`, `forbidNonWhitelisted`, `forbidUnknownValues` and
  * `transform`, which also refuses keys such as `constructor` or `toString` (see `inheritedKeys`).
  * Any other failure to transform or validate a value answers 400 as well. The HTTP routes of the
- * module use it whatever pipes the host has.
+ * module use it whatever pipes the host has. `stopAtFirstError` reports only the first broken rule
+ * of each property.
  */
 export class StrictValidationPipe extends ValidationPipe {
-  constructor() {
+  constructor(options: Pick<ValidationPipeOptions, 'stopAtFirstError'> = {}) {
     super({
+      ...options,
       whitelist: true,
       forbidNonWhitelisted: true,
       forbidUnknownValues: true,
