@@ -157,8 +157,9 @@ export interface NotificationsHttpOptions {
    */
   publish?: boolean;
   /**
-   * `GET v1/presence?userIds=a,b` → `{"online": {"a": true, "b": false}}`: whether each of 1–1000
-   * users has a socket open on some gateway, authenticated by one of `apiKeys`.
+   * `GET v1/presence?userIds=a,b` and `POST v1/presence` with `{"userIds": ["a", "b"]}` →
+   * `{"online": {"a": true, "b": false}}`: whether each of 1–1000 users has a socket open on some
+   * gateway, authenticated by one of `apiKeys`.
    * @default true
    */
   presence?: boolean;
