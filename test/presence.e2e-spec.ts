@@ -246,6 +246,11 @@ describe('presence across gateways (e2e)', { timeout: 60_000 }, () => {
         token: API_KEY,
       });
       expect(route.status).toBe(404);
+      const post = await http('POST', `http://127.0.0.1:${port}/v1/presence`, {
+        token: API_KEY,
+        body: { userIds: ['a'] },
+      });
+      expect(post.status).toBe(404);
     } finally {
       await app.close();
     }
