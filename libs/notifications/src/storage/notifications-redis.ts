@@ -1,4 +1,9 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { NotificationsUnavailableError } from '../errors/notifications-unavailable.error.js';
@@ -55,14 +60,27 @@ export function connectionFrom(connection: unknown, overrides: RedisOptions): Re
  * connection and closed at shutdown by this same provider. Commands fail after a short retry
  * instead of queueing forever while Redis is down.
  */
+/** Longest a shutdown waits for a BullMQ connection that is still starting (Redis may be down). */
+const START_SETTLE_MS = 2000;
+
+/**
+ * Waits, at most START_SETTLE_MS, for a BullMQ queue's or worker's connections to finish starting
+ * (see `NotificationsRedis.beforeApplicationShutdown`); never rejects.
+ */
+export async function settleStart(ready: Promise<unknown>): Promise<void> {
+  await withTimeout(ready, START_SETTLE_MS, () => new Error('still starting')).catch(
+    () => undefined,
+  );
+}
+
 @Injectable()
-export class NotificationsRedis implements OnApplicationShutdown {
+export class NotificationsRedis implements BeforeApplicationShutdown, OnApplicationShutdown {
   /** One Redis, or a Redis Cluster when the host's BullMQ connection is a cluster client. */
   readonly client: RedisConnection;
   private readonly firstReady: Promise<void>;
   private wasReady = false;
 
-  constructor(@Inject(NOTIFICATIONS_QUEUE) queue: Queue) {
+  constructor(@Inject(NOTIFICATIONS_QUEUE) private readonly queue: Queue) {
     this.client = connectionFrom(queue.opts.connection, {
       connectionName: 'notifications-store',
       maxRetriesPerRequest: 2,
@@ -85,6 +103,16 @@ export class NotificationsRedis implements OnApplicationShutdown {
     if (this.client.status === 'ready') return;
     if (this.wasReady) throw new NotificationsUnavailableError();
     await withTimeout(this.firstReady, timeoutMs, () => new NotificationsUnavailableError());
+  }
+
+  /**
+   * Before the queue is closed (by @nestjs/bullmq, at `onApplicationShutdown`): its connection, if
+   * still starting, gets a moment to be ready. BullMQ closes a connection that is still starting by
+   * dropping it and removing its listeners, and the rejection of its start (it was asking Redis's
+   * version) then surfaces as an unhandled rejection: a host stopped right after it started.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await settleStart(this.queue.waitUntilReady());
   }
 
   async onApplicationShutdown(): Promise<void> {

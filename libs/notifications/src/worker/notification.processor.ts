@@ -28,7 +28,7 @@ import {
 } from '../storage/notification.store.js';
 import { NotificationsMetrics } from '../notifications.metrics.js';
 import { NotificationsSettings } from '../notifications.settings.js';
-import { NotificationsRedis } from '../storage/notifications-redis.js';
+import { NotificationsRedis, settleStart } from '../storage/notifications-redis.js';
 import { ScheduleStore } from '../storage/schedule.store.js';
 import { isTransientRedisError } from '../utils/transient-error.util.js';
 import { describeFieldErrors, validatePlain, type FieldError } from '../utils/validation.util.js';
@@ -79,6 +79,9 @@ export class NotificationProcessor
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.recovery?.stop();
+    // A worker still starting is closed by dropping its connections, whose start then rejects
+    // unhandled (see NotificationsRedis.beforeApplicationShutdown): let it finish starting first.
+    await settleStart(this.worker.waitUntilReady());
     // Let in-flight jobs finish while the store's connection is still open.
     await this.worker.close();
   }
