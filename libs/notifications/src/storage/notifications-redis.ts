@@ -55,11 +55,6 @@ export function connectionFrom(connection: unknown, overrides: RedisOptions): Re
     : new Redis({ ...options, ...overrides });
 }
 
-/**
- * The library's own Redis connection (the store's commands), created from the host's BullMQ
- * connection and closed at shutdown by this same provider. Commands fail after a short retry
- * instead of queueing forever while Redis is down.
- */
 /** Longest a shutdown waits for a BullMQ connection that is still starting (Redis may be down). */
 const START_SETTLE_MS = 2000;
 
@@ -73,6 +68,11 @@ export async function settleStart(ready: Promise<unknown>): Promise<void> {
   );
 }
 
+/**
+ * The library's own Redis connection (the store's commands), created from the host's BullMQ
+ * connection and closed at shutdown by this same provider. Commands fail after a short retry
+ * instead of queueing forever while Redis is down.
+ */
 @Injectable()
 export class NotificationsRedis implements BeforeApplicationShutdown, OnApplicationShutdown {
   /** One Redis, or a Redis Cluster when the host's BullMQ connection is a cluster client. */
