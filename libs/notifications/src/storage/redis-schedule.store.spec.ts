@@ -48,10 +48,20 @@ describe(RedisScheduleStore.name, () => {
     expect(await sut.cancel('alice', 'r')).toEqual({ outcome: 'none' });
     expect(await fire(['alice', 'bob'], 'r', 'job1')).toEqual(['bob']);
 
-    // The marker went with the claim; the fired one is the history's now.
-    expect(await redis.hgetall(keys.forUser('alice').scheduled)).toEqual({});
+    // The cancel marker stays; the fired one is the history's now.
+    expect(await redis.hgetall(keys.forUser('alice').scheduled)).toEqual({ r: 'x:job1' });
     expect(await redis.hgetall(keys.forUser('bob').scheduled)).toEqual({});
     expect(await sut.cancel('bob', 'r')).toEqual({ outcome: 'fired' });
+    expect(await sut.cancel('alice', 'r')).toEqual({ outcome: 'none' });
+  });
+
+  it('a retried attempt of a job for several users still leaves out the one it was cancelled for', async () => {
+    await sut.record(['alice', 'bob'], 'r', 'job1');
+    await sut.cancel('alice', 'r');
+
+    expect(await fire(['alice', 'bob'], 'r', 'job1')).toEqual(['bob']);
+    // The first attempt's store failed (say): BullMQ runs the job again.
+    expect(await sut.claim(['alice', 'bob'], 'r', 'job1')).toEqual([false, true]);
     expect(await sut.cancel('alice', 'r')).toEqual({ outcome: 'none' });
   });
 

@@ -3,7 +3,9 @@
  * (same hash tag). The state of a key is one of
  *
  * - `<jobId>`   scheduled: that BullMQ job will deliver it;
- * - `x:<jobId>` cancelled: that job, if it still runs, stores nothing (kept until the job is gone);
+ * - `x:<jobId>` cancelled: that job stores nothing, also on a retried attempt. Kept until the key is
+ *   scheduled again or the job is removed from `delayed` by the cancel (one small field per
+ *   cancelled notification otherwise: a marker dropped at the claim let a retried attempt deliver);
  * - `f:<jobId>` firing: that job has claimed it and is storing it (or will on its next attempt).
  *
  * BullMQ refuses custom job ids with exactly one `:` or more than two, so `x:` and `f:` values can
@@ -28,7 +30,8 @@ return 1
 /**
  * Job ARGV[2] is due and claims key ARGV[1] (KEYS: S). Returns 1 when it is to store it (the key is
  * now firing, also on a retried attempt; or nothing was recorded: a job whose producer delayed it
- * itself), 0 when it was cancelled or another job scheduled the key since.
+ * itself), 0 when it was cancelled (the marker stays, so a retried attempt skips it too) or another
+ * job scheduled the key since.
  */
 export const SCHEDULE_CLAIM_SCRIPT = `
 local state = redis.call('HGET', KEYS[1], ARGV[1])
@@ -37,7 +40,6 @@ if state == ARGV[2] or state == 'f:' .. ARGV[2] then
   redis.call('HSET', KEYS[1], ARGV[1], 'f:' .. ARGV[2])
   return 1
 end
-if state == 'x:' .. ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 0
 `;
 
