@@ -1,10 +1,9 @@
 import type { Job } from 'bullmq';
 import { http } from './kit/http.mjs';
-import { startRedis, type RedisServer } from './kit/redis.mjs';
-import { startService, type ServiceProcess } from './kit/service.mjs';
 import { startTestApp, type TestApp } from './kit/test-app.js';
+import { useGatewayOnOwnRedis } from './kit/own-redis-gateway.js';
 import { eventually } from './kit/timing.mjs';
-import { TEST_JWT_SECRET, signToken } from './kit/tokens.mjs';
+import { signToken } from './kit/tokens.mjs';
 import { closeAfterEach, TestClient } from './kit/ws-client.js';
 
 describe('HTTP inbox (e2e)', () => {
@@ -152,23 +151,7 @@ describe('HTTP inbox (e2e)', () => {
 // Found by the issue-17 black-box review (the inbox routes predate it): each answered 500 and logged
 // a MaxRetriesPerRequestError stack while Redis was down, where publish and presence answer 503.
 describe('the HTTP inbox while Redis is down (e2e)', { timeout: 60_000 }, () => {
-  let redis: RedisServer;
-  let gateway: ServiceProcess;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    gateway = await startService({
-      NODE_ENV: 'production',
-      JWT_SECRET: TEST_JWT_SECRET,
-      REDIS_URL: redis.url,
-      ROLE: 'gateway',
-    });
-  });
-
-  afterAll(async () => {
-    await gateway?.stop('SIGKILL');
-    await redis?.stop();
-  });
+  const outage = useGatewayOnOwnRedis();
 
   it('answers 503 with Retry-After on every route, then 200 once Redis is back', async () => {
     const token = await signToken('inbox-down');
@@ -179,15 +162,14 @@ describe('the HTTP inbox while Redis is down (e2e)', { timeout: 60_000 }, () => 
       ['POST', '/v1/me/notifications/read', { all: true }],
     ];
     const call = ([method, path, body]: [string, string, unknown?]) =>
-      fetch(`${gateway.httpUrl}${path}`, {
+      fetch(`${outage.gateway.httpUrl}${path}`, {
         method,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     for (const route of routes) expect((await call(route)).status).toBe(200);
-    const { port } = redis;
 
-    await redis.stop();
+    await outage.stopRedis();
     for (const route of routes) {
       const answer = await eventually(
         async () => {
@@ -200,9 +182,9 @@ describe('the HTTP inbox while Redis is down (e2e)', { timeout: 60_000 }, () => 
       expect(answer.status, route[1]).toBe(503);
       expect(answer.headers.get('retry-after')).toBe('1');
     }
-    expect(gateway.output()).not.toMatch(/ExceptionsHandler|MaxRetriesPerRequestError/);
+    expect(outage.gateway.output()).not.toMatch(/ExceptionsHandler|MaxRetriesPerRequestError/);
 
-    redis = await startRedis({ port });
+    await outage.restartRedis();
     for (const route of routes) {
       await eventually(async () => (await call(route)).status === 200, 15_000, `${route[1]} 200`);
     }

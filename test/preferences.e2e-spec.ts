@@ -1,10 +1,9 @@
 import { InvalidPreferencesError, PreferencesService } from '@rtnotify/nestjs';
 import { http } from './kit/http.mjs';
-import { startRedis, type RedisServer } from './kit/redis.mjs';
-import { startService, type ServiceProcess } from './kit/service.mjs';
 import { startTestApp, type TestApp } from './kit/test-app.js';
+import { useGatewayOnOwnRedis } from './kit/own-redis-gateway.js';
 import { eventually } from './kit/timing.mjs';
-import { TEST_JWT_SECRET, signToken } from './kit/tokens.mjs';
+import { signToken } from './kit/tokens.mjs';
 
 /** GET / PATCH /v1/me/preferences: the user's in-app and fallback switches per category. */
 describe('preferences (e2e)', () => {
@@ -203,32 +202,15 @@ describe('preferences (e2e)', () => {
 
 // Found by the black-box review: both routes answered 500 (and logged a stack) while Redis was down.
 describe('GET / PATCH /v1/me/preferences while Redis is down (e2e)', { timeout: 60_000 }, () => {
-  let redis: RedisServer;
-  let gateway: ServiceProcess;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    gateway = await startService({
-      NODE_ENV: 'production',
-      JWT_SECRET: TEST_JWT_SECRET,
-      REDIS_URL: redis.url,
-      ROLE: 'gateway',
-    });
-  });
-
-  afterAll(async () => {
-    await gateway?.stop('SIGKILL');
-    await redis?.stop();
-  });
+  const outage = useGatewayOnOwnRedis();
 
   it('answers 503 with Retry-After, fast, then 200 once Redis is back', async () => {
-    const url = `${gateway.httpUrl}/v1/me/preferences`;
+    const url = `${outage.gateway.httpUrl}/v1/me/preferences`;
     const token = await signToken('prefs-down');
     const patch = { categories: { billing: { inApp: false } } };
     expect((await http('PATCH', url, { token, body: patch })).status).toBe(200);
-    const { port } = redis;
 
-    await redis.stop();
+    await outage.stopRedis();
     const started = Date.now();
     const answer = await eventually(
       async () => {
@@ -247,9 +229,9 @@ describe('GET / PATCH /v1/me/preferences while Redis is down (e2e)', { timeout: 
     expect(patched.status).toBe(503);
     console.log(`preferences while Redis is down: 503 after ${Date.now() - started} ms`);
     expect(Date.now() - started).toBeLessThan(6000);
-    expect(gateway.output()).not.toMatch(/ExceptionsHandler|MaxRetriesPerRequestError/);
+    expect(outage.gateway.output()).not.toMatch(/ExceptionsHandler|MaxRetriesPerRequestError/);
 
-    redis = await startRedis({ port });
+    await outage.restartRedis();
     await eventually(
       async () => (await http('PATCH', url, { token, body: patch })).status === 200,
       15_000,

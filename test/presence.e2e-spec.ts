@@ -7,6 +7,7 @@ import { http, metricValue, postRaw, scrapeMetrics } from './kit/http.mjs';
 import { startRedis, type RedisServer } from './kit/redis.mjs';
 import { redisOptionsFromUrl } from '../src/redis/redis-url.js';
 import { startService, type ServiceProcess } from './kit/service.mjs';
+import { useGatewayOnOwnRedis } from './kit/own-redis-gateway.js';
 import { eventually } from './kit/timing.mjs';
 import { TEST_JWT_SECRET, signToken } from './kit/tokens.mjs';
 import { TestClient } from './kit/ws-client.js';
@@ -470,27 +471,10 @@ describe('presence across gateways (e2e)', { timeout: 60_000 }, () => {
 });
 
 describe('GET and POST /v1/presence while Redis is down (e2e)', { timeout: 60_000 }, () => {
-  let redis: RedisServer;
-  let gateway: ServiceProcess;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    gateway = await startService({
-      NODE_ENV: 'production',
-      JWT_SECRET: TEST_JWT_SECRET,
-      REDIS_URL: redis.url,
-      API_KEYS: API_KEY,
-      ROLE: 'gateway',
-    });
-  });
-
-  afterAll(async () => {
-    await gateway?.stop('SIGKILL');
-    await redis?.stop();
-  });
+  const outage = useGatewayOnOwnRedis({ API_KEYS: API_KEY });
 
   it('answers 503 with Retry-After, fast, then 200 and fresh entries once Redis is back', async () => {
-    const url = `${gateway.httpUrl}/v1/presence`;
+    const url = `${outage.gateway.httpUrl}/v1/presence`;
     const authorization = `Bearer ${API_KEY}`;
     const ask = (method: 'GET' | 'POST') =>
       method === 'GET'
@@ -501,9 +485,8 @@ describe('GET and POST /v1/presence while Redis is down (e2e)', { timeout: 60_00
             body: JSON.stringify({ userIds: ['a'] }),
           });
     for (const method of ['GET', 'POST'] as const) expect((await ask(method)).status).toBe(200);
-    const { port } = redis;
 
-    await redis.stop();
+    await outage.stopRedis();
     for (const method of ['GET', 'POST'] as const) {
       const started = Date.now();
       const answer = await eventually(
@@ -521,9 +504,9 @@ describe('GET and POST /v1/presence while Redis is down (e2e)', { timeout: 60_00
       });
       expect(Date.now() - started).toBeLessThan(6000);
     }
-    expect(gateway.output()).not.toMatch(/ExceptionsHandler|MaxRetriesPerRequestError/);
+    expect(outage.gateway.output()).not.toMatch(/ExceptionsHandler|MaxRetriesPerRequestError/);
 
-    redis = await startRedis({ port });
+    await outage.restartRedis();
     for (const method of ['GET', 'POST'] as const) {
       await eventually(
         async () => (await ask(method)).status === 200,
@@ -532,10 +515,12 @@ describe('GET and POST /v1/presence while Redis is down (e2e)', { timeout: 60_00
       );
     }
     // The gateway writes entries again on the new Redis (its scripts loaded anew).
-    const client = await TestClient.ready(gateway.wsUrl, { token: await signToken('after') });
+    const client = await TestClient.ready(outage.gateway.wsUrl, {
+      token: await signToken('after'),
+    });
     await eventually(
       async () => {
-        const { body } = await http('GET', `${gateway.httpUrl}/v1/presence?userIds=after`, {
+        const { body } = await http('GET', `${outage.gateway.httpUrl}/v1/presence?userIds=after`, {
           token: API_KEY,
         });
         return body.online?.after === true;
