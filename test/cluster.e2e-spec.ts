@@ -219,7 +219,7 @@ describe(
       );
       const redis = new Cluster(cluster.startupNodes);
       try {
-        const historyOf = (userId: string) => `${KEY_PREFIX}:{${userId}}:h`;
+        const historyOf = (userId: string) => `${KEY_PREFIX}:{${userId}}:l`;
         const expiresAt = new Date(Date.now() + 1500).toISOString();
         const jobs = await producer.queue.addBulk(
           expiring.map((userId) => ({
@@ -228,7 +228,7 @@ describe(
           })),
         );
         await Promise.all(jobs.map((job) => job.waitUntilFinished(producer.events, 30_000)));
-        const sizes = async () => Promise.all(expiring.map((u) => redis.zcard(historyOf(u))));
+        const sizes = async () => Promise.all(expiring.map((u) => redis.llen(historyOf(u))));
         expect(await sizes()).toEqual(expiring.map(() => 1));
 
         // Nobody reads these users' inboxes: only the worker's sweeper removes the notifications.

@@ -105,7 +105,12 @@ async function userKeys(redis, userId) {
 /** Redis' compact-encoding thresholds, which decide each key's encoding (and so its size). */
 async function thresholds(redis) {
   const out = {};
-  for (const name of ['zset-max-listpack-*', 'hash-max-listpack-*', 'set-max-intset-entries']) {
+  for (const name of [
+    'list-max-listpack-size',
+    'zset-max-listpack-*',
+    'hash-max-listpack-*',
+    'set-max-intset-entries',
+  ]) {
     const flat = await redis.config('GET', name);
     for (let i = 0; i < flat.length; i += 2) out[flat[i]] = Number(flat[i + 1]);
   }
@@ -193,7 +198,7 @@ export async function measureMemory(options = {}) {
     const perUserHeld = Math.min(o.perUser, historyLimit);
     const held = perUserHeld * o.users;
     const one = await userKeys(client, 'u0');
-    const [sample] = await client.zrange(`${KEY_PREFIX}:{u0}:h`, -1, -1);
+    const [sample] = await client.lrange(`${KEY_PREFIX}:{u0}:l`, -1, -1);
     const historyKeys = await bytesOf(client, `${KEY_PREFIX}:*`);
 
     // The finished job records go; what remains above the baseline is the history's.

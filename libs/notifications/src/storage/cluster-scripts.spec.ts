@@ -36,7 +36,7 @@ describe(forCluster.name, () => {
 
     expect(clusterScriptChanges(sut)).toEqual({ publishes: 0, sequences: 0 });
     expect(sut).toContain('local seq = nextSeq()');
-    expect(sut).toContain(`redis.call('HINCRBY', KEYS[3], 'seq', ${SEQ_FENCE})`);
+    expect(sut).toContain(`redis.call('HINCRBY', KEYS[2], 'seq', ${SEQ_FENCE})`);
     expect(sut).toContain("redis.call('CLUSTER', 'MYID')");
   });
 

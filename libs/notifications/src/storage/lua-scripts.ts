@@ -5,27 +5,40 @@ import { PUBLISH_FRAME_LUA } from './channel-message.js';
  * round trip. Every per-user script takes the same KEYS (USER_KEY_ORDER) and begins with the same
  * ARGV: channel, now (epoch ms), epochCandidate, ttlSeconds (0 for none).
  *
- * A user's data:
- * - h  ZSET seq → the stored notification's JSON, immutable. It begins with
- *      `{"createdAt":"<24-char ISO>"`, so the age trim reads the time at a fixed offset.
- * - u  ZSET seq → id of each notification that is unread and not archived (v1's unread count).
- * - n  ZSET seq → id of each notification that is unseen and not archived.
- * - a  ZSET seq → id of each archived notification.
- * - f  ZSET seq → `seq|bits|expires|category|collapseKey`, only for notifications that have a
- *      category, a collapse key or an expiry, or are archived. `bits` keep an archived one's state
- *      (1 = unread, 2 = unseen); otherwise u and n are the truth and bits are 0.
- * - c  HASH `u:<category>` / `n:<category>` → counts of u and n per category (no zero fields).
+ * A user's data (layout 2; LEGACY_KEY_ORDER names the keys of the 0.2.x layout, see MIGRATE_SCRIPT):
+ * - l  LIST of the stored notifications, oldest first, in seq order (seqs may have gaps: removed
+ *      ones, and the cluster's sequence fence). Each entry is
+ *      `<seq>|<state>|<createdAt ms>|<type>|<category>|<length of extra>|<extra><payload JSON>`:
+ *      state bits 1 = unread, 2 = unseen, 4 = archived (an archived one keeps its unread and unseen
+ *      bits, but is not counted); extra is the rest of the notification's JSON fields in the order
+ *      they are sent (`,"expiresAt":…,"collapsedCount":…,"replaces":…,"collapseKey":…`), mostly
+ *      empty. A list keeps its entries in listpack nodes whatever their size, so an entry costs its
+ *      own bytes and a few more; the id (`<epoch>-<seq>`) and the JSON around the fields are rebuilt
+ *      when read (decodeEntry in stored-entry.ts).
+ * - m  HASH epoch, seq (last issued), v (channel messages published), t (trimmed up to this seq),
+ *      un / us (how many are unread / unseen and not archived), lv (the layout: LAYOUT_VERSION),
+ *      ne (the earliest expiry in e), cats (set once a notification had a category: c may hold
+ *      counts), rm (set once one was collapsed or expired).
+ * - k  ZSET dedupe key → seq. A producer's key (`k:…`) and an idempotent job's key stay as long as
+ *      the notification is in the history; a job attempt's key (`j:<job id>:<timestamp>`) only until
+ *      the job completes (the worker releases it, see DedupeRelease).
+ * - c  HASH `u:<category>` / `n:<category>` → counts of the unread / unseen per category (no zero
+ *      fields).
  * - e  ZSET expiresAt (ms) → seq of each notification that expires.
  * - cz ZSET collapseKey → seq of the newest notification with that key.
- * - m  HASH epoch, seq (last issued), v (channel messages published), t (trimmed up to this seq;
- *      absent in histories written before protocol 1.1), ne (the earliest expiry in e), cats (set
- *      once a notification had a category: c may hold counts), rm (set once one was collapsed or
- *      expired: dz may outgrow h). The two flags spare the common append two commands.
- * - d  HASH dedupe key → id; dz ZSET seq → dedupe key, to forget the keys of trimmed ones.
  */
 
 /** The KEYS of every per-user script, in this order. */
-export const USER_KEY_ORDER = ['h', 'u', 'm', 'd', 'dz', 'n', 'a', 'f', 'c', 'e', 'cz'] as const;
+export const USER_KEY_ORDER = ['l', 'm', 'k', 'c', 'e', 'cz'] as const;
+
+/** The keys of the 0.2.x layout that layout 2 no longer has (see MIGRATE_SCRIPT). */
+export const LEGACY_KEY_ORDER = ['h', 'u', 'd', 'dz', 'n', 'a', 'f'] as const;
+
+/** The layout the scripts read and write, kept in the meta hash as `lv`. */
+export const LAYOUT_VERSION = '2';
+
+/** What a script answers when the user's data is still in the 0.2.x layout: migrate, then again. */
+export const LEGACY_LAYOUT_ERROR = 'RTNOTIFY_LEGACY_LAYOUT';
 
 /**
  * The extra KEYS of the append script, after USER_KEY_ORDER: the user's preferences (`pr`), presence
@@ -34,17 +47,43 @@ export const USER_KEY_ORDER = ['h', 'u', 'm', 'd', 'dz', 'n', 'a', 'f', 'c', 'e'
  */
 export const APPEND_EXTRA_KEYS = ['preferences', 'presence', 'fallbacks'] as const;
 
-export const PRELUDE = `${PUBLISH_FRAME_LUA}
-local H, U, M, D, DZ, N, A, F, C, E, CZ =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+/** Reading one entry of the history list (see the top of this file), shared by every script. */
+const ENTRIES = `
+local function bit(state, b) return math.floor(state / b) % 2 == 1 end
+
+-- Counted as unread / unseen: the bit is set and the notification is not archived.
+local function isUnread(state) return bit(state, 1) and not bit(state, 4) end
+local function isUnseen(state) return bit(state, 2) and not bit(state, 4) end
+
+local function parse(raw)
+  local seq, state, ms, kind, cat, length, at =
+    string.match(raw, '^(%d+)|(%d)|(%d+)|([^|]*)|([^|]*)|(%d+)|()')
+  return { raw = raw, seqText = seq, seq = tonumber(seq), state = tonumber(state), ms = tonumber(ms),
+    type = kind, cat = cat, extra = string.sub(raw, at, at + tonumber(length) - 1) }
+end
+
+local function seqOf(raw) return tonumber(string.match(raw, '^%d+')) end
+local function stateOf(raw) return tonumber(string.match(raw, '^%d+|(%d)')) end
+
+-- The same entry with another state.
+local function withState(entry, state)
+  return entry.seqText .. '|' .. state .. string.sub(entry.raw, #entry.seqText + 3)
+end
+`;
+
+export const PRELUDE = `${PUBLISH_FRAME_LUA}${ENTRIES}
+local L, M, K, C, E, CZ = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local channel, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[4])
-local head = redis.call('HMGET', M, 'epoch', 'ne', 'cats', 'rm')
+local head = redis.call('HMGET', M, 'epoch', 'ne', 'cats', 'rm', 'lv')
 local epoch = head[1]
+if epoch and head[5] ~= '${LAYOUT_VERSION}' then
+  return redis.error_reply('${LEGACY_LAYOUT_ERROR} this history is in the 0.2 layout')
+end
 local hasCategories, removedAny = head[3] ~= false, head[4] ~= false
 
 local function createEpoch()
   epoch = ARGV[3]
-  redis.call('HSET', M, 'epoch', epoch, 't', 0)
+  redis.call('HSET', M, 'epoch', epoch, 't', 0, 'lv', '${LAYOUT_VERSION}')
 end
 
 local function refreshTtl()
@@ -52,6 +91,8 @@ local function refreshTtl()
     for i = 1, ${USER_KEY_ORDER.length} do redis.call('EXPIRE', KEYS[i], ttl) end
   end
 end
+
+local function counter(field) return tonumber(redis.call('HGET', M, field) or '0') end
 
 -- Publishes a frame on the user's channel as the next version (see channel-message.ts).
 local function publish(frame, id, enqueuedAt)
@@ -63,23 +104,34 @@ local function bump(field, delta)
   if redis.call('HINCRBY', C, field, delta) <= 0 then redis.call('HDEL', C, field) end
 end
 
-local function parseMeta(raw)
-  local seq, bits, exp, cat, ck = string.match(raw, '^(%d+)|(%d)|(%d)|([^|]*)|(.*)$')
-  return { raw = raw, seq = tonumber(seq), bits = tonumber(bits), exp = exp == '1', cat = cat, ck = ck }
+-- Adds (sign 1) or takes away (-1) what a notification in this state counts for.
+local function count(state, cat, sign)
+  if isUnread(state) then
+    redis.call('HINCRBY', M, 'un', sign)
+    if cat ~= '' then bump('u:' .. cat, sign) end
+  end
+  if isUnseen(state) then
+    redis.call('HINCRBY', M, 'us', sign)
+    if cat ~= '' then bump('n:' .. cat, sign) end
+  end
 end
 
-local function metaOf(seq)
-  local raw = redis.call('ZRANGEBYSCORE', F, seq, seq)[1]
-  if raw then return parseMeta(raw) end
+-- The index of the first entry whose seq is >= target (the list's length when there is none).
+local function lowerBound(target, length)
+  local lo, hi = 0, length or redis.call('LLEN', L)
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if seqOf(redis.call('LINDEX', L, mid)) < target then lo = mid + 1 else hi = mid end
+  end
+  return lo
+end
+
+-- The entry with this seq and its index, or nil.
+local function find(seq)
+  local index = lowerBound(seq)
+  local raw = redis.call('LINDEX', L, index)
+  if raw and seqOf(raw) == seq then return parse(raw), index end
   return nil
-end
-
-local function writeMeta(seq, old, bits, exp, cat, ck)
-  if not old and bits == 0 and not exp and cat == '' and ck == '' then return end
-  local raw = seq .. '|' .. bits .. '|' .. (exp and '1' or '0') .. '|' .. cat .. '|' .. ck
-  if old and old.raw == raw then return end
-  if old then redis.call('ZREM', F, old.raw) end
-  if bits ~= 0 or exp or cat ~= '' or ck ~= '' then redis.call('ZADD', F, seq, raw) end
 end
 
 local function countsJson(unread)
@@ -99,34 +151,24 @@ local function countsJson(unread)
   for i, name in ipairs(names) do
     parts[i] = '"' .. name .. '":{"unread":' .. per[name][1] .. ',"unseen":' .. per[name][2] .. '}'
   end
-  return '{"unread":' .. (unread or redis.call('ZCARD', U)) .. ',"unseen":' .. redis.call('ZCARD', N) ..
+  return '{"unread":' .. (unread or counter('un')) .. ',"unseen":' .. counter('us') ..
     ',"categories":{' .. table.concat(parts, ',') .. '}}'
 end
 
--- Takes a notification out of the history and every index; true when it was there.
-local function removeSeq(seq)
-  local id = epoch .. '-' .. seq
+-- Takes a notification out of the history and every index.
+local function removeEntry(entry)
   if not removedAny then
     redis.call('HSET', M, 'rm', 1)
     removedAny = true
   end
-  local removed = redis.call('ZREMRANGEBYSCORE', H, seq, seq)
-  local meta = metaOf(seq)
-  local inU = redis.call('ZREM', U, id)
-  local inN = redis.call('ZREM', N, id)
-  redis.call('ZREM', A, id)
-  if meta then
-    if meta.cat ~= '' then
-      if inU == 1 then bump('u:' .. meta.cat, -1) end
-      if inN == 1 then bump('n:' .. meta.cat, -1) end
-    end
-    redis.call('ZREM', F, meta.raw)
-    if meta.exp then redis.call('ZREM', E, seq) end
-    if meta.ck ~= '' and tonumber(redis.call('ZSCORE', CZ, meta.ck)) == seq then
-      redis.call('ZREM', CZ, meta.ck)
+  redis.call('LREM', L, 1, entry.raw)
+  count(entry.state, entry.cat, -1)
+  if string.find(entry.extra, '"expiresAt":', 1, true) then redis.call('ZREM', E, entry.seqText) end
+  if string.find(entry.extra, '"collapseKey":', 1, true) then
+    for _, key in ipairs(redis.call('ZRANGEBYSCORE', CZ, entry.seq, entry.seq)) do
+      redis.call('ZREM', CZ, key)
     end
   end
-  return removed > 0
 end
 
 local function quoted(ids)
@@ -140,15 +182,19 @@ local function expireDue()
   local due = redis.call('ZRANGEBYSCORE', E, '-inf', now)
   local ids = {}
   if #due > 0 then
-    local unreadBefore = redis.call('ZCARD', U)
+    local unreadBefore = counter('un')
     for _, seq in ipairs(due) do
-      if removeSeq(tonumber(seq)) then ids[#ids + 1] = epoch .. '-' .. seq end
+      local entry = find(tonumber(seq))
+      if entry then
+        removeEntry(entry)
+        ids[#ids + 1] = epoch .. '-' .. entry.seqText
+      end
     end
     redis.call('ZREMRANGEBYSCORE', E, '-inf', now)
     if #ids > 0 then
       publish('{"event":"removed","data":{"ids":' .. quoted(ids) ..
         ',"reason":"expired","counts":' .. countsJson() .. '}}')
-      local unread = redis.call('ZCARD', U)
+      local unread = counter('un')
       if unread ~= unreadBefore then
         publish('{"event":"unread","data":{"unread":' .. unread .. '}}')
       end
@@ -163,76 +209,23 @@ local expiredNow = 0
 if epoch and head[2] and tonumber(head[2]) <= now then expiredNow = expireDue() end
 `;
 
-/** What reads and marks need of a notification's state. */
-const STATE = `
--- The state of a stored notification: unread, unseen, archived, and its meta (nil when it has none).
-local function stateOf(seq, id, hasMeta)
-  local meta = hasMeta and metaOf(seq) or nil
-  if redis.call('ZSCORE', A, id) then
-    local bits = meta and meta.bits or 0
-    return bits % 2 == 1, bits >= 2, true, meta
-  end
-  return redis.call('ZSCORE', U, id) ~= false, redis.call('ZSCORE', N, id) ~= false, false, meta
-end
-
--- The flags a client sees: 1 = read, 2 = seen, 4 = archived.
-local function flagsOf(unread, unseen, archived)
-  return (unread and 0 or 1) + (unseen and 0 or 2) + (archived and 4 or 0)
-end
-
--- Moves a stored notification from one state to another, keeping every index and count in step.
-local function setState(seq, id, meta, was, to)
-  local cat = meta and meta.cat or ''
-  local wasU, isU = was[1] and not was[3], to[1] and not to[3]
-  if wasU ~= isU then
-    if isU then redis.call('ZADD', U, seq, id) else redis.call('ZREM', U, id) end
-    if cat ~= '' then bump('u:' .. cat, isU and 1 or -1) end
-  end
-  local wasN, isN = was[2] and not was[3], to[2] and not to[3]
-  if wasN ~= isN then
-    if isN then redis.call('ZADD', N, seq, id) else redis.call('ZREM', N, id) end
-    if cat ~= '' then bump('n:' .. cat, isN and 1 or -1) end
-  end
-  if was[3] ~= to[3] then
-    if to[3] then redis.call('ZADD', A, seq, id) else redis.call('ZREM', A, id) end
-  end
-  local bits = to[3] and ((to[1] and 1 or 0) + (to[2] and 2 or 0)) or 0
-  if (meta and meta.bits or 0) ~= bits then
-    writeMeta(seq, meta, bits, meta and meta.exp, cat, meta and meta.ck or '')
-  end
-end
-
-`;
-
-/** Drops everything up to seq `trimTo` from every structure (count and age trims). */
-const TRIM_UP_TO = `
-local function trimUpTo(trimTo)
-  if trimTo <= 0 then return end
-  local metas = redis.call('ZRANGEBYSCORE', F, '-inf', trimTo)
-  for _, raw in ipairs(metas) do
-    local meta = parseMeta(raw)
-    if meta.cat ~= '' then
-      local id = epoch .. '-' .. meta.seq
-      if redis.call('ZSCORE', U, id) then bump('u:' .. meta.cat, -1) end
-      if redis.call('ZSCORE', N, id) then bump('n:' .. meta.cat, -1) end
+/** Drops the `n` oldest entries from the history and every index (count and age trims). */
+const TRIM_FRONT = `
+local function trimFront(n)
+  if n <= 0 then return end
+  local last
+  for _, raw in ipairs(redis.call('LRANGE', L, 0, n - 1)) do
+    local entry = parse(raw)
+    count(entry.state, entry.cat, -1)
+    if string.find(entry.extra, '"expiresAt":', 1, true) then
+      redis.call('ZREM', E, entry.seqText)
     end
-    if meta.exp then redis.call('ZREM', E, meta.seq) end
+    last = entry.seqText
   end
-  redis.call('ZREMRANGEBYSCORE', H, '-inf', trimTo)
-  redis.call('ZREMRANGEBYSCORE', U, '-inf', trimTo)
-  redis.call('ZREMRANGEBYSCORE', N, '-inf', trimTo)
-  redis.call('ZREMRANGEBYSCORE', A, '-inf', trimTo)
-  -- Every notification with a collapse key has a meta entry: without those, there is none to drop.
-  if #metas > 0 then
-    redis.call('ZREMRANGEBYSCORE', F, '-inf', trimTo)
-    redis.call('ZREMRANGEBYSCORE', CZ, '-inf', trimTo)
-  end
-  local keys = redis.call('ZRANGEBYSCORE', DZ, '-inf', trimTo)
-  for i = 1, #keys, 500 do
-    redis.call('HDEL', D, unpack(keys, i, math.min(i + 499, #keys)))
-  end
-  redis.call('ZREMRANGEBYSCORE', DZ, '-inf', trimTo)
-  redis.call('HSET', M, 't', trimTo)
+  redis.call('LTRIM', L, n, -1)
+  redis.call('ZREMRANGEBYSCORE', CZ, '-inf', last)
+  redis.call('ZREMRANGEBYSCORE', K, '-inf', last)
+  redis.call('HSET', M, 't', last)
 end
 `;
 
@@ -265,109 +258,89 @@ end
 
 /**
  * ARGV (after the common four): type, payloadJson, dedupeKey, createdAt (ISO), historyLimit, cutoff
- * (ISO or ''), enqueuedAt (epoch ms, carried to the gateways for the enqueue-to-push latency),
+ * (epoch ms or ''), enqueuedAt (epoch ms, carried to the gateways for the enqueue-to-push latency),
  * category (''), expiresAt ISO (''), expiresAt ms (''), collapseKey (''), collapseKey as JSON,
- * critical ('1' or ''), fallback delay in ms ('' for none), whenOffline ('1' or '').
- * Extra KEYS (APPEND_EXTRA_KEYS): preferences, presence, fallbacks.
+ * critical ('1' or ''), fallback delay in ms ('' for none), whenOffline ('1' or ''), createdAt (epoch
+ * ms). Extra KEYS (APPEND_EXTRA_KEYS): preferences, presence, fallbacks.
  * Returns {stored (1|0|2 = suppressed by the user's in-app preference), id, unread, replaced id (''
  * for none), when its fallback is due (epoch ms, '' for none; also for a duplicate)}; publishes the
  * notification frame, then `removed` (collapsed) for the one it replaced (see channel-message.ts).
  */
-export const APPEND_SCRIPT = `${PRELUDE}${TRIM_UP_TO}${FALLBACK_ENTRIES}
+export const APPEND_SCRIPT = `${PRELUDE}${TRIM_FRONT}${FALLBACK_ENTRIES}
 local PR, P = KEYS[${USER_KEY_ORDER.length + 1}], KEYS[${USER_KEY_ORDER.length + 2}]
 local dedupeKey, limit = ARGV[7], tonumber(ARGV[9])
 local critical = ARGV[17] == '1'
-local existing = redis.call('HGET', D, dedupeKey)
-if existing then
+local existingSeq = epoch and redis.call('ZSCORE', K, dedupeKey)
+if existingSeq then
+  local existing = epoch .. '-' .. existingSeq
   local entry = fallbackEntry(existing)
-  return {0, existing, redis.call('ZCARD', U), '', entry and entry.due or ''}
+  return {0, existing, counter('un'), '', entry and entry.due or ''}
 end
 -- Muted in-app: nothing is written (not even a new user's epoch, which would have no TTL).
 if ARGV[12] ~= '' and not critical and redis.call('HGET', PR, 'i:' .. ARGV[12]) == '0' then
-  return {2, '', redis.call('ZCARD', U), '', ''}
+  return {2, '', counter('un'), '', ''}
 end
 if not epoch then createEpoch() end
 local seq = redis.call('HINCRBY', M, 'seq', 1)
 local id = epoch .. '-' .. seq
 local category, expiresAt, expiresAtMs, collapseKey = ARGV[12], ARGV[13], ARGV[14], ARGV[15]
+-- The notification's JSON fields after type and category, as they are sent and stored.
 local extra = ''
-if category ~= '' then extra = ',"category":"' .. category .. '"' end
-if expiresAt ~= '' then extra = extra .. ',"expiresAt":"' .. expiresAt .. '"' end
+if expiresAt ~= '' then extra = ',"expiresAt":"' .. expiresAt .. '"' end
 local replaced, seen = '', false
 if collapseKey ~= '' then
   local oldSeq = redis.call('ZSCORE', CZ, collapseKey)
-  if oldSeq then
-    local oldId = epoch .. '-' .. oldSeq
-    local old = redis.call('ZRANGEBYSCORE', H, oldSeq, oldSeq)[1]
-    if old and redis.call('ZSCORE', U, oldId) then
-      local before = string.sub(old, 1, (string.find(old, ',"payload":', 1, true) or #old))
-      local count = tonumber(string.match(before, '"collapsedCount":(%d+)') or '1')
-      -- The new one takes the old one's place in the bell too: seen if it was, so no count grows.
-      seen = not redis.call('ZSCORE', N, oldId)
-      removeSeq(tonumber(oldSeq))
-      replaced = oldId
-      extra = extra .. ',"collapsedCount":' .. (count + 1) .. ',"replaces":"' .. oldId .. '"'
-    end
+  local old = oldSeq and find(tonumber(oldSeq)) or nil
+  if old and isUnread(old.state) then
+    local count = tonumber(string.match(old.extra, '"collapsedCount":(%d+)') or '1')
+    -- The new one takes the old one's place in the bell too: seen if it was, so no count grows.
+    seen = not isUnseen(old.state)
+    removeEntry(old)
+    replaced = epoch .. '-' .. old.seqText
+    extra = extra .. ',"collapsedCount":' .. (count + 1) .. ',"replaces":"' .. replaced .. '"'
   end
   extra = extra .. ',"collapseKey":' .. ARGV[16]
   redis.call('ZADD', CZ, seq, collapseKey)
 end
 local body = '{"createdAt":"' .. ARGV[8] .. '","id":"' .. id .. '","type":"' .. ARGV[5] .. '"' ..
-  extra .. ',"payload":' .. ARGV[6]
-redis.call('ZADD', H, seq, body .. '}')
-redis.call('ZADD', U, seq, id)
-if not seen then redis.call('ZADD', N, seq, id) end
-if category ~= '' then
-  if not hasCategories then
-    redis.call('HSET', M, 'cats', 1)
-    hasCategories = true
-  end
-  bump('u:' .. category, 1)
-  if not seen then bump('n:' .. category, 1) end
+  (category ~= '' and (',"category":"' .. category .. '"') or '') .. extra .. ',"payload":' .. ARGV[6]
+local state = seen and 1 or 3
+redis.call('RPUSH', L, seq .. '|' .. state .. '|' .. ARGV[20] .. '|' .. ARGV[5] .. '|' .. category ..
+  '|' .. #extra .. '|' .. extra .. ARGV[6])
+if category ~= '' and not hasCategories then
+  redis.call('HSET', M, 'cats', 1)
+  hasCategories = true
 end
+count(state, category, 1)
 if expiresAtMs ~= '' then
   redis.call('ZADD', E, expiresAtMs, seq)
   local ne = redis.call('HGET', M, 'ne')
   if not ne or tonumber(expiresAtMs) < tonumber(ne) then redis.call('HSET', M, 'ne', expiresAtMs) end
 end
-writeMeta(seq, nil, 0, expiresAtMs ~= '', category, collapseKey)
-redis.call('HSET', D, dedupeKey, id)
-redis.call('ZADD', DZ, seq, dedupeKey)
+redis.call('ZADD', K, seq, dedupeKey)
 
-local trimTo = 0
-local excess = redis.call('ZCARD', H) - limit
-if excess > 0 then
-  local last = redis.call('ZRANGE', H, excess - 1, excess - 1, 'WITHSCORES')
-  trimTo = tonumber(last[2])
-end
+-- The oldest go: past the history limit, and (oldest first, in chunks) those older than the cutoff.
+local length = redis.call('LLEN', L)
+local drop = math.max(length - limit, 0)
 if ARGV[10] ~= '' then
-  -- Oldest first, in chunks, up to the first entry that is young enough.
-  local offset, young = 0, false
-  while not young do
-    local chunk = redis.call('ZRANGE', H, offset, offset + 99, 'WITHSCORES')
-    if #chunk == 0 then break end
-    for i = 1, #chunk, 2 do
-      if string.sub(chunk[i], 15, 38) < ARGV[10] then
-        trimTo = math.max(trimTo, tonumber(chunk[i + 1]))
+  local cutoff, young = tonumber(ARGV[10]), false
+  while not young and drop < length do
+    local chunk = redis.call('LRANGE', L, drop, drop + 99)
+    for _, raw in ipairs(chunk) do
+      if tonumber(string.match(raw, '^%d+|%d|(%d+)')) < cutoff then
+        drop = drop + 1
       else
         young = true
         break
       end
     end
-    offset = offset + 100
   end
 end
-trimUpTo(trimTo)
+trimFront(drop)
 -- Removed ones (collapsed, expired) keep their dedupe keys, so that a retried job does not store
--- them again; the newest historyLimit keys are kept. Without removals dz holds what h does.
-local extraKeys = removedAny and (redis.call('ZCARD', DZ) - limit) or 0
-if extraKeys > 0 then
-  local keys = redis.call('ZRANGE', DZ, 0, extraKeys - 1)
-  for i = 1, #keys, 500 do
-    redis.call('HDEL', D, unpack(keys, i, math.min(i + 499, #keys)))
-  end
-  redis.call('ZREMRANGEBYRANK', DZ, 0, extraKeys - 1)
-end
+-- them again; the newest historyLimit keys are kept.
+local extraKeys = removedAny and (redis.call('ZCARD', K) - limit) or 0
+if extraKeys > 0 then redis.call('ZREMRANGEBYRANK', K, 0, extraKeys - 1) end
 
 refreshTtl()
 -- The fallback: due after the delay, or at once when asked for an offline user (no gateway holds a
@@ -384,7 +357,7 @@ if ARGV[18] ~= '' or ARGV[19] == '1' then
     if ttl > 0 then redis.call('EXPIRE', FB, ttl) end
   end
 end
-local unread = redis.call('ZCARD', U)
+local unread = counter('un')
 local counts = countsJson(unread)
 publish('{"event":"notification","data":{"notification":' .. body ..
   ',"read":false,"seen":' .. tostring(seen) .. ',"archived":false},"unread":' .. unread ..
@@ -399,12 +372,12 @@ return {1, id, unread, replaced, fallbackDue}
 
 /**
  * ARGV (after the common four): sinceEpoch ('' = no resume), sinceSeq.
- * Returns {epoch, seq, version, unread, truncated (1|0), members, flags, counts JSON}. The epoch is
- * created here when the user has none yet, so that even an empty history has a position to resume
- * from. `version` counts every message published on the user's channel, so a socket can drop what
- * the snapshot already covers.
+ * Returns {epoch, seq, version, unread, truncated (1|0), entries, counts JSON}. The epoch is created
+ * here when the user has none yet, so that even an empty history has a position to resume from.
+ * `version` counts every message published on the user's channel, so a socket can drop what the
+ * snapshot already covers.
  */
-export const REPLAY_SCRIPT = `${PRELUDE}${STATE}
+export const REPLAY_SCRIPT = `${PRELUDE}
 if not epoch then
   createEpoch()
   if ttl > 0 then redis.call('EXPIRE', M, ttl) end
@@ -412,140 +385,120 @@ end
 local meta = redis.call('HMGET', M, 'seq', 'v', 't')
 local seq = tonumber(meta[1] or '0')
 local version = tonumber(meta[2] or '0')
-local unread = redis.call('ZCARD', U)
+local unread = counter('un')
 local counts = countsJson(unread)
 if ARGV[5] == '' then
-  return {epoch, seq, version, unread, 0, {}, {}, counts}
+  return {epoch, seq, version, unread, 0, {}, counts}
 end
 local sinceSeq = tonumber(ARGV[6])
-if ARGV[5] ~= epoch or sinceSeq > seq then
-  return {epoch, seq, version, unread, 1, {}, {}, counts}
+if ARGV[5] ~= epoch or sinceSeq > seq or sinceSeq < tonumber(meta[3] or '0') then
+  return {epoch, seq, version, unread, 1, {}, counts}
 end
-local truncated
-if meta[3] then
-  truncated = sinceSeq < tonumber(meta[3])
-else
-  -- A history written before protocol 1.1 lost nothing but by trims.
-  local first = redis.call('ZRANGE', H, 0, 0, 'WITHSCORES')
-  if #first == 0 then
-    truncated = sinceSeq < seq
-  else
-    truncated = sinceSeq + 1 < tonumber(first[2])
-  end
+local entries = redis.call('LRANGE', L, lowerBound(sinceSeq + 1), -1)
+return {epoch, seq, version, unread, 0, entries, counts}
+`;
+
+/** Which entries each inbox status holds, by their state. */
+const STATUS_FILTER = `
+local function wantedBy(status, state)
+  if status == 'inbox' then return not bit(state, 4) end
+  if status == 'unread' then return isUnread(state) end
+  if status == 'unseen' then return isUnseen(state) end
+  if status == 'archived' then return bit(state, 4) end
+  if status == 'read' then return not bit(state, 4) and not bit(state, 1) end
+  return true
 end
-if truncated then
-  return {epoch, seq, version, unread, 1, {}, {}, counts}
-end
-local hasMeta = redis.call('EXISTS', F) == 1
-local found = redis.call('ZRANGEBYSCORE', H, '(' .. sinceSeq, '+inf', 'WITHSCORES')
-local members, flags = {}, {}
-for i = 1, #found, 2 do
-  members[#members + 1] = found[i]
-  local s = tonumber(found[i + 1])
-  local unreadOne, unseen, archived = stateOf(s, epoch .. '-' .. s, hasMeta)
-  flags[#flags + 1] = flagsOf(unreadOne, unseen, archived)
-end
-return {epoch, seq, version, unread, 0, members, flags, counts}
 `;
 
 /**
  * ARGV (after the common four): beforeEpoch ('' = newest page), beforeSeq, limit, status (see
  * InboxStatus), category ('' = any).
- * Returns {counts JSON, members, flags, hasMore (1|0)}, newest first.
+ * Returns {counts JSON, epoch ('' for none), entries, hasMore (1|0)}, newest first.
  */
-export const LIST_SCRIPT = `${PRELUDE}${STATE}
+export const LIST_SCRIPT = `${PRELUDE}${STATUS_FILTER}
 local counts = countsJson()
 local current = epoch or ''
-local max = '+inf'
+local length = redis.call('LLEN', L)
+local top = length - 1
 if ARGV[5] ~= '' then
-  if ARGV[5] ~= current then return {counts, {}, {}, 0} end
-  max = '(' .. ARGV[6]
+  if ARGV[5] ~= current then return {counts, current, {}, 0} end
+  top = lowerBound(tonumber(ARGV[6]), length) - 1
 end
 local limit, status, category = tonumber(ARGV[7]), ARGV[8], ARGV[9]
-local source = H
-if status == 'unread' then source = U elseif status == 'unseen' then source = N
-elseif status == 'archived' then source = A end
-local hasMeta = redis.call('EXISTS', F) == 1
-if category ~= '' and not hasMeta then return {counts, {}, {}, 0} end
-local members, flags = {}, {}
+if category ~= '' and not hasCategories then return {counts, current, {}, 0} end
+local entries = {}
 local more = false
 local chunkSize = limit + 1
-while not more do
-  local chunk = redis.call('ZREVRANGEBYSCORE', source, max, '-inf', 'WITHSCORES', 'LIMIT', 0, chunkSize)
-  for i = 1, #chunk, 2 do
-    local seq = tonumber(chunk[i + 1])
-    local id = current .. '-' .. seq
-    local unread, unseen, archived, meta = stateOf(seq, id, hasMeta)
-    local wanted = true
-    if status == 'inbox' then wanted = not archived
-    elseif status == 'read' then wanted = not archived and not unread end
-    if wanted and category ~= '' then wanted = meta ~= nil and meta.cat == category end
+while top >= 0 and not more do
+  local from = math.max(top - chunkSize + 1, 0)
+  local chunk = redis.call('LRANGE', L, from, top)
+  for i = #chunk, 1, -1 do
+    local raw = chunk[i]
+    local wanted = wantedBy(status, stateOf(raw))
+    if wanted and category ~= '' then wanted = parse(raw).cat == category end
     if wanted then
-      if #members == limit then
+      if #entries == limit then
         more = true
         break
       end
-      local body = chunk[i]
-      if source ~= H then body = redis.call('ZRANGEBYSCORE', H, seq, seq)[1] end
-      if body then
-        members[#members + 1] = body
-        flags[#flags + 1] = flagsOf(unread, unseen, archived)
-      end
+      entries[#entries + 1] = raw
     end
   end
-  if #chunk < chunkSize * 2 then break end
-  max = '(' .. chunk[#chunk]
+  top = from - 1
   chunkSize = math.min(chunkSize * 2, 1000)
 end
-return {counts, members, flags, more and 1 or 0}
+return {counts, current, entries, more and 1 or 0}
 `;
 
 /**
  * ARGV (after the common four): as (see MarkAs), 'ids' | 'all', category ('' = any), onlyRead ('1' or
- * ''), ids... Returns {changed, counts JSON, changed ids, unread before}; publishes `marked` (and v1's `unread` when
- * that count changed) when anything changed.
+ * ''), ids... Returns {changed, counts JSON, changed ids, unread before}; publishes `marked` (and v1's
+ * `unread` when that count changed) when anything changed.
  */
-export const MARK_SCRIPT = `${PRELUDE}${STATE}
+export const MARK_SCRIPT = `${PRELUDE}${STATUS_FILTER}
 if not epoch then return {0, countsJson(), {}, 0} end
 local as, mode, category, onlyRead = ARGV[5], ARGV[6], ARGV[7], ARGV[8] == '1'
-local hasMeta = redis.call('EXISTS', F) == 1
-local unreadBefore = redis.call('ZCARD', U)
-if category ~= '' and not hasMeta then return {0, countsJson(unreadBefore), {}, unreadBefore} end
+local unreadBefore = counter('un')
+if category ~= '' and not hasCategories then return {0, countsJson(unreadBefore), {}, unreadBefore} end
 
-local function target(unread, unseen, archived)
-  if as == 'read' then return { false, false, archived } end
-  if as == 'unread' then return { true, unseen, archived } end
-  if as == 'seen' then return { unread, false, archived } end
-  if as == 'archived' then return { false, false, true } end
-  return { unread, unseen, false }
+-- The state a notification in this state goes to.
+local function target(state)
+  local unread, unseen, archived = bit(state, 1), bit(state, 2), bit(state, 4)
+  if as == 'read' then unread, unseen = false, false
+  elseif as == 'unread' then unread = true
+  elseif as == 'seen' then unseen = false
+  elseif as == 'archived' then unread, unseen, archived = false, false, true
+  else archived = false end
+  return (unread and 1 or 0) + (unseen and 2 or 0) + (archived and 4 or 0)
 end
 
 local changed = {}
-local function apply(seq, id)
-  local unread, unseen, archived, meta = stateOf(seq, id, hasMeta)
-  if category ~= '' and (meta == nil or meta.cat ~= category) then return end
+local function apply(entry, index)
+  if category ~= '' and entry.cat ~= category then return end
+  local archived = bit(entry.state, 4)
   if mode == 'all' then
     -- "all" means the inbox (not archived), except for unarchiving.
     if (as == 'unarchived') ~= archived then return end
-    if onlyRead and unread then return end
+    if onlyRead and bit(entry.state, 1) then return end
   end
-  local to = target(unread, unseen, archived)
-  if to[1] == unread and to[2] == unseen and to[3] == archived then return end
-  setState(seq, id, meta, { unread, unseen, archived }, to)
-  changed[#changed + 1] = id
+  local state = target(entry.state)
+  if state == entry.state then return end
+  count(entry.state, entry.cat, -1)
+  count(state, entry.cat, 1)
+  redis.call('LSET', L, index, withState(entry, state))
+  changed[#changed + 1] = epoch .. '-' .. entry.seqText
 end
 
--- Members of H are bodies; those of the other indexes are ids.
-local function applyAll(source)
-  local max = '+inf'
-  while true do
-    local chunk = redis.call('ZREVRANGEBYSCORE', source, max, '-inf', 'WITHSCORES', 'LIMIT', 0, 200)
-    for i = 1, #chunk, 2 do
-      local seq = tonumber(chunk[i + 1])
-      apply(seq, source == H and (epoch .. '-' .. seq) or chunk[i])
+-- Every entry of a status, newest first (marks change states, never indexes).
+local function applyAll(status)
+  local top = redis.call('LLEN', L) - 1
+  while top >= 0 do
+    local from = math.max(top - 199, 0)
+    local chunk = redis.call('LRANGE', L, from, top)
+    for i = #chunk, 1, -1 do
+      if wantedBy(status, stateOf(chunk[i])) then apply(parse(chunk[i]), from + i - 1) end
     end
-    if #chunk < 400 then break end
-    max = '(' .. chunk[#chunk]
+    top = from - 1
   end
 end
 
@@ -557,19 +510,21 @@ if mode == 'ids' then
     if not done[id] and string.sub(id, 1, #prefix) == prefix then
       done[id] = true
       local seq = tonumber(string.match(string.sub(id, #prefix + 1), '^[1-9]%d*$'))
-      if seq and redis.call('ZCOUNT', H, seq, seq) > 0 then apply(seq, id) end
+      local entry, index
+      if seq then entry, index = find(seq) end
+      if entry then apply(entry, index) end
     end
   end
 elseif as == 'read' then
   -- Reading marks seen too: the unread ones, then those read but not seen.
-  applyAll(U)
-  applyAll(N)
+  applyAll('unread')
+  applyAll('unseen')
 elseif as == 'seen' then
-  applyAll(N)
+  applyAll('unseen')
 elseif as == 'unarchived' then
-  applyAll(A)
+  applyAll('archived')
 else
-  applyAll(H)
+  applyAll('all')
 end
 
 local counts = countsJson()
@@ -584,7 +539,7 @@ if #changed > 0 then
     if onlyRead then what = what .. ',"onlyRead":true' end
   end
   publish('{"event":"marked","data":{"as":"' .. as .. '",' .. what .. ',"counts":' .. counts .. '}}')
-  local unread = redis.call('ZCARD', U)
+  local unread = counter('un')
   if unread ~= unreadBefore then
     publish('{"event":"unread","data":{"unread":' .. unread .. '}}')
   end
@@ -623,54 +578,141 @@ return 1
  * The fallback check of one notification, at its due time. KEYS: USER_KEY_ORDER, preferences,
  * presence (unused), fallbacks (the append script's). ARGV (after the common four): id.
  * Returns {0} (no fallback: none registered, already settled, or read, archived, removed, or muted
- * by the user's fallback preference: settled now), {2, due} (not due yet), or {1, body, flags}: the
+ * by the user's fallback preference: settled now), {2, due} (not due yet), or {1, entry}: the
  * fallback is claimed (now, or by an earlier attempt that may not have added its job); the caller
  * adds the `fallback` job (idempotently) and then settles it (FALLBACK_SETTLE_SCRIPT).
  */
 export const FALLBACK_CLAIM_SCRIPT = `${PRELUDE}${FALLBACK_ENTRIES}
 local PR = KEYS[${USER_KEY_ORDER.length + 1}]
 local id = ARGV[5]
-local entry = fallbackEntry(id)
+local decision = fallbackEntry(id)
 local result = {0}
-if entry and entry.state ~= 'x' then
+if decision and decision.state ~= 'x' then
   local current = epoch and string.sub(id, 1, #epoch + 1) == epoch .. '-'
-  local body = current and redis.call('ZRANGEBYSCORE', H, entry.seq, entry.seq)[1] or nil
-  if entry.state == 'w' and now < tonumber(entry.due) then
-    result = {2, entry.due}
-  elseif not body then
-    settleFallback(entry, id, 'x')
-  elseif entry.state == 'c' then
-    result = {1, body}
+  local stored = current and find(decision.seq) or nil
+  if decision.state == 'w' and now < tonumber(decision.due) then
+    result = {2, decision.due}
+  elseif not stored then
+    settleFallback(decision, id, 'x')
+  elseif decision.state == 'c' then
+    result = {1, stored.raw}
   else
-    local unread = redis.call('ZSCORE', U, id) ~= false
-    local muted = false
-    if unread and not entry.critical then
-      local raw = redis.call('ZRANGEBYSCORE', F, entry.seq, entry.seq)[1]
-      local cat = raw and parseMeta(raw).cat or ''
-      muted = cat ~= '' and redis.call('HGET', PR, 'f:' .. cat) == '0'
-    end
+    local unread = isUnread(stored.state)
+    local muted = unread and not decision.critical and stored.cat ~= '' and
+      redis.call('HGET', PR, 'f:' .. stored.cat) == '0'
     if unread and not muted then
-      settleFallback(entry, id, 'c')
-      result = {1, body}
+      settleFallback(decision, id, 'c')
+      result = {1, stored.raw}
     else
-      settleFallback(entry, id, 'x')
+      settleFallback(decision, id, 'x')
     end
-  end
-  if result[1] == 1 then
-    local seen = redis.call('ZSCORE', N, id) == false
-    local archived = redis.call('ZSCORE', A, id) ~= false
-    local unreadNow = redis.call('ZSCORE', U, id) ~= false
-    result[3] = (unreadNow and 0 or 1) + (seen and 2 or 0) + (archived and 4 or 0)
   end
 end
 -- Decisions about notifications no longer in the history are of no more use.
-local first = redis.call('ZRANGE', H, 0, 0, 'WITHSCORES')
-if #first == 0 then
+local first = redis.call('LINDEX', L, 0)
+if not first then
   redis.call('DEL', FB)
 else
-  redis.call('ZREMRANGEBYSCORE', FB, '-inf', '(' .. first[2])
+  redis.call('ZREMRANGEBYSCORE', FB, '-inf', '(' .. seqOf(first))
 end
 return result
+`;
+
+/**
+ * Converts one user's data from the 0.2.x layout (h ZSET seq → JSON, u / n / a ZSETs of ids, f ZSET
+ * of item metadata, d HASH + dz ZSET of dedupe keys) to layout 2, in place and at once; c, e, cz
+ * and the meta hash keep their form. KEYS: USER_KEY_ORDER, then LEGACY_KEY_ORDER. Returns how many
+ * notifications it converted (0 when there was nothing to convert). The other scripts refuse a
+ * history in the old layout (LEGACY_LAYOUT_ERROR), so every one is converted before it is used.
+ */
+export const MIGRATE_SCRIPT = `
+local L, M, K = KEYS[1], KEYS[2], KEYS[3]
+local H, U, D, DZ, N, A, F = KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]
+local head = redis.call('HMGET', M, 'epoch', 'lv', 't', 'seq')
+local epoch = head[1]
+if head[2] == '${LAYOUT_VERSION}' then return 0 end
+local converted = 0
+if epoch then
+  local function members(key)
+    local set = {}
+    for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do set[member] = true end
+    return set
+  end
+  local unread, unseen, archived = members(U), members(N), members(A)
+  -- An archived one's unread and unseen bits were kept in its item metadata.
+  local kept = {}
+  for _, raw in ipairs(redis.call('ZRANGE', F, 0, -1)) do
+    local seq, bits = string.match(raw, '^(%d+)|(%d)|')
+    kept[seq] = tonumber(bits)
+  end
+  -- Days since 1970-01-01 of a civil date (H. Hinnant's days_from_civil).
+  local function days(y, m, d)
+    if m <= 2 then y = y - 1 end
+    local era = math.floor(y / 400)
+    local yoe = y - era * 400
+    local doy = math.floor((153 * ((m + 9) % 12) + 2) / 5) + d - 1
+    return era * 146097 + yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy - 719468
+  end
+  redis.call('DEL', L, K)
+  local found = redis.call('ZRANGE', H, 0, -1, 'WITHSCORES')
+  local batch = {}
+  for i = 1, #found, 2 do
+    local body, seq = found[i], found[i + 1]
+    local id = epoch .. '-' .. seq
+    local y, mo, d, hh, mi, ss, ms = string.match(body,
+      '^{"createdAt":"(%d+)%-(%d+)%-(%d+)T(%d+):(%d+):(%d+)%.(%d+)Z"')
+    local createdMs = ((days(tonumber(y), tonumber(mo), tonumber(d)) * 24 + tonumber(hh)) * 60 +
+      tonumber(mi)) * 60 + tonumber(ss)
+    createdMs = string.format('%.0f', createdMs * 1000 + tonumber(ms))
+    local kind, after = string.match(body, ',"type":"([^"]*)"()')
+    -- The fields between type and payload; a JSON string cannot hold an unescaped ',"payload":'.
+    local payloadAt = string.find(body, ',"payload":', after, true)
+    local extra = string.sub(body, after, payloadAt - 1)
+    local cat = string.match(extra, '^,"category":"([^"]*)"') or ''
+    if cat ~= '' then extra = string.sub(extra, #cat + 15) end
+    local state
+    if archived[id] then
+      state = 4 + (kept[seq] or 0)
+    else
+      state = (unread[id] and 1 or 0) + (unseen[id] and 2 or 0)
+    end
+    batch[#batch + 1] = seq .. '|' .. state .. '|' .. createdMs .. '|' .. kind .. '|' .. cat .. '|' ..
+      #extra .. '|' .. extra .. string.sub(body, payloadAt + 11, -2)
+    if #batch == 100 then
+      redis.call('RPUSH', L, unpack(batch))
+      batch = {}
+    end
+  end
+  if #batch > 0 then redis.call('RPUSH', L, unpack(batch)) end
+  converted = #found / 2
+  local keys = redis.call('HGETALL', D)
+  local scored = {}
+  for i = 1, #keys, 2 do
+    local seq = string.match(keys[i + 1], '^' .. epoch .. '%-(%d+)$')
+    if seq then
+      scored[#scored + 1] = seq
+      scored[#scored + 1] = keys[i]
+    end
+    if #scored == 200 or (i + 1 == #keys and #scored > 0) then
+      redis.call('ZADD', K, unpack(scored))
+      scored = {}
+    end
+  end
+  -- A history written before protocol 1.1 lost nothing but by trims.
+  local trimmed = head[3]
+  if not trimmed then
+    trimmed = #found > 0 and string.format('%d', tonumber(found[2]) - 1) or (head[4] or '0')
+  end
+  redis.call('HSET', M, 'lv', '${LAYOUT_VERSION}', 't', trimmed, 'un', redis.call('ZCARD', U),
+    'us', redis.call('ZCARD', N))
+  local pttl = redis.call('PTTL', M)
+  if pttl > 0 then
+    redis.call('PEXPIRE', L, pttl)
+    redis.call('PEXPIRE', K, pttl)
+  end
+end
+redis.call('DEL', H, U, D, DZ, N, A, F)
+return converted
 `;
 
 /** KEYS: the user's fallbacks. ARGV: id. Settles a claimed fallback (its job was added). */

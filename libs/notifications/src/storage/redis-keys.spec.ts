@@ -20,7 +20,7 @@ describe(RedisKeys.name, () => {
       const sut = new RedisKeys('p');
 
       expect(sut.forUser('}x')).toMatchObject({
-        history: 'p:{}x}:h',
+        history: 'p:{}x}:l',
         channel: 'p:{}x}:ch',
         presence: 'p:{}x}:p',
       });

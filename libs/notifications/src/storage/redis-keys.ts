@@ -1,24 +1,14 @@
 import calculateSlot from 'cluster-key-slot';
-import { USER_KEY_ORDER } from './lua-scripts.js';
+import { LEGACY_KEY_ORDER, USER_KEY_ORDER } from './lua-scripts.js';
 
 /** The keys of one user's data; see lua-scripts.ts for what each holds. */
 export interface UserKeys {
-  /** ZSET seq → stored notification JSON. */
+  /** LIST of the stored notifications, oldest first (see lua-scripts.ts for an entry's form). */
   history: string;
-  /** ZSET seq → id of each notification unread and not archived. */
-  unread: string;
-  /** HASH: `epoch`, `seq`, `v`, `t`, `ne`. */
+  /** HASH: `epoch`, `seq`, `v`, `t`, `un`, `us`, `lv`, `ne`, `cats`, `rm`. */
   meta: string;
-  /** HASH dedupe key → id. */
+  /** ZSET dedupe key → seq. */
   dedupe: string;
-  /** ZSET seq → dedupe key, to forget keys of trimmed notifications. */
-  dedupeBySeq: string;
-  /** ZSET seq → id of each notification unseen and not archived. */
-  unseen: string;
-  /** ZSET seq → id of each archived notification. */
-  archived: string;
-  /** ZSET seq → `seq|bits|expires|category|collapseKey` of the notifications that need it. */
-  itemMeta: string;
   /** HASH `u:<category>` / `n:<category>` → count. */
   categoryCounts: string;
   /** ZSET expiresAt (ms) → seq. */
@@ -40,6 +30,8 @@ export interface UserKeys {
   fallbacks: string;
   /** Every key above but the channel, in the order the scripts take them as KEYS. */
   all: string[];
+  /** The keys of the 0.2.x layout (LEGACY_KEY_ORDER): only the migration still reads them. */
+  legacy: string[];
 }
 
 /**
@@ -94,14 +86,9 @@ export class RedisKeys {
     // The suffixes are the names the scripts give the keys.
     const all = USER_KEY_ORDER.map((name) => base + name);
     return {
-      history: `${base}h`,
-      unread: `${base}u`,
+      history: `${base}l`,
       meta: `${base}m`,
-      dedupe: `${base}d`,
-      dedupeBySeq: `${base}dz`,
-      unseen: `${base}n`,
-      archived: `${base}a`,
-      itemMeta: `${base}f`,
+      dedupe: `${base}k`,
       categoryCounts: `${base}c`,
       expiry: `${base}e`,
       collapse: `${base}cz`,
@@ -110,6 +97,7 @@ export class RedisKeys {
       presence: `${base}p`,
       preferences: `${base}pr`,
       fallbacks: `${base}fb`,
+      legacy: LEGACY_KEY_ORDER.map((name) => base + name),
       all,
     };
   }

@@ -33,9 +33,8 @@ describe(RedisNotificationStore.name, () => {
       }
       expect(results.every((r) => r.stored)).toBe(true);
 
-      expect(await redis.hlen(k.dedupe)).toBeLessThanOrEqual(limit);
-      expect(await redis.zcard(k.dedupeBySeq)).toBeLessThanOrEqual(limit);
-      expect((await redis.hkeys(k.dedupe)).sort()).toEqual(
+      expect(await redis.zcard(k.dedupe)).toBeLessThanOrEqual(limit);
+      expect((await redis.zrange(k.dedupe, 0, -1)).sort()).toEqual(
         ['key-10', 'key-11', 'key-12', 'key-13', 'key-14'].sort(),
       );
 
@@ -46,7 +45,7 @@ describe(RedisNotificationStore.name, () => {
         stored: false,
         id: results[14].id,
       });
-      expect(await redis.hlen(k.dedupe)).toBeLessThanOrEqual(limit);
+      expect(await redis.zcard(k.dedupe)).toBeLessThanOrEqual(limit);
     });
 
     it('stores a key once per user, also within one batch', async () => {
@@ -107,7 +106,10 @@ describe(RedisNotificationStore.name, () => {
       expect(idsOf(page)).toEqual([fresh.id, recent.id]);
       expect(page.unread).toBe(2);
       expect(await sut.unreadCount('alice')).toBe(2);
-      expect((await redis.hkeys(keys.forUser('alice').dedupe)).sort()).toEqual(['fresh', 'recent']);
+      expect((await redis.zrange(keys.forUser('alice').dedupe, 0, -1)).sort()).toEqual([
+        'fresh',
+        'recent',
+      ]);
       // Resuming after the first trimmed entry lost something; after the last one, nothing.
       expect(await sut.replay('alice', old1.id)).toMatchObject({ truncated: true, frames: [] });
       const resumed = await sut.replay('alice', old2.id);
@@ -145,7 +147,7 @@ describe(RedisNotificationStore.name, () => {
       await appendOne(sut, 'alice', 'k');
 
       const k = keys.forUser('alice');
-      for (const key of [k.history, k.unread, k.meta, k.dedupe, k.dedupeBySeq]) {
+      for (const key of [k.history, k.meta, k.dedupe]) {
         const ttl = await redis.ttl(key);
         expect({ key, ttl: ttl > 0 && ttl <= 3600 }).toEqual({ key, ttl: true });
       }
@@ -156,7 +158,7 @@ describe(RedisNotificationStore.name, () => {
       await appendOne(sut, 'alice', 'k');
 
       const k = keys.forUser('alice');
-      for (const key of [k.history, k.unread, k.meta, k.dedupe, k.dedupeBySeq]) {
+      for (const key of [k.history, k.meta, k.dedupe]) {
         expect({ key, ttl: await redis.ttl(key) }).toEqual({ key, ttl: -1 });
       }
     });

@@ -1,5 +1,5 @@
 import { RedisNotificationStore } from './redis-notification.store.js';
-import { appendMany, createSut, epochOf, parseFrames, redis, useRedis } from './store-spec-kit.js';
+import { appendMany, createSut, epochOf, parseFrames, useRedis } from './store-spec-kit.js';
 
 /*
  * Replay: resuming after an id, and when a resume was truncated (also for histories of v1).
@@ -74,26 +74,6 @@ describe(RedisNotificationStore.name, () => {
       for (const since of [bobId, 'garbage', '', 'abc-x']) {
         expect(await sut.replay('alice', since)).toMatchObject({ frames: [], truncated: true });
       }
-    });
-  });
-
-  describe('histories written before protocol 1.1', () => {
-    it('tells a resume it was truncated by the oldest retained one, as v1 did', async () => {
-      const { sut, keys } = createSut({ historyLimit: 3 });
-      const ids = await appendMany(sut, 'alice', 5); // 3, 4 and 5 are retained
-      // What v1 wrote: no trim mark, no unseen set.
-      await redis.hdel(keys.forUser('alice').meta, 't');
-      await redis.del(keys.forUser('alice').unseen);
-
-      expect(await sut.replay('alice', ids[0])).toMatchObject({ truncated: true });
-      expect(await sut.replay('alice', ids[1])).toMatchObject({ truncated: false });
-      expect((await sut.list('alice', { limit: 10 })).items).toMatchObject(
-        [
-          { read: false, seen: true },
-          { read: false, seen: true },
-          { read: false, seen: true },
-        ].map((state, i) => ({ ...state, id: ids[4 - i] })),
-      );
     });
   });
 });

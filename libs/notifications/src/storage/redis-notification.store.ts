@@ -25,8 +25,11 @@ import {
   EXPIRE_SCRIPT,
   FALLBACK_CLAIM_SCRIPT,
   FALLBACK_SETTLE_SCRIPT,
+  LEGACY_KEY_ORDER,
+  LEGACY_LAYOUT_ERROR,
   LIST_SCRIPT,
   MARK_SCRIPT,
+  MIGRATE_SCRIPT,
   REPLAY_SCRIPT,
   RESCHEDULE_SCRIPT,
   USER_KEY_ORDER,
@@ -38,38 +41,33 @@ import { forCluster } from './cluster-scripts.js';
 import { NotificationsRedis } from './notifications-redis.js';
 import { RedisKeys, type UserKeys } from './redis-keys.js';
 import { serializedFrame } from './serialized-frame.js';
+import { decodeEntry } from './stored-entry.js';
 
 type Arg = string | number;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     notifAppend(...args: Arg[]): Result<[number, string, number, string, string], Context>;
-    notifFallbackClaim(...args: Arg[]): Result<[number, string?, number?], Context>;
+    notifFallbackClaim(...args: Arg[]): Result<[number, string?], Context>;
     notifFallbackSettle(...args: Arg[]): Result<number, Context>;
     notifReplay(
       ...args: Arg[]
-    ): Result<[string, number, number, number, number, string[], number[], string], Context>;
-    notifList(...args: Arg[]): Result<[string, string[], number[], number], Context>;
+    ): Result<[string, number, number, number, number, string[], string], Context>;
+    notifList(...args: Arg[]): Result<[string, string, string[], number], Context>;
     notifMark(...args: Arg[]): Result<[number, string, string[], number], Context>;
     notifCounts(...args: Arg[]): Result<[string], Context>;
     notifExpire(...args: Arg[]): Result<[number, number], Context>;
     notifReschedule(...args: Arg[]): Result<number, Context>;
+    notifMigrate(...args: Arg[]): Result<number, Context>;
   }
 }
 
 /** Users whose expiries one sweep handles at most; the next sweep takes the rest. */
 const SWEEP_BATCH = 200;
 
-/** The client-side flags (read, seen, archived) of a stored notification, from the scripts' bits. */
-const FLAG_SUFFIXES = Array.from(
-  { length: 8 },
-  (_, bits) =>
-    `,"read":${(bits & 1) === 1},"seen":${(bits & 2) === 2},"archived":${(bits & 4) === 4}}`,
-);
-
-/** Appends the state flags to a stored notification's JSON without decoding it. */
-function withFlags(member: string, flags: number): string {
-  return member.slice(0, -1) + FLAG_SUFFIXES[flags];
+/** A script's answer for a user whose data is still in the 0.2.x layout: migrate it first. */
+function isLegacyLayout(error: unknown): boolean {
+  return error instanceof Error && error.message.includes(LEGACY_LAYOUT_ERROR);
 }
 
 @Injectable()
@@ -108,6 +106,30 @@ export class RedisNotificationStore extends NotificationStore {
     this.redis.defineCommand('notifCounts', { numberOfKeys, lua: script(COUNTS_SCRIPT) });
     this.redis.defineCommand('notifExpire', { numberOfKeys, lua: script(EXPIRE_SCRIPT) });
     this.redis.defineCommand('notifReschedule', { numberOfKeys: 1, lua: RESCHEDULE_SCRIPT });
+    this.redis.defineCommand('notifMigrate', {
+      numberOfKeys: numberOfKeys + LEGACY_KEY_ORDER.length,
+      lua: MIGRATE_SCRIPT,
+    });
+  }
+
+  /**
+   * Runs a read or a mark of one user; when the user's data is still in the 0.2.x layout (the
+   * script refused it, having written nothing), converts it in place and runs it again.
+   */
+  private async migrating<T>(userId: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (!isLegacyLayout(error)) throw error;
+      await this.migrate(userId);
+      return run();
+    }
+  }
+
+  /** Converts one user's data from the 0.2.x layout (see MIGRATE_SCRIPT); idempotent. */
+  private async migrate(userId: string): Promise<void> {
+    const k = this.keys.forUser(userId);
+    await this.redis.notifMigrate(...k.all, ...k.legacy);
   }
 
   /** KEYS and the ARGV every per-user script begins with. */
@@ -126,7 +148,7 @@ export class RedisNotificationStore extends NotificationStore {
     const now = Date.now();
     const createdAt = new Date(now).toISOString();
     const maxAge = this.settings.historyMaxAgeSeconds;
-    const cutoff = maxAge > 0 ? new Date(now - maxAge * 1000).toISOString() : '';
+    const cutoff = maxAge > 0 ? now - maxAge * 1000 : '';
     // One pipeline per node on a cluster; with REDIS_MIN_REPLICAS_ACK, WAIT after each.
     const pipeline = storePipeline(this.redis, this.settings.replicaAck);
     /** Where each request's reply sits in the pipeline (an expiry adds a command after it). */
@@ -152,6 +174,7 @@ export class RedisNotificationStore extends NotificationStore {
         request.critical ? '1' : '',
         request.fallbackDelayMs ?? '',
         request.fallbackWhenOffline ? '1' : '',
+        now,
       );
       replyAt.push(commands++);
       if (expiresAtMs !== '') {
@@ -162,8 +185,22 @@ export class RedisNotificationStore extends NotificationStore {
       }
     }
     const replies = (await pipeline.exec()) ?? [];
-    for (const [error] of replies) if (error) throw error;
+    const legacy: number[] = [];
+    for (const [error] of replies) if (error && !isLegacyLayout(error)) throw error;
+    requests.forEach((_, index) => {
+      if (replies[replyAt[index]][0]) legacy.push(index);
+    });
+    // Users still in the 0.2.x layout: nothing was written for them; convert, then append again.
+    const again = new Map<number, AppendResult>();
+    if (legacy.length > 0) {
+      const users = [...new Set(legacy.map((index) => requests[index].userId))];
+      await Promise.all(users.map((userId) => this.migrate(userId)));
+      const results = await this.append(legacy.map((index) => requests[index]));
+      legacy.forEach((index, i) => again.set(index, results[i]));
+    }
     return requests.map((request, index) => {
+      const retried = again.get(index);
+      if (retried) return retried;
       const [stored, id, unread, replaced, fallbackDue] = replies[replyAt[index]][1] as [
         number,
         string,
@@ -189,12 +226,14 @@ export class RedisNotificationStore extends NotificationStore {
       sinceEpoch = parsed?.epoch ?? '?';
       sinceSeq = parsed?.seq ?? 0;
     }
-    const [epoch, seq, version, unread, truncated, members, flags, counts] =
-      await this.redis.notifReplay(...this.common(k), sinceEpoch, sinceSeq);
+    const [epoch, seq, version, unread, truncated, entries, counts] = await this.migrating(
+      userId,
+      () => this.redis.notifReplay(...this.common(k), sinceEpoch, sinceSeq),
+    );
     return {
-      frames: members.map((member, i) =>
+      frames: entries.map((entry) =>
         serializedFrame<'notification'>(
-          `{"event":"notification","data":{"notification":${withFlags(member, flags[i])},"unread":${unread},"counts":${counts}}}`,
+          `{"event":"notification","data":{"notification":${decodeEntry(epoch, entry)},"unread":${unread},"counts":${counts}}}`,
         ),
       ),
       unread,
@@ -208,18 +247,18 @@ export class RedisNotificationStore extends NotificationStore {
   async list(userId: string, query: InboxQuery): Promise<InboxPage> {
     const k = this.keys.forUser(userId);
     const before = query.before === undefined ? undefined : parseNotificationId(query.before);
-    const [countsJson, members, flags, hasMore] = await this.redis.notifList(
-      ...this.common(k),
-      // A cursor we could not have issued names no place in the history: an empty last page.
-      query.before === undefined ? '' : (before?.epoch ?? '?'),
-      before?.seq ?? 0,
-      query.limit,
-      query.status ?? 'inbox',
-      query.category ?? '',
+    const [countsJson, epoch, entries, hasMore] = await this.migrating(userId, () =>
+      this.redis.notifList(
+        ...this.common(k),
+        // A cursor we could not have issued names no place in the history: an empty last page.
+        query.before === undefined ? '' : (before?.epoch ?? '?'),
+        before?.seq ?? 0,
+        query.limit,
+        query.status ?? 'inbox',
+        query.category ?? '',
+      ),
     );
-    const items = members.map(
-      (member, i) => JSON.parse(withFlags(member, flags[i])) as Notification,
-    );
+    const items = entries.map((entry) => JSON.parse(decodeEntry(epoch, entry)) as Notification);
     const counts = JSON.parse(countsJson) as NotificationCounts;
     return {
       items,
@@ -235,29 +274,34 @@ export class RedisNotificationStore extends NotificationStore {
       'ids' in selection
         ? [selection.as, 'ids', '', '', ...selection.ids]
         : [selection.as, 'all', selection.category ?? '', selection.onlyRead ? '1' : ''];
-    const [changed, counts, ids, unreadBefore] = await this.redis.notifMark(
-      ...this.common(k),
-      ...args,
+    const [changed, counts, ids, unreadBefore] = await this.migrating(userId, () =>
+      this.redis.notifMark(...this.common(k), ...args),
     );
     return { ids, changed, counts: JSON.parse(counts) as NotificationCounts, unreadBefore };
   }
 
   async counts(userId: string): Promise<NotificationCounts> {
-    const [counts] = await this.redis.notifCounts(...this.common(this.keys.forUser(userId)));
+    const [counts] = await this.migrating(userId, () =>
+      this.redis.notifCounts(...this.common(this.keys.forUser(userId))),
+    );
     return JSON.parse(counts) as NotificationCounts;
   }
 
   async claimFallback(userId: string, id: string): Promise<FallbackClaim> {
     const k = this.keys.forUser(userId);
     // With a replica acknowledgement, the claim is on the replicas before the job is added.
-    const pipeline = storePipeline(this.redis, this.settings.replicaAck);
-    pipeline.notifFallbackClaim(...this.withExtraKeys(k), id);
-    const [[error, reply]] = (await pipeline.exec()) ?? [];
-    if (error) throw error;
-    const [kind, value, flags] = reply as [number, string?, number?];
+    const claim = async () => {
+      const pipeline = storePipeline(this.redis, this.settings.replicaAck);
+      pipeline.notifFallbackClaim(...this.withExtraKeys(k), id);
+      const [[error, reply]] = (await pipeline.exec()) ?? [];
+      if (error) throw error;
+      return reply as [number, string?];
+    };
+    const [kind, value] = await this.migrating(userId, claim);
     if (kind === 2) return { kind: 'wait', dueAt: Number(value) };
-    if (kind !== 1 || value === undefined) return { kind: 'none' };
-    return { kind: 'send', notification: JSON.parse(withFlags(value, flags ?? 0)) as Notification };
+    const epoch = parseNotificationId(id)?.epoch;
+    if (kind !== 1 || value === undefined || epoch === undefined) return { kind: 'none' };
+    return { kind: 'send', notification: JSON.parse(decodeEntry(epoch, value)) as Notification };
   }
 
   async settleFallback(userId: string, id: string): Promise<void> {
@@ -293,13 +337,17 @@ export class RedisNotificationStore extends NotificationStore {
     const replies = (await expiring.exec()) ?? [];
     const rescheduling = this.batch();
     let removed = 0;
+    const legacy: string[] = [];
     replies.forEach(([error, reply], i) => {
+      // A user still in the 0.2.x layout is converted and stays on the list for the next sweep.
+      if (error && isLegacyLayout(error)) return void legacy.push(users[i].userId);
       if (error) throw error;
       const [count, next] = reply as [number, number];
       removed += count;
       rescheduling.notifReschedule(users[i].index, users[i].userId, users[i].score, next);
     });
     for (const [error] of (await rescheduling.exec()) ?? []) if (error) throw error;
+    await Promise.all(legacy.map((userId) => this.migrate(userId)));
     return { removed, more: lists.some(({ due }) => due.length === SWEEP_BATCH * 2) };
   }
 

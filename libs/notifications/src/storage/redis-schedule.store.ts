@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Result } from 'ioredis';
 import { NotificationsSettings } from '../notifications.settings.js';
 import { isCluster, type RedisConnection } from './cluster-connection.js';
+import { LEGACY_KEY_ORDER } from './lua-scripts.js';
 import { storePipeline } from './cluster-pipeline.js';
 import { NotificationsRedis } from './notifications-redis.js';
 import { RedisKeys } from './redis-keys.js';
@@ -21,6 +22,7 @@ declare module 'ioredis' {
     notifScheduleCancel(
       scheduled: string,
       dedupe: string,
+      legacyDedupe: string,
       dedupeKey: string,
     ): Result<[string, string?], Context>;
   }
@@ -51,7 +53,7 @@ export class RedisScheduleStore extends ScheduleStore {
       lua: SCHEDULE_FORGET_SCRIPT,
     });
     this.redis.defineCommand('notifScheduleCancel', {
-      numberOfKeys: 2,
+      numberOfKeys: 3,
       lua: SCHEDULE_CANCEL_SCRIPT,
     });
   }
@@ -75,7 +77,8 @@ export class RedisScheduleStore extends ScheduleStore {
   async cancel(userId: string, dedupeKey: string): Promise<CancelOutcome> {
     const keys = this.keys.forUser(userId);
     const pipeline = storePipeline(this.redis, this.settings.replicaAck);
-    pipeline.notifScheduleCancel(keys.scheduled, keys.dedupe, dedupeKey);
+    const legacyDedupe = keys.legacy[LEGACY_KEY_ORDER.indexOf('d')];
+    pipeline.notifScheduleCancel(keys.scheduled, keys.dedupe, legacyDedupe, dedupeKey);
     const [[error, reply]] = (await pipeline.exec()) ?? [[new Error('no reply'), null]];
     if (error) throw error;
     const [outcome, jobId] = reply as [string, string?];

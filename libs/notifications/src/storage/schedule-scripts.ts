@@ -50,12 +50,15 @@ return redis.call('HDEL', KEYS[1], ARGV[1])
 `;
 
 /**
- * Cancels key ARGV[1] (KEYS: S, then the user's dedupe hash D, whose fields are `k:<dedupeKey>`).
+ * Cancels key ARGV[1] (KEYS: S, the user's dedupe index K, whose members are `k:<dedupeKey>`, and
+ * the dedupe hash D of a history still in the 0.2.x layout).
  * Returns {'cancelled', jobId}, {'fired'} when it is stored or being stored, {'none'} when nothing
  * is scheduled under the key.
  */
 export const SCHEDULE_CANCEL_SCRIPT = `
-if redis.call('HEXISTS', KEYS[2], 'k:' .. ARGV[1]) == 1 then return {'fired'} end
+if redis.call('ZSCORE', KEYS[2], 'k:' .. ARGV[1]) or redis.call('HEXISTS', KEYS[3], 'k:' .. ARGV[1]) == 1 then
+  return {'fired'}
+end
 local state = redis.call('HGET', KEYS[1], ARGV[1])
 if state == false or string.sub(state, 1, 2) == 'x:' then return {'none'} end
 if string.sub(state, 1, 2) == 'f:' then return {'fired'} end
