@@ -10,8 +10,8 @@ import { createSut, epochOf, redis, seqOf, useRedis } from './store-spec-kit.js'
 
 /*
  * Migration from the 0.2.x layout: histories written by the 0.2.x scripts (legacy/layout-0.2.ts,
- * frozen), then opened by the current RedisNotificationStore on the same keys, which migrates a user
- * on first touch. Its answers must be the ones 0.2.x gave, and it must go on from there (dedupe,
+ * frozen), then opened by the current RedisNotificationStore on the same keys, which migrates a
+ * user on first touch. Its answers must be the ones 0.2.x gave, and it must go on from there (dedupe,
  * sequence, marks, expiry) as 0.2.x would have.
  *
  * Two oracles: answers recorded from the 0.2.x store before the new one touches the user, and a
@@ -319,7 +319,7 @@ function stores(historyLimit: number): { sut: RedisNotificationStore; legacy: Le
   return { sut, legacy: new LegacyStore(redis, { keyPrefix, historyLimit }) };
 }
 
-/** `value` with every occurrence of the twin's epoch read as the user's (its ids are the user's). */
+/** `value` with the twin's epoch read as the user's wherever it occurs (in ids, mostly). */
 function asUser<T>(value: T, twinEpoch: string, userEpoch: string): T {
   return JSON.parse(JSON.stringify(value).replaceAll(twinEpoch, userEpoch)) as T;
 }

@@ -12,8 +12,8 @@ import { PUBLISH_FRAME_LUA } from '../channel-message.js';
 /*
  * TEST-ONLY FIXTURE: the 0.2.x storage layout of @rtnotify/nestjs, frozen. NEVER CHANGE IT.
  *
- * The store after 0.2.x keeps a user's notifications in a smaller layout and migrates a 0.2.x user's
- * data in place the first time it touches that user. The migration spec
+ * The store after 0.2.x keeps a user's notifications in a smaller layout and migrates a 0.2.x
+ * user's data in place the first time it touches that user. The migration spec
  * (../redis-notification.store.migration.spec.ts) proves it: it writes histories with this fixture
  * exactly as a 0.2.x deployment would have, records the answers 0.2.x gave (replay, list, counts),
  * then opens the current RedisNotificationStore on the same keys and expects the same answers.
