@@ -11,6 +11,7 @@ import {
   NotificationStore,
   type AppendRequest,
   type AppendResult,
+  type DedupeKeyEntry,
   type FallbackClaim,
   type InboxQuery,
   type MarkResult,
@@ -262,6 +263,29 @@ export class RedisNotificationStore extends NotificationStore {
 
   async settleFallback(userId: string, id: string): Promise<void> {
     await this.redis.notifFallbackSettle(this.keys.forUser(userId).fallbacks, id);
+  }
+
+  /**
+   * One pipeline for all the entries (one per node on a cluster), one pair of commands per user.
+   * The index's layout lives here and in the scripts only: the HASH `d` (key → id) and the ZSET `dz`
+   * (seq → key), from both of which a key is removed. Not atomic per user, and need not be: a released
+   * key is one that no append will bring again.
+   */
+  async releaseDedupeKeys(entries: DedupeKeyEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const byUser = new Map<string, string[]>();
+    for (const { userId, dedupeKey } of entries) {
+      const keys = byUser.get(userId);
+      if (keys) keys.push(dedupeKey);
+      else byUser.set(userId, [dedupeKey]);
+    }
+    const pipeline = this.batch();
+    for (const [userId, keys] of byUser) {
+      const k = this.keys.forUser(userId);
+      pipeline.hdel(k.dedupe, ...keys);
+      pipeline.zrem(k.dedupeBySeq, ...keys);
+    }
+    for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
   }
 
   async sweepExpired(): Promise<{ removed: number; more: boolean }> {
