@@ -22,6 +22,10 @@ import { PUBLISH_FRAME_LUA } from './channel-message.js';
  *      once a notification had a category: c may hold counts), rm (set once one was collapsed or
  *      expired: dz may outgrow h). The two flags spare the common append two commands.
  * - d  HASH dedupe key → id; dz ZSET seq → dedupe key, to forget the keys of trimmed ones.
+ *      A job's own attempt key (`j:<jobId>:<timestamp>[:i]`) is kept only until the job completes,
+ *      when the worker releases it (NotificationStore.releaseDedupeKeys); the limit: a worker that
+ *      lost its job's lock (blocked past lockDuration) while another completed the job could store
+ *      it twice.
  */
 
 /** The KEYS of every per-user script, in this order. */
@@ -359,7 +363,8 @@ if ARGV[10] ~= '' then
 end
 trimUpTo(trimTo)
 -- Removed ones (collapsed, expired) keep their dedupe keys, so that a retried job does not store
--- them again; the newest historyLimit keys are kept. Without removals dz holds what h does.
+-- them again; the newest historyLimit keys are kept. Without removals dz holds no more than h does
+-- (released keys leave both d and dz).
 local extraKeys = removedAny and (redis.call('ZCARD', DZ) - limit) or 0
 if extraKeys > 0 then
   local keys = redis.call('ZRANGE', DZ, 0, extraKeys - 1)
