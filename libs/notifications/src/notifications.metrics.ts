@@ -35,6 +35,8 @@ export class NotificationsMetrics {
   readonly suppressed: Counter;
   /** `fallback` jobs added to the host's fallback queue. */
   readonly fallbacks: Counter;
+  /** Dedupe keys of completed jobs' attempts that this instance's worker released. */
+  readonly dedupeKeysReleased: Counter;
 
   constructor(
     connections: ConnectionRegistry,
@@ -90,6 +92,11 @@ export class NotificationsMetrics {
     this.fallbacks = new Counter({
       name: 'notifications_fallback_jobs_total',
       help: "fallback jobs added to the host's fallback queue (unread after the delay, or offline)",
+      registers,
+    });
+    this.dedupeKeysReleased = new Counter({
+      name: 'notifications_dedupe_keys_released_total',
+      help: "Dedupe keys of completed jobs' attempts released from the users' dedupe indexes",
       registers,
     });
     this.rejected = new Counter({

@@ -20,8 +20,10 @@ import { PUBLISH_FRAME_LUA } from './channel-message.js';
  *      ne (the earliest expiry in e), cats (set once a notification had a category: c may hold
  *      counts), rm (set once one was collapsed or expired).
  * - k  ZSET dedupe key → seq. A producer's key (`k:…`) and an idempotent job's key stay as long as
- *      the notification is in the history; a job attempt's key (`j:<job id>:<timestamp>`) only until
- *      the job completes (the worker releases it, see DedupeRelease).
+ *      the notification is in the history; a job attempt's key (`j:<jobId>:<timestamp>[:i]`) only
+ *      until the job completes, when the worker releases it (NotificationStore.releaseDedupeKeys).
+ *      The limit: a worker that lost its job's lock (blocked past lockDuration) while another
+ *      completed the job could store it twice.
  * - c  HASH `u:<category>` / `n:<category>` → counts of the unread / unseen per category (no zero
  *      fields).
  * - e  ZSET expiresAt (ms) → seq of each notification that expires.

@@ -45,6 +45,12 @@ export interface AppendResult {
   fallbackDueAt?: number;
 }
 
+/** A dedupe key stored for a user (see `NotificationStore.releaseDedupeKeys`). */
+export interface DedupeKeyEntry {
+  userId: string;
+  dedupeKey: string;
+}
+
 /** What the fallback check of a notification found (see `NotificationStore.claimFallback`). */
 export type FallbackClaim =
   { kind: 'none' } | { kind: 'wait'; dueAt: number } | { kind: 'send'; notification: Notification };
@@ -112,6 +118,12 @@ export abstract class NotificationStore {
   abstract claimFallback(userId: string, id: string): Promise<FallbackClaim>;
   /** Records that the claimed fallback's job was added: later checks find nothing to do. */
   abstract settleFallback(userId: string, id: string): Promise<void>;
+  /**
+   * Forgets dedupe keys no retry can need any more (those of a completed job's attempt): each is
+   * removed from its user's dedupe index, so a later append with it would store again. The
+   * notifications stay. A key that is not in the index is ignored.
+   */
+  abstract releaseDedupeKeys(entries: DedupeKeyEntry[]): Promise<void>;
   /**
    * Removes the notifications whose `expiresAt` has passed, for (a batch of) the users that have any
    * due, and tells their sockets (`removed`). `more` says whether other users are due already.

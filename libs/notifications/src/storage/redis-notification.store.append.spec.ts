@@ -1,5 +1,6 @@
 import type { AppendRequest, AppendResult } from './notification.store.js';
 import { RedisNotificationStore } from './redis-notification.store.js';
+import { dedupeKeysOf } from './dedupe-index-spec-kit.js';
 import {
   appendOne,
   createSut,
@@ -61,6 +62,62 @@ describe(RedisNotificationStore.name, () => {
       expect(a2).toEqual({ userId: 'alice', id: a1.id, stored: false, unread: 1 });
       expect(b1).toMatchObject({ userId: 'bob', stored: true, unread: 1 });
       expect(await sut.unreadCount('alice')).toBe(1);
+    });
+  });
+
+  describe('releaseDedupeKeys', () => {
+    it("removes the keys from each user's index in one call, and keeps the notifications", async () => {
+      const { sut, keyPrefix } = createSut({ historyLimit: 5 });
+      const [a1, , b1] = await sut.append([
+        request('alice', 'j:1:100'),
+        request('alice', 'k:kept'),
+        request('bob', 'j:1:100'),
+        request('bob', 'j:2:200'),
+      ]);
+
+      await sut.releaseDedupeKeys([
+        { userId: 'alice', dedupeKey: 'j:1:100' },
+        { userId: 'bob', dedupeKey: 'j:1:100' },
+        { userId: 'bob', dedupeKey: 'j:2:200' },
+        // Not in any index: ignored.
+        { userId: 'bob', dedupeKey: 'j:never' },
+        { userId: 'carol', dedupeKey: 'j:1:100' },
+      ]);
+
+      expect(await dedupeKeysOf(redis, keyPrefix, 'alice')).toEqual(['k:kept']);
+      expect(await dedupeKeysOf(redis, keyPrefix, 'bob')).toEqual([]);
+      expect(idsOf(await sut.list('alice', { limit: 10 }))).toHaveLength(2);
+      expect(idsOf(await sut.list('bob', { limit: 10 }))).toHaveLength(2);
+      // A released key is no longer a duplicate; a kept one still is.
+      const [again, kept] = await sut.append([
+        request('alice', 'j:1:100'),
+        request('alice', 'k:kept'),
+      ]);
+      expect(again).toMatchObject({ stored: true });
+      expect(again.id).not.toBe(a1.id);
+      expect(kept).toMatchObject({ stored: false });
+      expect(b1.stored).toBe(true);
+    });
+
+    it('does nothing for no entries', async () => {
+      const { sut, keyPrefix } = createSut({ historyLimit: 5 });
+      await appendOne(sut, 'alice', 'j:1:100');
+
+      await sut.releaseDedupeKeys([]);
+
+      expect(await dedupeKeysOf(redis, keyPrefix, 'alice')).toEqual(['j:1:100']);
+    });
+
+    it('still trims to historyLimit, with the keys left, after some were released', async () => {
+      const limit = 3;
+      const { sut, keyPrefix } = createSut({ historyLimit: limit });
+      await sut.append([request('alice', 'k:a'), request('alice', 'j:b'), request('alice', 'k:c')]);
+      await sut.releaseDedupeKeys([{ userId: 'alice', dedupeKey: 'j:b' }]);
+
+      await sut.append([request('alice', 'k:d'), request('alice', 'k:e')]);
+
+      expect(idsOf(await sut.list('alice', { limit: 10 }))).toHaveLength(limit);
+      expect(await dedupeKeysOf(redis, keyPrefix, 'alice')).toEqual(['k:c', 'k:d', 'k:e']);
     });
   });
 

@@ -11,6 +11,7 @@ import {
   NotificationStore,
   type AppendRequest,
   type AppendResult,
+  type DedupeKeyEntry,
   type FallbackClaim,
   type InboxQuery,
   type MarkResult,
@@ -306,6 +307,27 @@ export class RedisNotificationStore extends NotificationStore {
 
   async settleFallback(userId: string, id: string): Promise<void> {
     await this.redis.notifFallbackSettle(this.keys.forUser(userId).fallbacks, id);
+  }
+
+  /**
+   * One pipeline for all the entries (one per node on a cluster), one ZREM per user from the user's
+   * dedupe index (the ZSET `k`). Not atomic with anything, and need not be: a released key is one
+   * that no append will bring again.
+   */
+  async releaseDedupeKeys(entries: DedupeKeyEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const byUser = new Map<string, string[]>();
+    for (const { userId, dedupeKey } of entries) {
+      const keys = byUser.get(userId);
+      if (keys) keys.push(dedupeKey);
+      else byUser.set(userId, [dedupeKey]);
+    }
+    const pipeline = this.batch();
+    for (const [userId, keys] of byUser) {
+      const k = this.keys.forUser(userId);
+      pipeline.zrem(k.dedupe, ...keys);
+    }
+    for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
   }
 
   async sweepExpired(): Promise<{ removed: number; more: boolean }> {

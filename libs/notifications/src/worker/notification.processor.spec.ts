@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { ScheduleStore } from '../storage/schedule.store.js';
 import type { NotificationStore, AppendResult } from '../storage/notification.store.js';
@@ -6,6 +7,7 @@ import type { NotificationsMetrics } from '../notifications.metrics.js';
 import type { NotificationsRedis } from '../storage/notifications-redis.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import type { FallbackService } from '../fallback/fallback.service.js';
+import { RELEASE_BATCH_MAX, RELEASE_FLUSH_MS } from './dedupe-key-releaser.js';
 
 const connectionClosed = () => new Error('Connection is closed.');
 const gaveUp = () =>
@@ -15,14 +17,23 @@ const gaveUp = () =>
 
 describe(NotificationProcessor.name, () => {
   let sut: NotificationProcessor;
-  let store: { append: ReturnType<typeof vi.fn> };
+  let store: {
+    append: ReturnType<typeof vi.fn<NotificationStore['append']>>;
+    releaseDedupeKeys: ReturnType<typeof vi.fn<NotificationStore['releaseDedupeKeys']>>;
+  };
   let metrics: {
     stored: { inc: any };
     suppressed: { inc: any };
     failed: { inc: any };
     storeRetries: { inc: any };
+    dedupeKeysReleased: { inc: any };
   };
-  let worker: { opts: { lockDuration: number }; closing: Promise<void> | undefined };
+  let worker: {
+    opts: { lockDuration: number };
+    closing: Promise<void> | undefined;
+    close: ReturnType<typeof vi.fn<() => Promise<void>>>;
+    waitUntilReady: ReturnType<typeof vi.fn<() => Promise<void>>>;
+  };
   let job: Job & { moveToDelayed: ReturnType<typeof vi.fn> };
   let schedule: { [K in 'record' | 'claim' | 'release']: ReturnType<typeof vi.fn> };
   const jobWith = (fields: object) =>
@@ -33,12 +44,16 @@ describe(NotificationProcessor.name, () => {
   const stored: AppendResult[] = [{ userId: 'u1', id: 'e-1', stored: true, unread: 1 }];
 
   beforeEach(() => {
-    store = { append: vi.fn().mockResolvedValue(stored) };
+    store = {
+      append: vi.fn<NotificationStore['append']>().mockResolvedValue(stored),
+      releaseDedupeKeys: vi.fn<NotificationStore['releaseDedupeKeys']>().mockResolvedValue(),
+    };
     metrics = {
       stored: { inc: vi.fn() },
       suppressed: { inc: vi.fn() },
       failed: { inc: vi.fn() },
       storeRetries: { inc: vi.fn() },
+      dedupeKeysReleased: { inc: vi.fn() },
     };
     const everyone = (users: string[]) => Promise.resolve(users.map(() => true));
     schedule = {
@@ -55,7 +70,12 @@ describe(NotificationProcessor.name, () => {
       { schedule: vi.fn().mockResolvedValue(undefined) } as unknown as FallbackService,
     );
     // A lock of 1 s: 400 ms of in-process retries (100 + 200 ms apart, then parked).
-    worker = { opts: { lockDuration: 1000 }, closing: undefined };
+    worker = {
+      opts: { lockDuration: 1000 },
+      closing: undefined,
+      close: vi.fn<() => Promise<void>>().mockResolvedValue(),
+      waitUntilReady: vi.fn<() => Promise<void>>().mockResolvedValue(),
+    };
     (sut as unknown as { _worker: unknown })._worker = worker;
     job = jobWith(base);
   });
@@ -224,6 +244,203 @@ describe(NotificationProcessor.name, () => {
         /items\.1: deliverAt is not allowed in a notify-batch item/,
       );
       expect(store.append).not.toHaveBeenCalled();
+    });
+  });
+  describe('after a job completes (job-attempt keys released)', () => {
+    /** Runs `job` as the worker does: process, then the 'completed' event. */
+    async function complete(done: Job): Promise<void> {
+      await sut.process(done, 'token');
+      sut.onCompleted(done);
+    }
+    /** The keys the job was stored under that are not a producer's, per user (from the store calls). */
+    const appendedJobKeys = () =>
+      store.append.mock.calls
+        .flatMap(([requests]) => requests)
+        .filter((r) => r.dedupeKey.startsWith('j:'))
+        .map(({ userId, dedupeKey }) => ({ userId, dedupeKey }));
+    const released = () => store.releaseDedupeKeys.mock.calls.flatMap(([entries]) => entries);
+
+    beforeEach(() => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    });
+    afterEach(() => {
+      vi.useRealTimers();
+      vi.restoreAllMocks();
+    });
+
+    it('releases the key of a notify job for each of its users, once, within the flush delay', async () => {
+      await complete(jobWith({ ...base, data: { userIds: ['u1', 'u2', 'u1'], type: 't' } }));
+
+      expect(store.releaseDedupeKeys).not.toHaveBeenCalled();
+      await vi.advanceTimersByTimeAsync(RELEASE_FLUSH_MS);
+
+      expect(store.releaseDedupeKeys).toHaveBeenCalledTimes(1);
+      expect(released()).toEqual([
+        { userId: 'u1', dedupeKey: 'j:j1:1' },
+        { userId: 'u2', dedupeKey: 'j:j1:1' },
+      ]);
+      expect(released()).toEqual(appendedJobKeys());
+      expect(metrics.dedupeKeysReleased.inc).toHaveBeenCalledWith(2);
+    });
+
+    it('releases the keys of a notify-batch job exactly as it stored them, leaving producer keys', async () => {
+      store.append.mockImplementation((requests) => Promise.resolve(requests.map(() => stored[0])));
+      const batch = jobWith({
+        ...base,
+        name: 'notify-batch',
+        id: 'b7',
+        timestamp: Date.now(),
+        data: {
+          items: [
+            { userId: 'u1', type: 't' },
+            { userIds: ['u2', 'u3'], type: 't', dedupeKey: 'p' },
+            { userIds: ['u1', 'u4'], type: 't' },
+          ],
+        },
+      });
+
+      await complete(batch);
+      await vi.advanceTimersByTimeAsync(RELEASE_FLUSH_MS);
+
+      const at = batch.timestamp;
+      expect(released()).toEqual([
+        { userId: 'u1', dedupeKey: `j:b7:${at}:0` },
+        { userId: 'u1', dedupeKey: `j:b7:${at}:2` },
+        { userId: 'u4', dedupeKey: `j:b7:${at}:2` },
+      ]);
+      expect(released()).toEqual(appendedJobKeys());
+    });
+
+    it.each([
+      ['an idempotent job id (its key lasts as long as the history)', { id: 'idem-abc' }],
+      ['a producer dedupeKey', { data: { userIds: ['u1', 'u2'], type: 't', dedupeKey: 'p' } }],
+      [
+        'a batch whose items all have a producer dedupeKey',
+        {
+          name: 'notify-batch',
+          data: {
+            items: [
+              { userId: 'u1', type: 't', dedupeKey: 'a' },
+              { userId: 'u1', type: 't', dedupeKey: 'b' },
+            ],
+          },
+        },
+      ],
+      [
+        'an idempotent batch',
+        { id: 'idem-x', name: 'notify-batch', data: { items: [{ userId: 'u1', type: 't' }] } },
+      ],
+    ])('releases nothing for %s', async (_, fields) => {
+      await complete(jobWith({ ...base, ...fields }));
+      await vi.advanceTimersByTimeAsync(RELEASE_FLUSH_MS * 2);
+
+      expect(store.append).toHaveBeenCalled();
+      expect(store.releaseDedupeKeys).not.toHaveBeenCalled();
+    });
+
+    it('releases nothing for a fallback-check job', async () => {
+      sut.onCompleted(
+        jobWith({ ...base, name: 'fallback-check', data: { userId: 'u1', id: 'e-1' } }),
+      );
+      await vi.advanceTimersByTimeAsync(RELEASE_FLUSH_MS * 2);
+
+      expect(store.releaseDedupeKeys).not.toHaveBeenCalled();
+    });
+
+    it('releases nothing when the job fails after its store (it may be retried)', async () => {
+      metrics.stored.inc.mockImplementationOnce(() => {
+        throw new Error('after the store');
+      });
+
+      await expect(sut.process(job, 'token')).rejects.toThrow('after the store');
+      await vi.advanceTimersByTimeAsync(RELEASE_FLUSH_MS * 2);
+
+      expect(store.append).toHaveBeenCalledTimes(1);
+      expect(store.releaseDedupeKeys).not.toHaveBeenCalled();
+    });
+
+    it('sends the keys of several jobs in one store call, and at once when a batch is full', async () => {
+      sut.onCompleted(jobWith({ ...base, id: 'a' }));
+      sut.onCompleted(jobWith({ ...base, id: 'b' }));
+      await vi.advanceTimersByTimeAsync(RELEASE_FLUSH_MS);
+      expect(store.releaseDedupeKeys).toHaveBeenCalledTimes(1);
+      expect(store.releaseDedupeKeys.mock.calls[0][0]).toHaveLength(2);
+
+      const many = Array.from({ length: RELEASE_BATCH_MAX + 1 }, (_, i) => `u${i}`);
+      sut.onCompleted(
+        jobWith({
+          ...base,
+          name: 'notify-batch',
+          data: {
+            items: [
+              { userIds: many.slice(0, 1000), type: 't' },
+              { userIds: many.slice(1000), type: 't' },
+            ],
+          },
+        }),
+      );
+      // A full batch without waiting; the rest after the delay.
+      expect(store.releaseDedupeKeys).toHaveBeenCalledTimes(2);
+      expect(store.releaseDedupeKeys.mock.calls[1][0]).toHaveLength(RELEASE_BATCH_MAX);
+      await vi.advanceTimersByTimeAsync(RELEASE_FLUSH_MS);
+      expect(store.releaseDedupeKeys).toHaveBeenCalledTimes(3);
+      expect(store.releaseDedupeKeys.mock.calls[2][0]).toEqual([
+        { userId: `u${RELEASE_BATCH_MAX}`, dedupeKey: 'j:j1:1:1' },
+      ]);
+    });
+
+    it('sends what is queued at shutdown, after the worker closed and before it returns', async () => {
+      /** Lets promise callbacks run (setImmediate is not faked here). */
+      const settle = () => new Promise((resolve) => setImmediate(resolve));
+      let closeWorker: (() => void) | undefined;
+      worker.close.mockImplementation(
+        () => new Promise<void>((resolve) => (closeWorker = resolve)),
+      );
+      let release: (() => void) | undefined;
+      store.releaseDedupeKeys.mockImplementation(
+        () => new Promise<void>((resolve) => (release = resolve)),
+      );
+      sut.onCompleted(job);
+
+      let done = false;
+      const shutdown = sut.beforeApplicationShutdown().then(() => (done = true));
+      await settle();
+      // Jobs still finishing may queue more: nothing is sent before the worker has closed.
+      expect(worker.close).toHaveBeenCalled();
+      expect(store.releaseDedupeKeys).not.toHaveBeenCalled();
+      closeWorker?.();
+      await settle();
+      expect(store.releaseDedupeKeys).toHaveBeenCalledWith([{ userId: 'u1', dedupeKey: 'j:j1:1' }]);
+      expect(done).toBe(false);
+      release?.();
+      await shutdown;
+
+      // Nothing is queued after that.
+      sut.onCompleted(jobWith({ ...base, id: 'late' }));
+      await vi.advanceTimersByTimeAsync(RELEASE_FLUSH_MS * 2);
+      expect(store.releaseDedupeKeys).toHaveBeenCalledTimes(1);
+    });
+
+    it('logs a failed release once at warn, with a count and no keys, until one succeeds', async () => {
+      const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      store.releaseDedupeKeys
+        .mockRejectedValueOnce(connectionClosed())
+        .mockRejectedValueOnce(connectionClosed())
+        .mockResolvedValueOnce(undefined)
+        .mockRejectedValueOnce(connectionClosed());
+      const secret = 'user-secret-id';
+      for (let i = 0; i < 4; i++) {
+        sut.onCompleted(jobWith({ ...base, id: `job-${i}`, data: { userId: secret, type: 't' } }));
+        await vi.advanceTimersByTimeAsync(RELEASE_FLUSH_MS);
+      }
+
+      expect(store.releaseDedupeKeys).toHaveBeenCalledTimes(4);
+      expect(warn).toHaveBeenCalledTimes(2);
+      const [message] = warn.mock.calls[0] as [string];
+      expect(message).toContain('1 dedupe key(s)');
+      expect(message).not.toContain(secret);
+      expect(message).not.toContain('job-0');
+      expect(metrics.dedupeKeysReleased.inc).toHaveBeenCalledTimes(1);
     });
   });
 });

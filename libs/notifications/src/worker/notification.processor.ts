@@ -1,4 +1,4 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import {
   Injectable,
   Logger,
@@ -8,7 +8,6 @@ import {
 import {
   ContractLimits,
   FALLBACK_CHECK_JOB_NAME,
-  IDEMPOTENT_JOB_ID_PREFIX,
   NOTIFY_BATCH_JOB_NAME,
   NOTIFY_JOB_NAME,
   type NotifyJobData,
@@ -20,6 +19,8 @@ import type { NotificationsWorkerOptions } from '../interfaces/notifications-opt
 import { NotifyBatchJobDto } from '../dto/notify-job.dto.js';
 import { validateNotification } from '../dto/notify-job.validation.js';
 import { JobRecovery } from './job-recovery.js';
+import { DedupeKeyReleaser } from './dedupe-key-releaser.js';
+import { dedupeKeyOf, jobAttemptKeys, recipientsOf, type KeyedItem } from './job-dedupe-keys.js';
 import { FallbackService, type FallbackCheckResult } from '../fallback/fallback.service.js';
 import {
   NotificationStore,
@@ -50,7 +51,8 @@ const BATCH_DELIVER_AT_MESSAGE =
  * FallbackService): validates them by the job contract, then stores, counts
  * and publishes each notification for every user it names, the whole job in one round trip. A job
  * that breaks the contract fails at once and is not retried. A store that fails because Redis is
- * briefly unreachable is retried in process, and a valid job never fails for that reason.
+ * briefly unreachable is retried in process, and a valid job never fails for that reason. Once a
+ * job has completed, the keys only its retries could need are released (see `onCompleted`).
  */
 @Injectable()
 export class NotificationProcessor
@@ -59,6 +61,7 @@ export class NotificationProcessor
 {
   private readonly logger = new Logger(NotificationProcessor.name);
   private recovery: JobRecovery | undefined;
+  private readonly releaser: DedupeKeyReleaser;
 
   constructor(
     private readonly scheduled: ScheduleStore,
@@ -69,6 +72,9 @@ export class NotificationProcessor
     private readonly fallback: FallbackService,
   ) {
     super();
+    this.releaser = new DedupeKeyReleaser(store, this.logger, (count) =>
+      this.metrics.dedupeKeysReleased.inc(count),
+    );
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -84,6 +90,33 @@ export class NotificationProcessor
     await settleStart(this.worker.waitUntilReady());
     // Let in-flight jobs finish while the store's connection is still open.
     await this.worker.close();
+    // Then the releases their completion queued (the connection closes at onApplicationShutdown).
+    await this.releaser.close();
+  }
+
+  /**
+   * A completed job cannot run again: the job-attempt keys it stored under (see `jobAttemptKeys`;
+   * derived from its data as `handle` derives them) are queued for release. Not on failure: a failed
+   * job may still be retried, by BullMQ or by hand. The limit: a worker that lost the job's lock
+   * (blocked past `lockDuration`) and runs on after another one completed the job could store it
+   * again.
+   */
+  @OnWorkerEvent('completed')
+  onCompleted(job: Job): void {
+    try {
+      const data = job.data as { items?: unknown } | undefined;
+      const items =
+        job.name === NOTIFY_JOB_NAME
+          ? [data]
+          : job.name === NOTIFY_BATCH_JOB_NAME
+            ? data?.items
+            : undefined;
+      if (!Array.isArray(items)) return;
+      this.releaser.add(jobAttemptKeys(job, items as KeyedItem[]));
+    } catch {
+      // Its data passed validation, so this is not expected; a key left behind harms nothing, and
+      // an exception must not reach BullMQ's event emitter.
+    }
   }
 
   async process(
@@ -116,7 +149,7 @@ export class NotificationProcessor
     const gate =
       items[0].deliverAt === undefined ? undefined : await this.gate(job, token, items[0]);
     items.forEach((item, index) => {
-      const recipients = [...new Set(item.userIds ?? [item.userId as string])];
+      const recipients = recipientsOf(item);
       const userIds = gate
         ? recipients.filter((userId) => !gate.cancelled.has(userId))
         : recipients;
@@ -127,16 +160,8 @@ export class NotificationProcessor
         return;
       }
       const payloadJson = JSON.stringify(item.payload ?? {});
-      // Without a dedupe key, the job itself is the key: a retried attempt stores nothing twice. A
-      // job id derived from an idempotency key is the key by itself, also when the job is added
-      // again after BullMQ removed it.
-      const jobKey = job.id?.startsWith(IDEMPOTENT_JOB_ID_PREFIX)
-        ? `j:${job.id}`
-        : `j:${job.id}:${job.timestamp}`;
-      const dedupeKey =
-        item.dedupeKey === undefined
-          ? `${jobKey}${items.length > 1 ? `:${index}` : ''}`
-          : `k:${item.dedupeKey}`;
+      // Without a dedupe key, the job itself is the key: a retried attempt stores nothing twice.
+      const dedupeKey = dedupeKeyOf(job, item, index, items.length);
       for (const userId of userIds) {
         const request: AppendRequest = {
           userId,
@@ -188,7 +213,7 @@ export class NotificationProcessor
     token: string | undefined,
     item: NotifyJobData,
   ): Promise<{ dedupeKey: string; claimed: string[]; cancelled: Set<string> }> {
-    const recipients = [...new Set(item.userIds ?? [item.userId as string])];
+    const recipients = recipientsOf(item);
     const { dedupeKey = '' } = item;
     const jobId = job.id ?? '';
     const due = Date.parse(item.deliverAt as string);
