@@ -554,7 +554,6 @@ describe(RedisNotificationStore.name, () => {
       });
     });
 
-    // fails until the layout change lands: today's store still uses the 0.2.x layout.
     it('leaves none of the 0.2.x-only keys of a user after its first touch', async () => {
       const { sut, legacy } = stores(RICH_LIMIT);
       const touches: Record<string, (ids: string[]) => Promise<unknown>> = {

@@ -63,6 +63,13 @@ declare module 'ioredis' {
   }
 }
 
+/** A user on the sweeper's work list `index`, with the score it was read with. */
+interface DueUser {
+  index: string;
+  userId: string;
+  score: string;
+}
+
 /** Users whose expiries one sweep handles at most; the next sweep takes the rest. */
 const SWEEP_BATCH = 200;
 
@@ -347,30 +354,44 @@ export class RedisNotificationStore extends NotificationStore {
         ),
       })),
     );
-    const users: { index: string; userId: string; score: string }[] = [];
-    const expiring = this.batch();
+    const users: DueUser[] = [];
     for (const { index, due } of lists) {
-      for (let i = 0; i < due.length; i += 2) {
+      for (let i = 0; i < due.length; i += 2)
         users.push({ index, userId: due[i], score: due[i + 1] });
-        expiring.notifExpire(...this.common(this.keys.forUser(due[i]), now));
-      }
     }
     if (users.length === 0) return { removed: 0, more: false };
+    const first = await this.expireUsers(users, now);
+    // Users still in the 0.2.x layout: converted, then expired in this sweep too.
+    await Promise.all(first.legacy.map(({ userId }) => this.migrate(userId)));
+    const again = await this.expireUsers(first.legacy, now);
+    return {
+      removed: first.removed + again.removed,
+      more: lists.some(({ due }) => due.length === SWEEP_BATCH * 2),
+    };
+  }
+
+  /** Expires what is due for each user and moves the user to its next expiry on its work list. */
+  private async expireUsers(
+    users: DueUser[],
+    now: number,
+  ): Promise<{ removed: number; legacy: DueUser[] }> {
+    if (users.length === 0) return { removed: 0, legacy: [] };
+    const expiring = this.batch();
+    for (const { userId } of users)
+      expiring.notifExpire(...this.common(this.keys.forUser(userId), now));
     const replies = (await expiring.exec()) ?? [];
     const rescheduling = this.batch();
     let removed = 0;
-    const legacy: string[] = [];
+    const legacy: DueUser[] = [];
     replies.forEach(([error, reply], i) => {
-      // A user still in the 0.2.x layout is converted and stays on the list for the next sweep.
-      if (error && isLegacyLayout(error)) return void legacy.push(users[i].userId);
+      if (error && isLegacyLayout(error)) return void legacy.push(users[i]);
       if (error) throw error;
       const [count, next] = reply as [number, number];
       removed += count;
       rescheduling.notifReschedule(users[i].index, users[i].userId, users[i].score, next);
     });
     for (const [error] of (await rescheduling.exec()) ?? []) if (error) throw error;
-    await Promise.all(legacy.map((userId) => this.migrate(userId)));
-    return { removed, more: lists.some(({ due }) => due.length === SWEEP_BATCH * 2) };
+    return { removed, legacy };
   }
 
   /** A pipeline without replica acknowledgement: one per node on a cluster. */
