@@ -13,6 +13,8 @@ const USAGE = `usage: node bench/memory.mjs [options]
   --per-user N        notifications per user, one notify job each (${MEMORY_DEFAULTS.perUser})
   --payload-bytes N   bytes of each payload's JSON (${MEMORY_DEFAULTS.payloadBytes})
   --history-limit N   HISTORY_LIMIT of the service (default: the service's own, 1000)
+  --dedupe-keys       give each notification a producer dedupeKey (order-00000042), kept as long
+                      as the notification (without: the job's own key, released once it completes)
   --json              print the figures as JSON too`;
 
 const { values } = parseArgs({
@@ -21,6 +23,7 @@ const { values } = parseArgs({
     'per-user': { type: 'string' },
     'payload-bytes': { type: 'string' },
     'history-limit': { type: 'string' },
+    'dedupe-keys': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -46,6 +49,7 @@ try {
     perUser: number('per-user', MEMORY_DEFAULTS.perUser),
     payloadBytes: number('payload-bytes', MEMORY_DEFAULTS.payloadBytes),
     historyLimit: number('history-limit', undefined),
+    dedupeKeys: values['dedupe-keys'],
     log: (text) => console.error(`[${new Date().toISOString().slice(11, 19)}] [memory] ${text}`),
   });
   printMemory(result);

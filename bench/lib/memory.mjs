@@ -160,7 +160,10 @@ export async function measureMemory(options = {}) {
     const jobs = [];
     for (let round_ = 0; round_ < o.perUser; round_++) {
       for (let u = 0; u < o.users; u++) {
-        const data = { userId: `u${u}`, type: TYPE, payload: payloadOf(o.payloadBytes, n++) };
+        const data = { userId: `u${u}`, type: TYPE, payload: payloadOf(o.payloadBytes, n) };
+        // A producer's key, kept as long as the notification (a job's own key is released).
+        if (o.dedupeKeys) data.dedupeKey = `order-${String(n).padStart(8, '0')}`;
+        n++;
         jobs.push({ name: 'notify', data, opts: JOB_OPTIONS });
         if (jobs.length === 1000) await queue.addBulk(jobs.splice(0));
       }
@@ -217,7 +220,8 @@ export async function measureMemory(options = {}) {
       historyLimitIsDefault: o.historyLimit === undefined,
       held,
       payloadBytes: Buffer.byteLength(JSON.stringify(payloadOf(o.payloadBytes, 0))),
-      storedBodyBytes: sample ? Buffer.byteLength(sample) : null,
+      dedupeKeys: Boolean(o.dedupeKeys),
+      storedEntryBytes: sample ? Buffer.byteLength(sample) : null,
       storeSeconds: round(storeSeconds, 1),
       usedMemory: { before, withJobs, after },
       perNotification: {

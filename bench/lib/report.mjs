@@ -286,11 +286,16 @@ export function printMemory(m) {
   const times = (bytes) => (m.payloadBytes > 0 ? `${fmt(ratio(bytes, m.payloadBytes))}×` : dash);
   printTable(
     `MEMORY — ${fmt(m.notifications)} notifications (${fmt(m.users)} users × ${fmt(m.perUser)}), ` +
-      `${fmt(m.held)} held in the history (${limit}); bytes`,
+      `${fmt(m.held)} held in the history (${limit})` +
+      `${m.dedupeKeys ? ', each with a producer dedupeKey of 14 characters' : ''}; bytes`,
     ['', 'bytes', '× payload'],
     [
       ['payload (its JSON)', m.payloadBytes, '1×'],
-      ['stored body (the history JSON of one)', m.storedBodyBytes, times(m.storedBodyBytes)],
+      [
+        'stored entry (the history list entry of one)',
+        m.storedEntryBytes,
+        times(m.storedEntryBytes),
+      ],
       [
         'used_memory delta per held notification',
         m.perNotification.usedMemory,
