@@ -4,13 +4,21 @@
  * For each system: a private Redis, the system in its own process, a producer process and a client
  * process (see README.md). Every child is killed at the end, also on error or Ctrl-C.
  */
-import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { freePort, rssKiB, startProcess, stopAll } from '../test/kit/processes.mjs';
 import { startRedis } from '../test/kit/redis.mjs';
 import { sleep } from '../test/kit/timing.mjs';
+import {
+  commandStats,
+  commandUsecPer1k,
+  profileComponents,
+  slowlogComponents,
+  startSlowlog,
+} from './lib/breakdown.mjs';
 import { cpuMs, machineBusyMs } from './lib/cpu.mjs';
 import { measureMemory } from './lib/memory.mjs';
 import { startRedisCluster } from './lib/redis-cluster.mjs';
@@ -19,10 +27,15 @@ import { rpcClient } from './lib/rpc.mjs';
 import { round } from './lib/stats.mjs';
 
 const SECRET = 'bench-only-secret-that-is-long-enough-for-hs256';
-const ALL_SYSTEMS = ['ours', 'ours-cluster', 'ours-jobs', 'naive', 'socketio'];
+const ALL_SYSTEMS = ['ours', 'ours-cluster', 'ours-jobs', 'ours-http', 'naive', 'socketio'];
+/** Systems that run only when asked for: `ours-jobs-base` needs `--baseline DIR`. */
+const OPTIONAL_SYSTEMS = ['ours-jobs-base'];
+const API_KEY = 'bench-only-api-key-0123456789';
 const ALL_SCENARIOS = ['memory', 'idle', 'fanout', 'steady', 'headline'];
+/** Scenarios that run only when asked for (`breakdown` profiles the service, which costs CPU). */
+const OPTIONAL_SCENARIOS = ['breakdown'];
 /** The scenarios that run per system, on its sockets (memory runs once, for ours: see lib/memory.mjs). */
-const SOCKET_SCENARIOS = ['idle', 'fanout', 'steady', 'headline'];
+const SOCKET_SCENARIOS = ['idle', 'fanout', 'steady', 'headline', 'breakdown'];
 /** Cores the rest of the machine may use before a step waits, or a failed step is run again. */
 const OTHER_LOAD_LIMIT = 0.3;
 /** 10,000 sockets need more open files than the usual 1,024; BENCH_VERBOSE=1 shows each child's output. */
@@ -82,6 +95,32 @@ const SYSTEMS = {
     producer: 'jobs',
     protocol: 'ours',
   },
+  // The same build, fed by HTTP publish: one POST /v1/notifications per notification, keep-alive.
+  'ours-http': {
+    label: 'ours, one POST /v1/notifications per notification (keep-alive)',
+    script: 'dist-bench/dist/src/main.js',
+    env: {
+      ROLE: 'all',
+      NODE_ENV: 'production',
+      JWT_SECRET: SECRET,
+      ALLOWED_ORIGINS: '*',
+      API_KEYS: API_KEY,
+    },
+    fanoutChunk: 1_000,
+    producer: 'http',
+    protocol: 'ours',
+  },
+  // Another build (--baseline DIR, e.g. a worktree of main, built), fed one job per notification:
+  // the "before" of a change to the worker, in the same run.
+  'ours-jobs-base': {
+    label: 'ours before (--baseline), one BullMQ job per notification',
+    script: 'dist-base/dist/src/main.js',
+    distRoot: 'dist-base/dist',
+    env: { ROLE: 'all', NODE_ENV: 'production', JWT_SECRET: SECRET, ALLOWED_ORIGINS: '*' },
+    fanoutChunk: 1_000,
+    producer: 'jobs',
+    protocol: 'ours',
+  },
   naive: {
     label: 'naive (ws + uid map + BullMQ worker)',
     script: 'bench/peers/naive.mjs',
@@ -98,9 +137,12 @@ const SYSTEMS = {
 
 const USAGE = `usage: npm run bench -- [options]
   --quick                    short steps and fewer sockets (development)
-  --systems ours,ours-cluster,ours-jobs,naive,socketio
+  --systems ours,ours-cluster,ours-jobs,ours-http,naive,socketio   (also ours-jobs-base, with --baseline)
   --scenarios memory,idle,fanout,steady,headline   (headline needs steady's steps and runs them;
-                             memory: Redis bytes per stored notification, ours only)
+                             memory: Redis bytes per stored notification, ours only;
+                             add breakdown for CPU per notification by component, profiled)
+  --baseline DIR             a built checkout (e.g. a worktree of main) run as ours-jobs-base
+  --breakdown-rate N         the rate of the breakdown step (/s, default 1000)
   --rates 500,1000,...       offered rates of the steady steps (/s)
   --step-seconds N           length of a steady step (10; quick 2)
   --headline-seconds N       how long the headline rate must hold (30; quick 5)
@@ -124,6 +166,8 @@ function options() {
       users: { type: 'string' },
       concurrency: { type: 'string' },
       producer: { type: 'string' },
+      baseline: { type: 'string' },
+      'breakdown-rate': { type: 'string' },
       'ours-env': { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', default: false },
     },
@@ -143,14 +187,18 @@ function options() {
   };
   const profile = PROFILES[values.quick ? 'quick' : 'full'];
   const number = (text, fallback) => (text === undefined ? fallback : Number(text));
-  const scenarios = new Set(list(values.scenarios, ALL_SCENARIOS, 'scenario'));
+  const scenarios = new Set(
+    list(values.scenarios, [...ALL_SCENARIOS, ...OPTIONAL_SCENARIOS], 'scenario'),
+  );
   if (scenarios.has('headline')) scenarios.add('steady');
   if (values.producer !== undefined && !['jobs', 'service'].includes(values.producer))
     throw new Error(`--producer jobs|service\n${USAGE}`);
   const o = {
     profile: values.quick ? 'quick' : 'full',
-    systems: list(values.systems, ALL_SYSTEMS, 'system'),
+    systems: list(values.systems, [...ALL_SYSTEMS, ...OPTIONAL_SYSTEMS], 'system'),
     scenarios,
+    baseline: values.baseline,
+    breakdownRate: number(values['breakdown-rate'], 1000),
     rates: values.rates ? values.rates.split(',').map(Number) : DEFAULT_RATES,
     stepMs: number(values['step-seconds'], profile.stepMs / 1000) * 1000,
     headlineMs: number(values['headline-seconds'], profile.headlineMs / 1000) * 1000,
@@ -170,6 +218,9 @@ function options() {
     ),
   };
   o.users = Math.min(o.users, o.sockets);
+  if (o.systems.includes('ours-jobs-base') && !o.baseline)
+    throw new Error(`ours-jobs-base needs --baseline DIR\n${USAGE}`);
+  if (o.baseline && !o.systems.includes('ours-jobs-base')) o.systems.push('ours-jobs-base');
   if (
     ![o.stepMs, o.headlineMs, o.sockets, o.users, ...o.rates].every(
       (n) => Number.isFinite(n) && n > 0,
@@ -215,13 +266,27 @@ async function benchSystem(name, o) {
   const redis = def.clusterMasters
     ? await startRedisCluster(def.clusterMasters)
     : await startRedis();
+  // Every node's URL: a cluster's command stats and slow log are the sum of its nodes'.
+  const redisNodes = redis.seeds
+    ? redis.seeds.split(',').map((address) => `redis://${address}`)
+    : [redis.url];
   const port = await freePort();
   const env = { ...def.env, PORT: String(port) };
   if (def.clusterMasters) env.REDIS_CLUSTER_NODES = redis.seeds;
   else env.REDIS_URL = redis.url;
   if (o.concurrency) env.WORKER_CONCURRENCY = o.concurrency;
   if (def.protocol === 'ours') Object.assign(env, o.oursEnv);
-  const service = startProcess(name, process.execPath, [def.script], { env, ...CHILD_OPTIONS });
+  // The breakdown profiles the service (written when it exits) and cuts the profile to its step.
+  const profileDir =
+    o.scenarios.has('breakdown') && def.protocol === 'ours'
+      ? mkdtempSync(join(tmpdir(), 'notif-bench-prof-'))
+      : null;
+  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const service = startProcess(name, process.execPath, [...nodeArgs, def.script], {
+    env,
+    ...CHILD_OPTIONS,
+  });
+  let breakdownWindow = null;
   const loads = [];
   try {
     await service.waitFor('listening on', 60_000);
@@ -235,7 +300,9 @@ async function benchSystem(name, o) {
         name === 'ours' || name === 'ours-cluster'
           ? (o.producer ?? def.producer)
           : (def.producer ?? 'jobs'),
-      distRoot: 'dist-bench/dist',
+      distRoot: def.distRoot ?? 'dist-bench/dist',
+      httpUrl: `http://127.0.0.1:${port}`,
+      apiKey: API_KEY,
     });
     loads.push(producer);
     const clients = await startLoad(name, 'clients', {
@@ -343,7 +410,9 @@ async function benchSystem(name, o) {
       const capacity = Math.round((rate * durationMs) / 1000);
       const reopened = await clients.call('reopen', {}, 120_000);
       await clients.call('expect', { step, kind: 'steady', capacity });
+      const stats0 = await commandStats(redisNodes);
       const cpu0 = cpuNow();
+      const fromUs = Number(process.hrtime.bigint() / 1000n);
       const run = await producer.call(
         'run',
         { step, rate, durationMs, users: o.users },
@@ -355,6 +424,8 @@ async function benchSystem(name, o) {
         o.drainMs + 60_000,
       );
       const cpu1 = cpuNow();
+      const toUs = Number(process.hrtime.bigint() / 1000n);
+      const stats1 = await commandStats(redisNodes);
       const lost = run.sent - got.received;
       const settle = await producer.call(
         'settle',
@@ -380,6 +451,10 @@ async function benchSystem(name, o) {
           producer: per1k('producer'),
           clients: per1k('clients'),
         },
+        // Redis's time in each command (scripts include the commands they call), per 1,000.
+        redisUsecPer1k: commandUsecPer1k(stats0, stats1, Math.max(1, run.sent)),
+        loadAverage: loadAverage(),
+        window: { fromUs, toUs },
         otherCores: Math.max(0, otherCores),
         waitedForQuietMs,
         producerBehind: run.scheduledMs > durationMs * 1.05 + 50,
@@ -463,6 +538,21 @@ async function benchSystem(name, o) {
         verdict: s.verdict,
       }));
     }
+    if (o.scenarios.has('breakdown')) {
+      // One step with every Redis command logged (slow log at 0 µs) and the service profiled.
+      const stopSlowlog = await startSlowlog(redisNodes);
+      const s = await runStep(o.breakdownRate, o.stepMs, 'breakdown ');
+      const entries = await stopSlowlog();
+      breakdownWindow = { ...s.window, sent: s.sent };
+      result.breakdown = {
+        rate: o.breakdownRate,
+        step: s,
+        redisCpuMsPer1k: s.cpuMsPer1k.redis,
+        serviceCpuMsPer1k: s.cpuMsPer1k.service,
+        redisCommands: slowlogComponents(entries, Math.max(1, s.sent)),
+        slowlogEntries: entries.length,
+      };
+    }
     result.jobCounts = await producer.call('counts');
     if (result.jobCounts.failed > 0) log(name, `WARNING: ${result.jobCounts.failed} jobs failed`);
     await clients.call('close', {}, 30_000);
@@ -476,6 +566,15 @@ async function benchSystem(name, o) {
     await service.stop('SIGTERM', 10_000);
     for (const load of loads) await load.proc.stop('SIGTERM', 3_000);
     await redis.stop();
+    if (profileDir && breakdownWindow && result.breakdown) {
+      result.breakdown.service = profileComponents(
+        profileDir,
+        breakdownWindow.fromUs,
+        breakdownWindow.toUs,
+        Math.max(1, breakdownWindow.sent),
+      );
+    }
+    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   }
   return result;
 }
@@ -489,28 +588,34 @@ const PACKAGES = { protocol: 'protocol', client: 'client', notifications: 'nestj
  * ours from there: a build started meanwhile (it empties dist/ and libs/X/dist first) cannot pull
  * the service away in the middle of a run.
  */
-function snapshotDist() {
+function snapshotDist(from = '.', to = 'dist-bench') {
   const built = [
     'dist/src/main.js',
     ...Object.keys(PACKAGES).map((f) => `libs/${f}/dist/index.js`),
-  ];
+  ].map((file) => join(from, file));
   for (const file of built) {
     if (!existsSync(file)) throw new Error(`${file} is missing: run "npm run build" first`);
   }
-  rmSync('dist-bench/dist', { recursive: true, force: true });
-  rmSync('dist-bench/node_modules', { recursive: true, force: true });
-  cpSync('dist', 'dist-bench/dist', { recursive: true });
+  rmSync(`${to}/dist`, { recursive: true, force: true });
+  rmSync(`${to}/node_modules`, { recursive: true, force: true });
+  cpSync(join(from, 'dist'), `${to}/dist`, { recursive: true });
   for (const [folder, name] of Object.entries(PACKAGES)) {
-    const target = `dist-bench/node_modules/@rtnotify/${name}`;
-    cpSync(`libs/${folder}/package.json`, `${target}/package.json`);
-    cpSync(`libs/${folder}/dist`, `${target}/dist`, { recursive: true });
+    const target = `${to}/node_modules/@rtnotify/${name}`;
+    cpSync(join(from, `libs/${folder}/package.json`), `${target}/package.json`);
+    cpSync(join(from, `libs/${folder}/dist`), `${target}/dist`, { recursive: true });
   }
-  const copied = [
-    'dist-bench/dist/src/main.js',
-    'dist-bench/node_modules/@rtnotify/nestjs/dist/index.js',
-  ];
+  const copied = [`${to}/dist/src/main.js`, `${to}/node_modules/@rtnotify/nestjs/dist/index.js`];
   if (!copied.every((file) => existsSync(file)))
-    throw new Error('dist/ changed while it was copied: run again');
+    throw new Error(`${from}/dist changed while it was copied: run again`);
+}
+
+/** The machine's 1-minute load average (other helpers share it): stated next to every figure. */
+function loadAverage() {
+  try {
+    return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+  } catch {
+    return null;
+  }
 }
 
 function git(...args) {
@@ -542,7 +647,9 @@ function machine() {
 
 async function main() {
   const o = options();
-  if (o.systems.some((name) => SYSTEMS[name].protocol === 'ours')) snapshotDist();
+  if (o.systems.some((name) => SYSTEMS[name].protocol === 'ours' && name !== 'ours-jobs-base'))
+    snapshotDist();
+  if (o.systems.includes('ours-jobs-base')) snapshotDist(o.baseline, 'dist-base');
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   console.error(

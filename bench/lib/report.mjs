@@ -251,6 +251,59 @@ export function printTargets(rows) {
   );
 }
 
+const share = (part, whole) => (whole > 0 ? `${Math.round((part / whole) * 100)} %` : dash);
+
+/** CPU per notification by component, for each system that ran the breakdown step. */
+export function printBreakdown(results) {
+  for (const [name, r] of Object.entries(results)) {
+    const b = r.breakdown;
+    if (!b) continue;
+    const la = b.step.loadAverage ?? null;
+    const rows = [];
+    // Durations are wall time: on a busy machine they include preemption, so each part is stated as
+    // its share of the command time and, when they add up to more, scaled to the process's CPU.
+    const commandsMs = Object.values(b.redisCommands).reduce((sum, v) => sum + v.usec, 0) / 1000;
+    const redisScale = commandsMs > b.redisCpuMsPer1k ? b.redisCpuMsPer1k / commandsMs : 1;
+    for (const [part, v] of Object.entries(b.redisCommands)) {
+      const ms = v.usec / 1000;
+      rows.push([`redis: ${part}`, ms * redisScale, v.calls, share(ms, commandsMs)]);
+    }
+    // On a cluster the store publishes with sharded pub/sub (SPUBLISH).
+    const stats = b.step.redisUsecPer1k ?? {};
+    const publishCommand = stats.publish ? 'publish' : 'spublish';
+    const publish = stats[publishCommand];
+    if (publish) {
+      const ms = publish.usec / 1000;
+      rows.push([
+        `  of which ${publishCommand} (in our script; commandstats)`,
+        ms * redisScale,
+        publish.calls,
+        share(ms, commandsMs),
+      ]);
+    }
+    if (redisScale === 1)
+      rows.push([
+        'redis: I/O, event loop (process CPU − commands)',
+        b.redisCpuMsPer1k - commandsMs,
+        null,
+        dash,
+      ]);
+    rows.push(['redis total (process CPU)', b.redisCpuMsPer1k, null, dash]);
+    if (b.service) {
+      const total = b.service.totalPer1k;
+      const scale = total > 0 ? b.serviceCpuMsPer1k / total : 1;
+      for (const [part, ms] of Object.entries(b.service.parts))
+        rows.push([`service: ${part}`, ms * scale, null, share(ms, total)]);
+    }
+    rows.push(['service total (process CPU)', b.serviceCpuMsPer1k, null, dash]);
+    printTable(
+      `BREAKDOWN — ${name} at ${fmt(b.rate)}/s (p99 ${fmt(b.step.latency.p99)} ms, load average ${fmt(la)}): CPU-ms per 1,000 notifications by component (Redis: its slow log at 0 µs and INFO commandstats; the service: --cpu-prof cut to this step; parts scaled to the process CPU)`,
+      ['component', 'CPU-ms/1k', 'calls/1k', 'share'],
+      rows,
+    );
+  }
+}
+
 /** Every table of a run (as written to results/*.json). */
 export function printRun(run) {
   const { options: o, results } = run;
@@ -266,6 +319,7 @@ export function printRun(run) {
   if (scenarios.has('fanout')) printFanout(results, o.sockets);
   if (scenarios.has('steady')) printSteady(results);
   if (scenarios.has('headline')) printHeadline(results, o.headlineMs);
+  if (scenarios.has('breakdown')) printBreakdown(results);
   printTargets(run.targets);
 }
 

@@ -9,10 +9,12 @@
  * The same producer serves the three systems; jobs carry ours' default job options. With
  * `mode: 'service'` (ours only) it goes through the library's own producer API,
  * `NotificationService.notify` of the snapshot's `@rtnotify/nestjs` in a producer-only Nest context
- * (no gateway, no worker), instead of adding the jobs itself.
+ * (no gateway, no worker), instead of adding the jobs itself. With `mode: 'http'` (ours only) it
+ * POSTs each notification to `/v1/notifications` with an API key, over keep-alive connections.
  */
 import { Queue } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
+import { Agent, request } from 'node:http';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { sleep } from '../../test/kit/timing.mjs';
@@ -75,8 +77,42 @@ async function bullConnection(load, redisUrl, clusterNodes) {
   return { connection, prefix: '{rtnotify}' };
 }
 
+/** Connections the HTTP producer keeps open; more requests at once queue in the agent. */
+const HTTP_SOCKETS = 32;
+
+/** One POST /v1/notifications per notification, the job contract as the body. */
+function httpEnqueue(baseUrl, apiKey) {
+  const agent = new Agent({ keepAlive: true, maxSockets: HTTP_SOCKETS });
+  const url = new URL('/v1/notifications', baseUrl);
+  const post = (data) =>
+    new Promise((resolve, reject) => {
+      const body = JSON.stringify(data);
+      const req = request(
+        url,
+        {
+          method: 'POST',
+          agent,
+          headers: {
+            authorization: `Bearer ${apiKey}`,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () =>
+            res.statusCode === 202 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`)),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  return (items) => Promise.all(items.map(post));
+}
+
 serveRpc({
-  async init({ system, redisUrl, clusterNodes, queueName, mode, distRoot }) {
+  async init({ system, redisUrl, clusterNodes, queueName, mode, distRoot, httpUrl, apiKey }) {
     // On a cluster, as the service does: an ioredis Cluster and the hash-tagged prefix.
     queue = clusterNodes
       ? new Queue(queueName, {
@@ -91,6 +127,8 @@ serveRpc({
     await queue.waitUntilReady();
     if (mode === 'service' && system === 'ours') {
       enqueue = await serviceEnqueue(distRoot, redisUrl, clusterNodes, queueName);
+    } else if (mode === 'http' && system === 'ours') {
+      enqueue = httpEnqueue(httpUrl, apiKey);
     } else
       enqueue = (items) =>
         queue.addBulk(items.map((data) => ({ name: 'notify', data, opts: JOB_OPTIONS })));
