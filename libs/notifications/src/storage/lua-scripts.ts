@@ -215,17 +215,19 @@ if epoch and head[2] and tonumber(head[2]) <= now then expiredNow = expireDue() 
 const TRIM_FRONT = `
 local function trimFront(n)
   if n <= 0 then return end
-  local last
+  local last, collapsing = nil, false
   for _, raw in ipairs(redis.call('LRANGE', L, 0, n - 1)) do
     local entry = parse(raw)
     count(entry.state, entry.cat, -1)
     if string.find(entry.extra, '"expiresAt":', 1, true) then
       redis.call('ZREM', E, entry.seqText)
     end
+    if string.find(entry.extra, '"collapseKey":', 1, true) then collapsing = true end
     last = entry.seqText
   end
   redis.call('LTRIM', L, n, -1)
-  redis.call('ZREMRANGEBYSCORE', CZ, '-inf', last)
+  -- cz only points at stored entries that have a collapse key: none among these, none to drop.
+  if collapsing then redis.call('ZREMRANGEBYSCORE', CZ, '-inf', last) end
   redis.call('ZREMRANGEBYSCORE', K, '-inf', last)
   redis.call('HSET', M, 't', last)
 end
