@@ -1,6 +1,8 @@
+import { Queue } from 'bullmq';
 import { closeAfterEach, TestClient } from './kit/ws-client.js';
 import { startTestApp, type TestApp } from './kit/test-app.js';
 import { signToken } from './kit/tokens.mjs';
+import { redisOptionsFromUrl } from '../src/redis/redis-url.js';
 
 describe('delivery (e2e)', () => {
   let t: TestApp;
@@ -101,6 +103,75 @@ describe('delivery (e2e)', () => {
     const last = await client.next('notification');
     expect(last.unread).toBe(2);
     expect(client.all('notification')).toHaveLength(2);
+  });
+
+  it('stores the jobs of many concurrent one-job producers, coalesced, each exactly once', async () => {
+    const users = ['co-0', 'co-1', 'co-2', 'co-3', 'co-4'];
+    const tabs = await Promise.all(users.map((user) => tab(user)));
+    const producers = Array.from(
+      { length: 6 },
+      () => new Queue(t.config.queueName, { connection: redisOptionsFromUrl(t.config.redisUrl) }),
+    );
+    try {
+      // 6 producers × 40 jobs at the same time, one job each: the worker has many in flight
+      // together. Each producer also sends one dedupe key twice (stored once) and one invalid job.
+      const jobs = (
+        await Promise.all(
+          producers.map(async (producer, p) => {
+            const added = [];
+            for (let n = 0; n < 40; n++) {
+              const userId = users[(p + n) % users.length];
+              added.push(
+                await producer.add('notify', { userId, type: 'co.steady', payload: { p, n } }),
+              );
+            }
+            for (let i = 0; i < 2; i++) {
+              const userId = users[p % users.length];
+              added.push(
+                await producer.add('notify', { userId, type: 'co.dedupe', dedupeKey: `co-${p}` }),
+              );
+            }
+            added.push(
+              await producer.add(
+                'notify',
+                { userId: users[0], type: 'Not Valid' },
+                { attempts: 5 },
+              ),
+            );
+            return added;
+          }),
+        )
+      ).flat();
+      const outcomes = await Promise.allSettled(
+        jobs.map((job) => job.waitUntilFinished(t.queueEvents, 15_000)),
+      );
+      const failed = jobs.filter((_, i) => outcomes[i].status === 'rejected');
+      expect(failed.map((job) => job.data.type)).toEqual(Array(6).fill('Not Valid'));
+      for (const job of failed) expect((await t.producer.getJob(job.id!))?.attemptsMade).toBe(1);
+
+      // 240 steady + 6 deduped, spread evenly: 48 + (dedupes landing on the user) each.
+      const expected = users.map(
+        (_, u) => 48 + [0, 1, 2, 3, 4, 5].filter((p) => p % users.length === u).length,
+      );
+      const received = await Promise.all(
+        tabs.map(async (client, u) => {
+          for (let i = 0; i < expected[u]; i++) await client.next('notification', 10_000);
+          return client.all('notification');
+        }),
+      );
+      received.forEach((frames, u) => {
+        expect(frames).toHaveLength(expected[u]);
+        expect(new Set(frames.map((f) => f.notification.id)).size).toBe(expected[u]);
+        const steady = frames.filter((f) => f.notification.type === 'co.steady');
+        expect(
+          new Set(steady.map((f) => `${f.notification.payload.p}/${f.notification.payload.n}`))
+            .size,
+        ).toBe(48);
+        expect(Math.max(...frames.map((f) => f.unread as number))).toBe(expected[u]);
+      });
+    } finally {
+      await Promise.all(producers.map((producer) => producer.close()));
+    }
   });
 
   it('fails an invalid job at once, without retries, naming the fields, delivering nothing', async () => {

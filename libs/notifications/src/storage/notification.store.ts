@@ -101,6 +101,20 @@ export interface MarkResult {
  */
 export abstract class NotificationStore {
   abstract append(requests: AppendRequest[]): Promise<AppendResult[]>;
+  /**
+   * Appends independent groups of requests (e.g. the jobs a worker has in flight) together, in one
+   * round trip where the backend can; each group succeeds or fails alone: its results, or the error
+   * of its first failed request. The default appends each group by itself.
+   */
+  appendGroups(groups: AppendRequest[][]): Promise<(AppendResult[] | Error)[]> {
+    return Promise.all(
+      groups.map((group) =>
+        this.append(group).catch((error: unknown) =>
+          error instanceof Error ? error : new Error(String(error)),
+        ),
+      ),
+    );
+  }
   abstract replay(userId: string, since: string | undefined): Promise<ReplayResult>;
   abstract list(userId: string, query: InboxQuery): Promise<InboxPage>;
   /**

@@ -1,6 +1,7 @@
 import type { AppendRequest, AppendResult } from './notification.store.js';
 import { RedisNotificationStore } from './redis-notification.store.js';
 import { dedupeKeysOf } from './dedupe-index-spec-kit.js';
+import { LegacyStore } from './legacy/layout-0.2.js';
 import {
   appendOne,
   createSut,
@@ -60,6 +61,72 @@ describe(RedisNotificationStore.name, () => {
       expect(a2).toEqual({ userId: 'alice', id: a1.id, stored: false, unread: 1 });
       expect(b1).toMatchObject({ userId: 'bob', stored: true, unread: 1 });
       expect(await sut.unreadCount('alice')).toBe(1);
+    });
+  });
+
+  describe("appendGroups (the worker's group commit)", () => {
+    it('stores every group in one round trip, in order, each with the results append gives', async () => {
+      const { sut } = createSut({ historyLimit: 5 });
+      const pipelines = vi.spyOn(redis, 'pipeline');
+      try {
+        const [a, b, empty] = await sut.appendGroups([
+          [request('alice', 'a1'), request('bob', 'b1')],
+          [request('alice', 'a2'), request('alice', 'a1')],
+          [],
+        ]);
+        expect(pipelines).toHaveBeenCalledTimes(1);
+        expect(a).toEqual([
+          expect.objectContaining({ userId: 'alice', stored: true, unread: 1 }),
+          expect.objectContaining({ userId: 'bob', stored: true, unread: 1 }),
+        ]);
+        // The second group comes after the first: a2 is alice's second, a1 a duplicate of the first.
+        expect(b).toEqual([
+          expect.objectContaining({ userId: 'alice', stored: true, unread: 2 }),
+          { userId: 'alice', id: (a as AppendResult[])[0].id, stored: false, unread: 2 },
+        ]);
+        expect(seqOf((b as AppendResult[])[0].id)).toBe(2);
+        expect(empty).toEqual([]);
+      } finally {
+        pipelines.mockRestore();
+      }
+    });
+
+    it("fails only the group with a failed request, and stores the other groups' requests", async () => {
+      const { sut, keys } = createSut({ historyLimit: 5 });
+      // A user whose keys are broken: the script fails for this user only.
+      await redis.set(keys.forUser('broken').meta, 'not a hash');
+
+      const [good, bad] = await sut.appendGroups([
+        [request('alice', 'a1')],
+        [request('bob', 'b1'), request('broken', 'x1')],
+      ]);
+
+      expect(good).toEqual([expect.objectContaining({ userId: 'alice', stored: true })]);
+      expect(bad).toBeInstanceOf(Error);
+      expect((bad as Error).message).toContain('WRONGTYPE');
+      expect(await sut.unreadCount('alice')).toBe(1);
+      // The failed group's other request was stored: its retry (same key) stores nothing twice.
+      expect(await appendOne(sut, 'bob', 'b1')).toMatchObject({ stored: false, unread: 1 });
+      await expect(sut.append([request('broken', 'x1')])).rejects.toThrow('WRONGTYPE');
+    });
+
+    it('converts a user still in the 0.2.x layout, in any group, then stores for it', async () => {
+      const { sut, keyPrefix } = createSut({ historyLimit: 5 });
+      const legacy = new LegacyStore(redis, { keyPrefix, historyLimit: 5 });
+      const old = await legacy.append('carol', { type: 'spec.item', payload: {}, dedupeKey: 'c0' });
+
+      const [first, second] = await sut.appendGroups([
+        [request('alice', 'a1')],
+        [request('bob', 'b1'), request('carol', 'c1'), request('carol', 'c0')],
+      ]);
+
+      expect(first).toEqual([expect.objectContaining({ userId: 'alice', stored: true })]);
+      const [bob, carol, again] = second as AppendResult[];
+      expect(bob).toMatchObject({ userId: 'bob', stored: true, unread: 1 });
+      // Carol's history goes on from 0.2.x's: the next sequence, the key 0.2.x stored kept.
+      expect(carol).toMatchObject({ userId: 'carol', stored: true, unread: 2 });
+      expect(seqOf(carol.id)).toBe(seqOf(old.id) + 1);
+      expect(again).toMatchObject({ userId: 'carol', stored: false, id: old.id });
     });
   });
 

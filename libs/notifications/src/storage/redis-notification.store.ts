@@ -78,6 +78,25 @@ function isLegacyLayout(error: unknown): boolean {
   return error instanceof Error && error.message.includes(LEGACY_LAYOUT_ERROR);
 }
 
+const asError = (error: unknown): Error =>
+  error instanceof Error ? error : new Error(String(error));
+
+/** An append's result from the script's reply ([stored, id, unread, replaced, fallbackDue]). */
+function appendResultOf(request: AppendRequest, reply: unknown): AppendResult {
+  const [stored, id, unread, replaced, fallbackDue] = reply as [
+    number,
+    string,
+    number,
+    string,
+    string,
+  ];
+  const result: AppendResult = { userId: request.userId, id, stored: stored === 1, unread };
+  if (replaced !== '') result.replaced = replaced;
+  if (stored === 2) result.suppressed = true;
+  if (fallbackDue !== '') result.fallbackDueAt = Number(fallbackDue);
+  return result;
+}
+
 @Injectable()
 export class RedisNotificationStore extends NotificationStore {
   private readonly keys: RedisKeys;
@@ -152,76 +171,136 @@ export class RedisNotificationStore extends NotificationStore {
   }
 
   async append(requests: AppendRequest[]): Promise<AppendResult[]> {
-    if (requests.length === 0) return [];
+    const [result] = await this.appendGroups([requests]);
+    if (result instanceof Error) throw result;
+    return result;
+  }
+
+  /**
+   * One pipeline for every group (one per node on a cluster; with REDIS_MIN_REPLICAS_ACK, WAIT after
+   * each): one script per user, all groups in one round trip, in order. Each group succeeds or fails
+   * alone: the first error among its replies fails it (others of its requests may be stored, which a
+   * retry with the same dedupe keys does not store again). A pipeline that could not be sent, or
+   * whose writes the replicas did not acknowledge, fails every group with the same error. Users
+   * still in the 0.2.x layout (the script wrote nothing for them) are converted, then appended again.
+   */
+  override async appendGroups(groups: AppendRequest[][]): Promise<(AppendResult[] | Error)[]> {
+    if (groups.every((group) => group.length === 0)) return groups.map(() => []);
     const now = Date.now();
     const createdAt = new Date(now).toISOString();
     const maxAge = this.settings.historyMaxAgeSeconds;
     const cutoff = maxAge > 0 ? now - maxAge * 1000 : '';
-    // One pipeline per node on a cluster; with REDIS_MIN_REPLICAS_ACK, WAIT after each.
     const pipeline = storePipeline(this.redis, this.settings.replicaAck);
     /** Where each request's reply sits in the pipeline (an expiry adds a command after it). */
-    const replyAt: number[] = [];
+    const replyAt: number[][] = [];
+    /** The commands of each group: [first, end). */
+    const spans: [number, number][] = [];
     let commands = 0;
-    for (const request of requests) {
-      const k = this.keys.forUser(request.userId);
-      const expiresAtMs = request.expiresAt === undefined ? '' : Date.parse(request.expiresAt);
-      pipeline.notifAppend(
-        ...this.withExtraKeys(k, now),
-        request.type,
-        request.payloadJson,
-        request.dedupeKey,
-        createdAt,
-        this.settings.historyLimit,
-        cutoff,
-        request.enqueuedAt ?? 0,
-        request.category ?? '',
-        request.expiresAt ?? '',
-        expiresAtMs,
-        request.collapseKey ?? '',
-        request.collapseKey === undefined ? '' : JSON.stringify(request.collapseKey),
-        request.critical ? '1' : '',
-        request.fallbackDelayMs ?? '',
-        request.fallbackWhenOffline ? '1' : '',
-        now,
+    for (const requests of groups) {
+      const first = commands;
+      replyAt.push(
+        requests.map((request) => {
+          const at = commands;
+          commands += this.queueAppend(pipeline, request, now, createdAt, cutoff);
+          return at;
+        }),
       );
-      replyAt.push(commands++);
-      if (expiresAtMs !== '') {
-        // The sweeper's work list: only ever moved earlier here (LT), so a sweep in progress that
-        // read the user's later expiry cannot lose this one.
-        pipeline.zadd(this.keys.expiringFor(request.userId), 'LT', expiresAtMs, request.userId);
-        commands++;
+      spans.push([first, commands]);
+    }
+    let replies: [Error | null, unknown][];
+    try {
+      replies = (await pipeline.exec()) ?? [];
+    } catch (error) {
+      const failure = asError(error);
+      return groups.map(() => failure);
+    }
+    /** Per group, its requests whose user is still in the 0.2.x layout. */
+    const legacy = new Map<number, number[]>();
+    const results = groups.map((requests, g): (AppendResult | undefined)[] | Error => {
+      const [first, end] = spans[g];
+      for (let i = first; i < end; i++) {
+        const reply = replies[i];
+        if (reply === undefined) return new Error('the pipeline returned no reply');
+        if (reply[0] && !isLegacyLayout(reply[0])) return reply[0];
       }
-    }
-    const replies = (await pipeline.exec()) ?? [];
-    const legacy: number[] = [];
-    for (const [error] of replies) if (error && !isLegacyLayout(error)) throw error;
-    requests.forEach((_, index) => {
-      if (replies[replyAt[index]][0]) legacy.push(index);
+      return requests.map((request, index) => {
+        const [error, reply] = replies[replyAt[g][index]];
+        if (!error) return appendResultOf(request, reply);
+        legacy.set(g, [...(legacy.get(g) ?? []), index]);
+        return undefined;
+      });
     });
-    // Users still in the 0.2.x layout: nothing was written for them; convert, then append again.
-    const again = new Map<number, AppendResult>();
-    if (legacy.length > 0) {
-      const users = [...new Set(legacy.map((index) => requests[index].userId))];
-      await Promise.all(users.map((userId) => this.migrate(userId)));
-      const results = await this.append(legacy.map((index) => requests[index]));
-      legacy.forEach((index, i) => again.set(index, results[i]));
+    if (legacy.size > 0) {
+      const stale = [...legacy];
+      const again = await this.migrateAndAppend(
+        stale.map(([g, indices]) => indices.map((index) => groups[g][index])),
+      );
+      stale.forEach(([g, indices], n) => {
+        const retried = again[n];
+        const group = results[g];
+        if (retried instanceof Error) results[g] = retried;
+        else if (!(group instanceof Error))
+          indices.forEach((index, i) => (group[index] = retried[i]));
+      });
     }
-    return requests.map((request, index) => {
-      const retried = again.get(index);
-      if (retried) return retried;
-      const [stored, id, unread, replaced, fallbackDue] = replies[replyAt[index]][1] as [
-        number,
-        string,
-        number,
-        string,
-        string,
-      ];
-      const result: AppendResult = { userId: request.userId, id, stored: stored === 1, unread };
-      if (replaced !== '') result.replaced = replaced;
-      if (stored === 2) result.suppressed = true;
-      if (fallbackDue !== '') result.fallbackDueAt = Number(fallbackDue);
-      return result;
-    });
+    // Every request has its result now: its own reply, or its append after the conversion.
+    return results as (AppendResult[] | Error)[];
+  }
+
+  /** Queues one request's append (and its expiry on the sweeper's list); returns the commands added. */
+  private queueAppend(
+    pipeline: ChainableCommander,
+    request: AppendRequest,
+    now: number,
+    createdAt: string,
+    cutoff: number | '',
+  ): number {
+    const k = this.keys.forUser(request.userId);
+    const expiresAtMs = request.expiresAt === undefined ? '' : Date.parse(request.expiresAt);
+    pipeline.notifAppend(
+      ...this.withExtraKeys(k, now),
+      request.type,
+      request.payloadJson,
+      request.dedupeKey,
+      createdAt,
+      this.settings.historyLimit,
+      cutoff,
+      request.enqueuedAt ?? 0,
+      request.category ?? '',
+      request.expiresAt ?? '',
+      expiresAtMs,
+      request.collapseKey ?? '',
+      request.collapseKey === undefined ? '' : JSON.stringify(request.collapseKey),
+      request.critical ? '1' : '',
+      request.fallbackDelayMs ?? '',
+      request.fallbackWhenOffline ? '1' : '',
+      now,
+    );
+    if (expiresAtMs === '') return 1;
+    // The sweeper's work list: only ever moved earlier here (LT), so a sweep in progress that read
+    // the user's later expiry cannot lose this one.
+    pipeline.zadd(this.keys.expiringFor(request.userId), 'LT', expiresAtMs, request.userId);
+    return 2;
+  }
+
+  /**
+   * Converts the users of `groups` from the 0.2.x layout, then appends the groups again (a group
+   * with a user whose conversion failed fails with that error).
+   */
+  private async migrateAndAppend(groups: AppendRequest[][]): Promise<(AppendResult[] | Error)[]> {
+    const failed = new Map<string, Error>();
+    const users = new Set(groups.flat().map((request) => request.userId));
+    await Promise.all(
+      [...users].map((userId) =>
+        this.migrate(userId).catch((error: unknown) => void failed.set(userId, asError(error))),
+      ),
+    );
+    const failureOf = (group: AppendRequest[]) =>
+      group.map((request) => failed.get(request.userId)).find((error) => error !== undefined);
+    const ready = groups.filter((group) => failureOf(group) === undefined);
+    const again = ready.length > 0 ? await this.appendGroups(ready) : [];
+    let next = 0;
+    return groups.map((group) => failureOf(group) ?? again[next++]);
   }
 
   async replay(userId: string, since: string | undefined): Promise<ReplayResult> {

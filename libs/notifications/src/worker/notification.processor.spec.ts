@@ -19,6 +19,7 @@ describe(NotificationProcessor.name, () => {
   let sut: NotificationProcessor;
   let store: {
     append: ReturnType<typeof vi.fn<NotificationStore['append']>>;
+    appendGroups: ReturnType<typeof vi.fn<NotificationStore['appendGroups']>>;
     releaseDedupeKeys: ReturnType<typeof vi.fn<NotificationStore['releaseDedupeKeys']>>;
   };
   let metrics: {
@@ -46,6 +47,10 @@ describe(NotificationProcessor.name, () => {
   beforeEach(() => {
     store = {
       append: vi.fn<NotificationStore['append']>().mockResolvedValue(stored),
+      // As the store's default: each group by itself (so `append`'s calls show every store).
+      appendGroups: vi.fn<NotificationStore['appendGroups']>((groups) =>
+        Promise.all(groups.map((group) => store.append(group).catch((error: Error) => error))),
+      ),
       releaseDedupeKeys: vi.fn<NotificationStore['releaseDedupeKeys']>().mockResolvedValue(),
     };
     metrics = {
@@ -149,6 +154,84 @@ describe(NotificationProcessor.name, () => {
 
     expect(store.append.mock.calls[0][0][0].dedupeKey).toBe('j:j1:1');
     expect(store.append.mock.calls[1][0][0].dedupeKey).toBe('j:idem-abc');
+  });
+
+  describe('jobs in flight together (group commit)', () => {
+    const jobFor = (id: string, userId: string) =>
+      jobWith({ ...base, id, data: { userId, type: 't' } });
+    const resultFor = (userId: string): AppendResult => ({
+      userId,
+      id: `e-${userId}`,
+      stored: true,
+      unread: 1,
+    });
+
+    it('stores the jobs that start together in one round trip, each with its own results', async () => {
+      store.appendGroups.mockImplementation((groups) =>
+        Promise.resolve(groups.map((group) => group.map((r) => resultFor(r.userId)))),
+      );
+
+      const results = await Promise.all([
+        sut.process(jobFor('a', 'u1'), 'token'),
+        sut.process(jobFor('b', 'u2'), 'token'),
+      ]);
+
+      expect(store.appendGroups).toHaveBeenCalledTimes(1);
+      expect(store.append).not.toHaveBeenCalled();
+      const [groups] = store.appendGroups.mock.calls[0];
+      expect(groups.map((group) => group.map((r) => [r.userId, r.dedupeKey]))).toEqual([
+        [['u1', 'j:a:1']],
+        [['u2', 'j:b:1']],
+      ]);
+      expect(results).toEqual([
+        { ids: ['e-u1'], stored: 1, expired: 0, suppressed: 0 },
+        { ids: ['e-u2'], stored: 1, expired: 0, suppressed: 0 },
+      ]);
+    });
+
+    it("fails only the job whose store failed; the other's completes", async () => {
+      store.appendGroups.mockImplementation((groups) =>
+        Promise.resolve(
+          groups.map((group) =>
+            group[0].userId === 'bad'
+              ? new Error('ERR Error running script')
+              : group.map((r) => resultFor(r.userId)),
+          ),
+        ),
+      );
+
+      const [good, bad] = await Promise.allSettled([
+        sut.process(jobFor('a', 'u1'), 'token'),
+        sut.process(jobFor('b', 'bad'), 'token'),
+      ]);
+
+      expect(good).toMatchObject({ status: 'fulfilled', value: { ids: ['e-u1'], stored: 1 } });
+      expect(bad).toMatchObject({
+        status: 'rejected',
+        reason: { message: 'ERR Error running script' },
+      });
+      expect(metrics.failed.inc).toHaveBeenCalledTimes(1);
+    });
+
+    it('retries each job by itself after a round trip Redis could not take', async () => {
+      store.appendGroups.mockImplementationOnce(() => Promise.reject(connectionClosed()));
+
+      const results = await Promise.all([
+        sut.process(jobFor('a', 'u1'), 'token'),
+        sut.process(jobFor('b', 'u2'), 'token'),
+      ]);
+
+      expect(results).toEqual([
+        expect.objectContaining({ stored: 1 }),
+        expect.objectContaining({ stored: 1 }),
+      ]);
+      expect(metrics.storeRetries.inc).toHaveBeenCalledTimes(2);
+      const [firstTrip] = store.appendGroups.mock.calls[0];
+      expect(firstTrip.map((group) => group[0].dedupeKey)).toEqual(['j:a:1', 'j:b:1']);
+      // The retries (each job's own, 100 ms later: together or not) keep each job's dedupe key.
+      const retried = store.append.mock.calls.map(([requests]) => requests[0].dedupeKey);
+      expect(retried.sort()).toEqual(['j:a:1', 'j:b:1']);
+    });
   });
 
   describe('scheduled (deliverAt)', () => {

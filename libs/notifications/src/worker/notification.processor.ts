@@ -19,6 +19,7 @@ import type { NotificationsWorkerOptions } from '../interfaces/notifications-opt
 import { NotifyBatchJobDto } from '../dto/notify-job.dto.js';
 import { validateNotification } from '../dto/notify-job.validation.js';
 import { JobRecovery } from './job-recovery.js';
+import { AppendCoalescer } from './append-coalescer.js';
 import { DedupeKeyReleaser } from './dedupe-key-releaser.js';
 import { dedupeKeyOf, jobAttemptKeys, recipientsOf, type KeyedItem } from './job-dedupe-keys.js';
 import { FallbackService, type FallbackCheckResult } from '../fallback/fallback.service.js';
@@ -48,11 +49,12 @@ const BATCH_DELIVER_AT_MESSAGE =
 
 /**
  * Consumes `notify` and `notify-batch` jobs (and the worker's own `fallback-check` jobs, see
- * FallbackService): validates them by the job contract, then stores, counts
- * and publishes each notification for every user it names, the whole job in one round trip. A job
- * that breaks the contract fails at once and is not retried. A store that fails because Redis is
- * briefly unreachable is retried in process, and a valid job never fails for that reason. Once a
- * job has completed, the keys only its retries could need are released (see `onCompleted`).
+ * FallbackService): validates them by the job contract, then stores, counts and publishes each
+ * notification for every user it names, the whole job in one round trip (shared with the other jobs
+ * in flight, see `append`). A job that breaks the contract fails at once and is not retried. A store
+ * that fails because Redis is briefly unreachable is retried in process, and a valid job never fails
+ * for that reason. Once a job has completed, the keys only its retries could need are released (see
+ * `onCompleted`).
  */
 @Injectable()
 export class NotificationProcessor
@@ -62,6 +64,8 @@ export class NotificationProcessor
   private readonly logger = new Logger(NotificationProcessor.name);
   private recovery: JobRecovery | undefined;
   private readonly releaser: DedupeKeyReleaser;
+  /** The jobs in flight together are stored in one round trip. */
+  private readonly coalescer: AppendCoalescer;
 
   constructor(
     private readonly scheduled: ScheduleStore,
@@ -75,6 +79,7 @@ export class NotificationProcessor
     this.releaser = new DedupeKeyReleaser(store, this.logger, (count) =>
       this.metrics.dedupeKeysReleased.inc(count),
     );
+    this.coalescer = new AppendCoalescer(store);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -243,18 +248,19 @@ export class NotificationProcessor
   }
 
   /**
-   * One pipeline for the whole job: every user's store is one script, all in one round trip. While
-   * Redis is unreachable the store is retried here, so the job is finished as soon as Redis is back;
-   * the retries stay well within the job's lock (which BullMQ keeps renewing meanwhile). Past that, or
-   * when the worker is closing, the job is parked in `delayed` without spending an attempt. Retrying
-   * is safe: each notification is stored once per dedupe key.
+   * One round trip for the whole job, shared with the other jobs in flight (`AppendCoalescer`, the
+   * worker's group commit): every user's store is one script. While Redis is unreachable the store is
+   * retried here, each job by itself, so the job is finished as soon as Redis is back; the retries
+   * stay well within the job's lock (which BullMQ keeps renewing meanwhile). Past that, or when the
+   * worker is closing, the job is parked in `delayed` without spending an attempt. Retrying is safe:
+   * each notification is stored once per dedupe key.
    */
   private async append(
     job: Job,
     token: string | undefined,
     requests: AppendRequest[],
   ): Promise<AppendResult[]> {
-    return this.retryingRedis(job, token, () => this.store.append(requests));
+    return this.retryingRedis(job, token, () => this.coalescer.append(requests));
   }
 
   /** `action` (a Redis call that is safe to repeat), retried as `append` describes. */
