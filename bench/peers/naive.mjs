@@ -4,7 +4,7 @@
  * from the `?uid=` query parameter (no authentication, as in the tutorials) and nothing is stored:
  * a user who is offline simply misses the notification.
  *
- * Env: PORT, REDIS_URL, NOTIFY_QUEUE (notifications), WORKER_CONCURRENCY (8, as ours).
+ * Env: PORT, REDIS_URL, NOTIFY_QUEUE (notifications), WORKER_CONCURRENCY (32, as ours).
  */
 import { createServer } from 'node:http';
 import { Worker } from 'bullmq';
@@ -13,7 +13,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 
 const port = Number(process.env.PORT ?? 3000);
 const queueName = process.env.NOTIFY_QUEUE ?? 'notifications';
-const concurrency = Number(process.env.WORKER_CONCURRENCY ?? 8);
+const concurrency = Number(process.env.WORKER_CONCURRENCY ?? 32);
 const connection = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
   maxRetriesPerRequest: null,
 });

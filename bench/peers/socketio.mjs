@@ -4,7 +4,7 @@
  * Sockets authenticate with a JWT in `handshake.auth.token` (HS256, verified with jose, as ours).
  * Nothing is stored: a user who is offline misses the notification.
  *
- * Env: PORT, REDIS_URL, JWT_SECRET, NOTIFY_QUEUE (notifications), WORKER_CONCURRENCY (8, as ours).
+ * Env: PORT, REDIS_URL, JWT_SECRET, NOTIFY_QUEUE (notifications), WORKER_CONCURRENCY (32, as ours).
  */
 import { createServer } from 'node:http';
 import { createAdapter } from '@socket.io/redis-adapter';
@@ -16,7 +16,7 @@ import { Server } from 'socket.io';
 const port = Number(process.env.PORT ?? 3000);
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const queueName = process.env.NOTIFY_QUEUE ?? 'notifications';
-const concurrency = Number(process.env.WORKER_CONCURRENCY ?? 8);
+const concurrency = Number(process.env.WORKER_CONCURRENCY ?? 32);
 const secret = new TextEncoder().encode(process.env.JWT_SECRET);
 
 const pubClient = new Redis(redisUrl);

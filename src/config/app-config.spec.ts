@@ -56,7 +56,7 @@ describe(loadConfig.name, () => {
         keyPrefix: 'notif',
         historyLimit: 1000,
         historyMaxAgeSeconds: 0,
-        workerConcurrency: 8,
+        workerConcurrency: 32,
       });
       expect(sut.limits).toEqual({
         maxFrameBytes: 65_536,

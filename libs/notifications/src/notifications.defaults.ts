@@ -22,7 +22,7 @@ export const NOTIFICATIONS_DEFAULTS = Object.freeze({
   keyPrefix: 'notif',
   historyLimit: 1000,
   historyMaxAgeSeconds: 0,
-  workerConcurrency: 8,
+  workerConcurrency: 32,
   enqueueTimeoutMs: 5000,
   expirySweepIntervalMs: 1000,
   minReplicasAck: 0,

@@ -33,7 +33,7 @@ describe(NotificationsSettings.name, () => {
 
     expect(sut.keyPrefix).toBe('notif');
     expect(sut.historyLimit).toBe(1000);
-    expect(sut.workerConcurrency).toBe(8);
+    expect(sut.workerConcurrency).toBe(32);
     expect(sut.expirySweepIntervalMs).toBe(1000);
     expect(sut.limits).toEqual({ ...DEFAULT_LIMITS, maxSocketsPerUser: 3 });
     expect(sut.jobOptions).toEqual({ ...DEFAULT_JOB_OPTIONS, priority: 2 });
