@@ -7,6 +7,7 @@ import type {
   ReadEventData,
 } from '@rtnotify/protocol';
 import type { SerializedFrame } from './serialized-frame.js';
+import { asError } from '../utils/as-error.util.js';
 
 export interface AppendRequest {
   userId: string;
@@ -107,13 +108,7 @@ export abstract class NotificationStore {
    * of its first failed request. The default appends each group by itself.
    */
   appendGroups(groups: AppendRequest[][]): Promise<(AppendResult[] | Error)[]> {
-    return Promise.all(
-      groups.map((group) =>
-        this.append(group).catch((error: unknown) =>
-          error instanceof Error ? error : new Error(String(error)),
-        ),
-      ),
-    );
+    return Promise.all(groups.map((group) => this.append(group).catch(asError)));
   }
   abstract replay(userId: string, since: string | undefined): Promise<ReplayResult>;
   abstract list(userId: string, query: InboxQuery): Promise<InboxPage>;

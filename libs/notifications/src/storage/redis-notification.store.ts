@@ -18,6 +18,7 @@ import {
   type ReplayResult,
 } from './notification.store.js';
 import { NotificationsSettings } from '../notifications.settings.js';
+import { asError } from '../utils/as-error.util.js';
 import { newEpoch } from '../utils/epoch.util.js';
 import {
   APPEND_EXTRA_KEYS,
@@ -77,9 +78,6 @@ const SWEEP_BATCH = 200;
 function isLegacyLayout(error: unknown): boolean {
   return error instanceof Error && error.message.includes(LEGACY_LAYOUT_ERROR);
 }
-
-const asError = (error: unknown): Error =>
-  error instanceof Error ? error : new Error(String(error));
 
 /** An append's result from the script's reply ([stored, id, unread, replaced, fallbackDue]). */
 function appendResultOf(request: AppendRequest, reply: unknown): AppendResult {
