@@ -6,7 +6,7 @@
  */
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { freePort, rssKiB, startProcess, stopAll } from '../test/kit/processes.mjs';
@@ -151,6 +151,7 @@ const USAGE = `usage: npm run bench -- [options]
   --concurrency N            WORKER_CONCURRENCY for every system (default: each system's own, 8)
   --producer jobs|service    ours' producer: NotificationService (default) or BullMQ jobs by the contract
   --ours-env KEY=VALUE       extra environment for ours (repeatable), e.g. --ours-env HISTORY_LIMIT=100
+  --cpu-prof DIR             keep a V8 CPU profile of each of ours' services in DIR (node --cpu-prof)
   --report FILE.json         print the tables of an earlier run again (runs nothing)`;
 
 function options() {
@@ -168,6 +169,7 @@ function options() {
       producer: { type: 'string' },
       baseline: { type: 'string' },
       'breakdown-rate': { type: 'string' },
+      'cpu-prof': { type: 'string' },
       'ours-env': { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', default: false },
     },
@@ -198,6 +200,7 @@ function options() {
     systems: list(values.systems, [...ALL_SYSTEMS, ...OPTIONAL_SYSTEMS], 'system'),
     scenarios,
     baseline: values.baseline,
+    cpuProf: values['cpu-prof'] && resolve(values['cpu-prof']),
     breakdownRate: number(values['breakdown-rate'], 1000),
     rates: values.rates ? values.rates.split(',').map(Number) : DEFAULT_RATES,
     stepMs: number(values['step-seconds'], profile.stepMs / 1000) * 1000,
@@ -280,7 +283,9 @@ async function benchSystem(name, o) {
   const profileDir =
     o.scenarios.has('breakdown') && def.protocol === 'ours'
       ? mkdtempSync(join(tmpdir(), 'notif-bench-prof-'))
-      : null;
+      : def.protocol === 'ours' && o.cpuProf
+        ? o.cpuProf
+        : null;
   const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   const service = startProcess(name, process.execPath, [...nodeArgs, def.script], {
     env,
@@ -330,6 +335,18 @@ async function benchSystem(name, o) {
       at: Date.now(),
     });
 
+    /** CPU-ms each process spent since `before` (a cpuNow()). */
+    const cpuSince = (before) => {
+      const now = cpuNow();
+      return Object.fromEntries(
+        ['service', 'redis', 'clients'].map((k) => [k, now[k] - before[k]]),
+      );
+    };
+    const perThousand = (ms, count) =>
+      Object.fromEntries(
+        Object.entries(ms).map(([k, v]) => [k, Math.round((v * 1000) / Math.max(1, count))]),
+      );
+
     const otherCoresNow = async (ms) => {
       const a = cpuNow();
       await sleep(ms);
@@ -351,7 +368,9 @@ async function benchSystem(name, o) {
     await sleep(2_000);
     await waitForQuietMachine();
     const rssBeforeKiB = rssKiB(service.pid);
+    const connectCpu = cpuNow();
     const connect = await clients.call('connect', { count: o.sockets }, 300_000);
+    const connectCpuMs = cpuSince(connectCpu);
     await sleep(3_000);
     const rssAfterKiB = rssKiB(service.pid);
     result.idle = {
@@ -364,6 +383,8 @@ async function benchSystem(name, o) {
       rssBeforeKiB,
       rssAfterKiB,
       rssPerSocketKiB: round((rssAfterKiB - rssBeforeKiB) / Math.max(1, connect.connected)),
+      // CPU-ms per 1,000 connects, by process (service, Redis, the clients' load process).
+      cpuPer1kConnects: perThousand(connectCpuMs, connect.connected),
     };
     log(
       name,
@@ -377,6 +398,7 @@ async function benchSystem(name, o) {
       await waitForQuietMachine();
       const step = ++stepId;
       await clients.call('expect', { step, kind: 'fanout', capacity: o.sockets });
+      const fanoutCpu = cpuNow();
       const sent = await producer.call(
         'fanout',
         { step, users: o.sockets, chunk: def.fanoutChunk },
@@ -387,6 +409,7 @@ async function benchSystem(name, o) {
         { step, expected: connect.connected, timeoutMs: 30_000 },
         60_000,
       );
+      const fanoutCpuMs = cpuSince(fanoutCpu);
       result.fanout = {
         users: o.sockets,
         jobs: sent.jobs,
@@ -395,6 +418,8 @@ async function benchSystem(name, o) {
         firstMs: round(got.firstMs),
         lastMs: got.latency.max,
         latency: got.latency,
+        // CPU-ms per 1,000 users reached, by process, from the enqueue to the last arrival.
+        cpuPer1kUsers: perThousand(fanoutCpuMs, got.received),
       };
       log(
         name,
@@ -574,7 +599,8 @@ async function benchSystem(name, o) {
         Math.max(1, breakdownWindow.sent),
       );
     }
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    if (profileDir && profileDir !== o.cpuProf)
+      rmSync(profileDir, { recursive: true, force: true });
   }
   return result;
 }

@@ -63,6 +63,9 @@ export function printIdle(results, sockets) {
       ['RSS before (MiB)', (r) => r.idle && r.idle.rssBeforeKiB / 1024],
       ['RSS with sockets (MiB)', (r) => r.idle && r.idle.rssAfterKiB / 1024],
       ['RSS per socket (KiB)', (r) => r.idle?.rssPerSocketKiB],
+      ['CPU-ms / 1k connects: service', (r) => r.idle?.cpuPer1kConnects?.service],
+      ['  Redis', (r) => r.idle?.cpuPer1kConnects?.redis],
+      ['  clients (load)', (r) => r.idle?.cpuPer1kConnects?.clients],
     ],
   );
 }
@@ -77,6 +80,9 @@ export function printFanout(results, users) {
       ['first socket (ms)', (r) => r.fanout?.firstMs],
       ['median socket (ms)', (r) => r.fanout?.latency.p50],
       ['last socket (ms)', (r) => r.fanout?.lastMs],
+      ['CPU-ms / 1k users: service', (r) => r.fanout?.cpuPer1kUsers?.service],
+      ['  Redis', (r) => r.fanout?.cpuPer1kUsers?.redis],
+      ['  clients (load)', (r) => r.fanout?.cpuPer1kUsers?.clients],
     ],
   );
 }
