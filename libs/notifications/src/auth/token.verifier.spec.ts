@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, webcrypto } from 'node:crypto';
 import { exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { InvalidTokenError } from '../errors/invalid-token.error.js';
 import type { JwtVerificationOptions } from '../interfaces/notifications-options.interface.js';
@@ -108,6 +108,33 @@ describe(TokenVerifier.name, () => {
       await expect(
         verifier({ secret: SECRET, algorithms: ['HS384'] }).verify(token),
       ).resolves.toMatchObject({ userId: 'user-1' });
+    });
+
+    it('imports the secret once per algorithm, and only for an allowed one', async () => {
+      const importKey = vi.spyOn(webcrypto.subtle, 'importKey');
+      try {
+        const sut = verifier({ secret: SECRET, algorithms: ['HS256', 'HS384'] });
+        const tokens = await Promise.all(
+          ['HS256', 'HS256', 'HS384', 'HS256', 'HS384'].map((alg) => sign({ alg })),
+        );
+        const notAllowed = await sign({ alg: 'HS512' });
+        const otherSecret = await sign({ key: secretKey(`${SECRET}-other`) });
+        importKey.mockClear();
+
+        for (const token of tokens) {
+          await expect(sut.verify(token)).resolves.toMatchObject({ userId: 'user-1' });
+        }
+        expect(await rejectionOf(sut, notAllowed)).toBe('token algorithm not allowed');
+        // A token signed with another secret still fails with the cached key.
+        expect(await rejectionOf(sut, otherSecret)).toBe('token signature invalid');
+
+        expect(importKey.mock.calls.map(([, , algorithm]) => algorithm)).toEqual([
+          { name: 'HMAC', hash: 'SHA-256' },
+          { name: 'HMAC', hash: 'SHA-384' },
+        ]);
+      } finally {
+        importKey.mockRestore();
+      }
     });
 
     it('rejects a token without exp', async () => {
