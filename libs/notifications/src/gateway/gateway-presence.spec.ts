@@ -19,12 +19,13 @@ class FakeStore extends PresenceStore {
     return Promise.resolve([]);
   }
 
-  /** Ends the oldest write under way and lets its follow-ups start. */
+  /** Ends the oldest write under way and lets its follow-ups start (they wait for a turn). */
   async settle(error?: Error): Promise<void> {
     const end = this.ends.shift();
     if (error) end?.reject(error);
     else end?.resolve();
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
+    await turn();
   }
 
   /** The users of each write: `+` present, `-` absent. */
@@ -37,6 +38,9 @@ class FakeStore extends PresenceStore {
 }
 
 const PING_INTERVAL_MS = 900;
+
+/** The end of this turn of the event loop, when a write that was asked for starts. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe(GatewayPresence.name, () => {
   let store: FakeStore;
@@ -69,10 +73,13 @@ describe(GatewayPresence.name, () => {
     sut.left(connection.userId);
   }
 
-  it('writes an entry one ping interval ahead when the first socket of a user registers', () => {
+  it('writes an entry one ping interval ahead when the first socket of a user registers', async () => {
     const before = Date.now();
     open('ada');
     open('ada');
+    expect(store.writes).toHaveLength(0);
+
+    await turn();
 
     expect(store.summary()).toEqual([['+ada']]);
     const [write] = store.writes;
@@ -81,20 +88,32 @@ describe(GatewayPresence.name, () => {
     expect(write.now).toBeGreaterThanOrEqual(before);
   });
 
+  it('writes the users of a burst of connects in one turn of the event loop together', async () => {
+    for (const userId of ['ada', 'bob', 'eve']) open(userId);
+
+    await turn();
+
+    expect(store.summary()).toEqual([['+ada', '+bob', '+eve']]);
+  });
+
   it('removes the entry when the last socket of the user closes, not before', async () => {
     const first = open('ada');
     const second = open('ada');
+    await turn();
     await store.settle();
 
     close(first);
+    await turn();
     expect(store.writes).toHaveLength(1);
     close(second);
+    await turn();
 
     expect(store.summary()).toEqual([['+ada'], ['-ada']]);
   });
 
   it('coalesces what happens during a write into one write after it', async () => {
     open('ada');
+    await turn();
     const bob = open('bob');
     open('eve');
     close(bob);
@@ -106,8 +125,10 @@ describe(GatewayPresence.name, () => {
 
   it('writes a socket that closed and came back before the write as present', async () => {
     const ada = open('ada');
+    await turn();
     await store.settle();
     open('bob');
+    await turn();
     close(ada);
     open('ada');
 
@@ -119,6 +140,7 @@ describe(GatewayPresence.name, () => {
   it('refreshes every entry that is due in one write, every third of the ping interval', async () => {
     expect(sut.refreshEveryMs).toBe(300);
     open('ada');
+    await turn();
     open('bob');
     await store.settle();
     await store.settle();
@@ -127,8 +149,10 @@ describe(GatewayPresence.name, () => {
     const [first, second] = store.writes.map((write) => write.now);
 
     sut.refreshDue(first + 299);
+    await turn();
     expect(store.writes).toHaveLength(2);
     sut.refreshDue(second + 300);
+    await turn();
 
     expect(store.summary()[2]).toEqual(['+ada', '+bob']);
     expect(store.writes[2].deadline - store.writes[2].now).toBe(PING_INTERVAL_MS);
@@ -136,11 +160,13 @@ describe(GatewayPresence.name, () => {
 
   it('retries a failed write on the next tick and counts it', async () => {
     open('ada');
+    await turn();
     await store.settle(new Error('Connection is closed.'));
     expect(inc).toHaveBeenCalledWith({ result: 'failed' }, 1);
     expect(store.writes).toHaveLength(1);
 
     sut.refreshDue();
+    await turn();
 
     expect(store.summary()).toEqual([['+ada'], ['+ada']]);
     await store.settle();
@@ -149,8 +175,10 @@ describe(GatewayPresence.name, () => {
 
   it('removes every entry at shutdown and writes none after', async () => {
     open('ada');
+    await turn();
     await store.settle();
     open('bob');
+    await turn();
     const shutdown = sut.beforeApplicationShutdown();
     await store.settle();
     await store.settle();
@@ -159,6 +187,7 @@ describe(GatewayPresence.name, () => {
     expect(store.summary()).toEqual([['+ada'], ['+bob'], ['-ada', '-bob']]);
     open('eve');
     sut.refreshDue(Date.now() + 10_000);
+    await turn();
     expect(store.writes).toHaveLength(3);
   });
 });

@@ -16,7 +16,8 @@ const GOODBYE_TIMEOUT_MS = 2000;
  * written when the user's first socket here registers, refreshed every third of a ping interval
  * (on the heartbeat's ticks, so a gateway that dies stops counting within one interval), removed
  * when the user's last socket here closes, and every entry is removed at shutdown. Writes are
- * batched: one at a time, each carrying every change and refresh due since the last.
+ * batched: one at a time, each carrying every change and refresh due since the last (at least those
+ * of one turn of the event loop).
  */
 @Injectable()
 export class GatewayPresence implements BeforeApplicationShutdown {
@@ -76,13 +77,17 @@ export class GatewayPresence implements BeforeApplicationShutdown {
     );
   }
 
-  /** Starts a write, or has the one under way followed by another. */
+  /**
+   * Starts a write at the end of this turn of the event loop (so that a burst of connects is one
+   * write), or has the one under way followed by another.
+   */
   private flush(): void {
     if (this.writing) {
       this.writeAgain = true;
       return;
     }
-    this.writing = this.writePending().finally(() => {
+    const turnEnded = new Promise<void>((resolve) => setImmediate(resolve));
+    this.writing = turnEnded.then(() => this.writePending()).finally(() => {
       this.writing = undefined;
       if (!this.writeAgain) return;
       this.writeAgain = false;
@@ -96,6 +101,7 @@ export class GatewayPresence implements BeforeApplicationShutdown {
 
   /** Writes what is pending; never rejects: what failed is retried on the next tick. */
   private async writePending(): Promise<void> {
+    if (this.pending.size === 0) return;
     const now = Date.now();
     const users = [...this.pending];
     this.pending.clear();

@@ -101,4 +101,39 @@ describe('RedisNotificationBroker, on a real Redis', () => {
     await redis.publish(keys.forUser('kept').channel, message('n-2'));
     await waitUntil(async () => received.length === 1, 'the message dispatched');
   });
+
+  it('the channels acquired in one turn of the event loop go out as one SUBSCRIBE', async () => {
+    const { broker, received } = newBroker();
+    await once(channelConnection(broker), 'ready');
+    const subscribe = vi.spyOn(channelConnection(broker), 'subscribe');
+    const users = Array.from({ length: 50 }, (_, i) => `burst-${i}`);
+
+    await Promise.all(users.map((userId) => broker.acquire(userId)));
+
+    expect(subscribe).toHaveBeenCalledTimes(1);
+    expect(subscribe.mock.calls[0]).toEqual(users.map((userId) => keys.forUser(userId).channel));
+    for (const userId of users) expect(await subscribers(userId)).toBe(1);
+    await Promise.all(
+      users.map((userId) => redis.publish(keys.forUser(userId).channel, message(`n-${userId}`))),
+    );
+    await waitUntil(async () => received.length === users.length, 'every message dispatched');
+  });
+
+  it('a release in the same turn as acquires sends their SUBSCRIBE first: acquire, release, acquire ends subscribed', async () => {
+    const { broker } = newBroker();
+    await once(channelConnection(broker), 'ready');
+    const first = broker.acquire('racing');
+    const bystander = broker.acquire('bystander');
+    broker.release('racing');
+    const again = broker.acquire('racing');
+    broker.acquire('gone').catch(() => undefined);
+    broker.release('gone');
+
+    await Promise.all([first, bystander, again]);
+    // UNSUBSCRIBE 'gone' went out after the SUBSCRIBE it came with.
+    await waitUntil(async () => (await subscribers('gone')) === 0, "'gone' unsubscribed");
+    expect(await subscribers('racing')).toBe(1);
+    expect(await subscribers('bystander')).toBe(1);
+    expect(broker.subscribedUsers).toBe(2);
+  });
 });

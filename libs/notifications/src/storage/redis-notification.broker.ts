@@ -12,16 +12,26 @@ interface Subscription {
   ready: Promise<unknown>;
 }
 
-function deferred(): { promise: Promise<void>; resolve: () => void } {
+function deferred(): {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: Error) => void;
+} {
   let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((ok, fail) => {
+    resolve = ok;
+    reject = fail;
+  });
+  return { promise, resolve, reject };
 }
 
 /**
  * Subscribes this instance to a user's channel while it holds at least one socket of that user.
- * SUBSCRIBE and UNSUBSCRIBE go out in call order on one connection, so a release racing an acquire
- * always ends subscribed. Until the connection is first ready, and after it is lost, it sends no
+ * The channels acquired in one turn of the event loop go out as one SUBSCRIBE (a burst of connects
+ * costs one write and one Redis command, not one each). SUBSCRIBE and UNSUBSCRIBE go out in call
+ * order on one connection (a release first sends the SUBSCRIBE still waiting for its turn), so a
+ * release racing an acquire always ends subscribed. Until the connection is first ready, and after it is lost, it sends no
  * SUBSCRIBE: it subscribes every wanted channel by itself once the connection is ready, and until
  * then new sockets wait.
  */
@@ -40,6 +50,8 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
    * new one comes back without that channel. So no SUBSCRIBE goes out until `ready`.
    */
   private outage: ReturnType<typeof deferred> | undefined = deferred();
+  /** Channels acquired in this turn of the event loop, subscribed together at its end. */
+  private batch: { channels: string[]; subscribed: ReturnType<typeof deferred> } | undefined;
   private connectedOnce = false;
   private closing = false;
   private lostConnections = 0;
@@ -91,7 +103,7 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
         // During an outage the channel is subscribed with the others once the connection is ready.
         ready: this.outage
           ? Promise.resolve()
-          : this.subscriber.subscribe(this.keys.forUser(userId).channel),
+          : this.subscribeSoon(this.keys.forUser(userId).channel),
       };
       this.subscriptions.set(userId, subscription);
     }
@@ -108,9 +120,33 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
     this.subscriptions.delete(userId);
     // A connection that is not ready holds no subscription; the next one will not subscribe it.
     if (this.outage) return;
+    this.subscribeNow();
     this.subscriber
       .unsubscribe(this.keys.forUser(userId).channel)
       .catch((error: Error) => this.logger.warn(`unsubscribe failed: ${error.message}`));
+  }
+
+  /** Subscribes `channel` with the others acquired in this turn of the event loop. */
+  private subscribeSoon(channel: string): Promise<void> {
+    if (!this.batch) {
+      this.batch = { channels: [], subscribed: deferred() };
+      setImmediate(() => this.subscribeNow());
+    }
+    this.batch.channels.push(channel);
+    return this.batch.subscribed.promise;
+  }
+
+  /** Sends the waiting SUBSCRIBE, if any. */
+  private subscribeNow(): void {
+    const batch = this.batch;
+    if (!batch) return;
+    this.batch = undefined;
+    // Lost meanwhile: the connection subscribes every wanted channel once it is ready again.
+    if (this.outage) return batch.subscribed.resolve();
+    this.subscriber.subscribe(...batch.channels).then(
+      () => batch.subscribed.resolve(),
+      (error: Error) => batch.subscribed.reject(error),
+    );
   }
 
   private onConnectionLost(): void {

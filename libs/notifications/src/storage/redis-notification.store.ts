@@ -43,6 +43,7 @@ import { forCluster } from './cluster-scripts.js';
 import { NotificationsRedis } from './notifications-redis.js';
 import { RedisKeys, type UserKeys } from './redis-keys.js';
 import { serializedFrame } from './serialized-frame.js';
+import { TurnPipeline } from './turn-pipeline.js';
 import { decodeEntry } from './stored-entry.js';
 
 type Arg = string | number;
@@ -99,6 +100,8 @@ function appendResultOf(request: AppendRequest, reply: unknown): AppendResult {
 export class RedisNotificationStore extends NotificationStore {
   private readonly keys: RedisKeys;
   private readonly redis: RedisConnection;
+  /** The replays asked for in one turn of the event loop go out as one pipeline. */
+  private readonly replays = new TurnPipeline(() => this.batch());
 
   constructor(
     connection: NotificationsRedis,
@@ -311,9 +314,13 @@ export class RedisNotificationStore extends NotificationStore {
       sinceEpoch = parsed?.epoch ?? '?';
       sinceSeq = parsed?.seq ?? 0;
     }
+    // A burst of connects (a reconnect storm) replays in one round trip.
     const [epoch, seq, version, unread, truncated, entries, counts] = await this.migrating(
       userId,
-      () => this.redis.notifReplay(...this.common(k), sinceEpoch, sinceSeq),
+      () =>
+        this.replays.send<[string, number, number, number, number, string[], string]>((pipeline) =>
+          pipeline.notifReplay(...this.common(k), sinceEpoch, sinceSeq),
+        ),
     );
     return {
       frames: entries.map((entry) =>
