@@ -137,25 +137,39 @@ describe(GatewayPresence.name, () => {
     expect(store.summary()).toEqual([['+ada'], ['+bob'], ['+ada']]);
   });
 
-  it('refreshes every entry that is due in one write, every third of the ping interval', async () => {
+  it('refreshes a new entry first at a random point of the period, then every third of the ping interval, the due ones in one write', async () => {
     expect(sut.refreshEveryMs).toBe(300);
-    open('ada');
-    await turn();
-    open('bob');
-    await store.settle();
-    await store.settle();
-    // Each entry is due a third of the interval after its own write: ada's write may be a few ms
-    // before bob's on a loaded machine.
-    const [first, second] = store.writes.map((write) => write.now);
+    const random = vi.spyOn(Math, 'random').mockReturnValueOnce(0.5).mockReturnValueOnce(1);
+    try {
+      open('ada');
+      await turn();
+      open('bob');
+      await store.settle();
+      await store.settle();
+      const [ada, bob] = store.writes.map((write) => write.now);
 
-    sut.refreshDue(first + 299);
-    await turn();
-    expect(store.writes).toHaveLength(2);
-    sut.refreshDue(second + 300);
-    await turn();
+      // ada's first refresh half a period after its write, bob's a whole one after his.
+      sut.refreshDue(ada + 149);
+      await turn();
+      expect(store.writes).toHaveLength(2);
+      sut.refreshDue(ada + 150);
+      await turn();
+      expect(store.summary()[2]).toEqual(['+ada']);
+      await store.settle();
 
-    expect(store.summary()[2]).toEqual(['+ada', '+bob']);
-    expect(store.writes[2].deadline - store.writes[2].now).toBe(PING_INTERVAL_MS);
+      // From then on every third of the interval: both are due by the later of the two.
+      const adaAgain = store.writes[2].now;
+      sut.refreshDue(Math.min(adaAgain, bob) + 299);
+      await turn();
+      expect(store.writes).toHaveLength(3);
+      sut.refreshDue(Math.max(adaAgain, bob) + 300);
+      await turn();
+
+      expect(store.summary()[3]).toEqual(['+ada', '+bob']);
+      expect(store.writes[3].deadline - store.writes[3].now).toBe(PING_INTERVAL_MS);
+    } finally {
+      random.mockRestore();
+    }
   });
 
   it('retries a failed write on the next tick and counts it', async () => {

@@ -63,7 +63,10 @@ export class GatewayPresence implements BeforeApplicationShutdown {
   /** On each heartbeat tick: refreshes the entries that are due, in one batch. */
   refreshDue(now = Date.now()): void {
     if (this.stopped) return;
-    for (const [userId, at] of this.refreshAt) if (at <= now) this.pending.add(userId);
+    // forEach: this runs on every tick over every entry, and allocates nothing per entry.
+    this.refreshAt.forEach((at, userId) => {
+      if (at <= now) this.pending.add(userId);
+    });
     if (this.pending.size > 0) this.flush();
   }
 
@@ -110,7 +113,11 @@ export class GatewayPresence implements BeforeApplicationShutdown {
     for (const userId of users) {
       if (!this.stopped && this.registry.has(userId)) {
         present.push(userId);
-        this.refreshAt.set(userId, now + this.refreshEveryMs);
+        // A new entry's first refresh falls at a random point of the period: the entries of a burst
+        // of connects are then refreshed a few at every tick, not all at the same one, ever after.
+        const period = this.refreshEveryMs;
+        const first = !this.refreshAt.has(userId);
+        this.refreshAt.set(userId, now + (first ? Math.ceil(Math.random() * period) : period));
       } else {
         absent.push(userId);
         this.refreshAt.delete(userId);
