@@ -1,5 +1,5 @@
 import type { AppendRequest, AppendResult } from './notification.store.js';
-import { RedisNotificationStore } from './redis-notification.store.js';
+import { APPEND_PIPELINE_MAX, RedisNotificationStore } from './redis-notification.store.js';
 import { dedupeKeysOf } from './dedupe-index-spec-kit.js';
 import { LegacyStore } from './legacy/layout-0.2.js';
 import {
@@ -86,6 +86,56 @@ describe(RedisNotificationStore.name, () => {
         ]);
         expect(seqOf((b as AppendResult[])[0].id)).toBe(2);
         expect(empty).toEqual([]);
+      } finally {
+        pipelines.mockRestore();
+      }
+    });
+
+    it('sends more than APPEND_PIPELINE_MAX users in parts, each on its way before the next is built', async () => {
+      const { sut } = createSut({ historyLimit: 5 });
+      const events: string[] = [];
+      const pipeline = redis.pipeline.bind(redis);
+      const pipelines = vi.spyOn(redis, 'pipeline').mockImplementation((...args) => {
+        const created = pipeline(...args);
+        const exec = created.exec.bind(created);
+        created.exec = (...execArgs) => {
+          events.push(`exec ${created.length}`);
+          return exec(...execArgs);
+        };
+        events.push('create');
+        return created;
+      });
+      try {
+        const users = (from: number, count: number) =>
+          Array.from({ length: count }, (_, i) => request(`fan-${from + i}`, 'k'));
+        // The second group spans the second and third parts; its last request is a duplicate.
+        const [first, second] = await sut.appendGroups([
+          users(0, 1500),
+          [...users(1500, 999), request('fan-0', 'k')],
+        ]);
+
+        expect(APPEND_PIPELINE_MAX).toBe(1000);
+        expect(events).toEqual([
+          'create',
+          'exec 1000',
+          'create',
+          'exec 1000',
+          'create',
+          'exec 500',
+        ]);
+        expect((first as AppendResult[]).map((r) => [r.userId, r.stored])).toEqual(
+          users(0, 1500).map((r) => [r.userId, true]),
+        );
+        const results = second as AppendResult[];
+        expect(
+          results.slice(0, 999).every((r, i) => r.userId === `fan-${1500 + i}` && r.stored),
+        ).toBe(true);
+        expect(results[999]).toEqual({
+          userId: 'fan-0',
+          id: (first as AppendResult[])[0].id,
+          stored: false,
+          unread: 1,
+        });
       } finally {
         pipelines.mockRestore();
       }

@@ -75,6 +75,13 @@ interface DueUser {
 /** Users whose expiries one sweep handles at most; the next sweep takes the rest. */
 const SWEEP_BATCH = 200;
 
+/**
+ * Appends per pipeline at most. A fan-out (a `notify-batch` job may name 10,000 users) goes in
+ * parts: built all at once, the first notification reached nobody until every user's command was
+ * built and the whole was sent (about 0.3 s for 10,000 on a 2-core machine).
+ */
+export const APPEND_PIPELINE_MAX = 1000;
+
 /** A script's answer for a user whose data is still in the 0.2.x layout: migrate it first. */
 function isLegacyLayout(error: unknown): boolean {
   return error instanceof Error && error.message.includes(LEGACY_LAYOUT_ERROR);
@@ -179,11 +186,14 @@ export class RedisNotificationStore extends NotificationStore {
 
   /**
    * One pipeline for every group (one per node on a cluster; with REDIS_MIN_REPLICAS_ACK, WAIT after
-   * each): one script per user, all groups in one round trip, in order. Each group succeeds or fails
-   * alone: the first error among its replies fails it (others of its requests may be stored, which a
-   * retry with the same dedupe keys does not store again). A pipeline that could not be sent, or
-   * whose writes the replicas did not acknowledge, fails every group with the same error. Users
-   * still in the 0.2.x layout (the script wrote nothing for them) are converted, then appended again.
+   * each): one script per user, all groups in one round trip, in order. Past APPEND_PIPELINE_MAX
+   * users (a fan-out) the pipeline goes in parts, each sent as soon as it is built, with a turn of
+   * the event loop in between: Redis works on a part while the next is built, and what it published
+   * is delivered meanwhile. Each group succeeds or fails alone: the first error among its replies
+   * fails it (others of its requests may be stored, which a retry with the same dedupe keys does not
+   * store again). A pipeline (part) that could not be sent, or whose writes the replicas did not
+   * acknowledge, fails every group with a request in it, with the same error. Users still in the
+   * 0.2.x layout (the script wrote nothing for them) are converted, then appended again.
    */
   override async appendGroups(groups: AppendRequest[][]): Promise<(AppendResult[] | Error)[]> {
     if (groups.every((group) => group.length === 0)) return groups.map(() => []);
@@ -191,30 +201,45 @@ export class RedisNotificationStore extends NotificationStore {
     const createdAt = new Date(now).toISOString();
     const maxAge = this.settings.historyMaxAgeSeconds;
     const cutoff = maxAge > 0 ? now - maxAge * 1000 : '';
-    const pipeline = storePipeline(this.redis, this.settings.replicaAck);
+    /** The parts sent so far: each one's replies, or its error in place of each of them. */
+    const parts: Promise<[Error | null, unknown][]>[] = [];
+    let pipeline = storePipeline(this.redis, this.settings.replicaAck);
+    let commands = 0;
+    let users = 0;
+    let partStart = 0;
+    const send = () => {
+      const size = commands - partStart;
+      partStart = commands;
+      parts.push(
+        pipeline.exec().then(
+          (replies) => replies ?? [],
+          (error: unknown) => Array.from({ length: size }, () => [asError(error), null]),
+        ),
+      );
+    };
     /** Where each request's reply sits in the pipeline (an expiry adds a command after it). */
     const replyAt: number[][] = [];
     /** The commands of each group: [first, end). */
     const spans: [number, number][] = [];
-    let commands = 0;
     for (const requests of groups) {
       const first = commands;
-      replyAt.push(
-        requests.map((request) => {
-          const at = commands;
-          commands += this.queueAppend(pipeline, request, now, createdAt, cutoff);
-          return at;
-        }),
-      );
+      const at: number[] = [];
+      for (const request of requests) {
+        if (users === APPEND_PIPELINE_MAX) {
+          send();
+          await new Promise((resolve) => setImmediate(resolve));
+          pipeline = storePipeline(this.redis, this.settings.replicaAck);
+          users = 0;
+        }
+        at.push(commands);
+        commands += this.queueAppend(pipeline, request, now, createdAt, cutoff);
+        users += 1;
+      }
+      replyAt.push(at);
       spans.push([first, commands]);
     }
-    let replies: [Error | null, unknown][];
-    try {
-      replies = (await pipeline.exec()) ?? [];
-    } catch (error) {
-      const failure = asError(error);
-      return groups.map(() => failure);
-    }
+    send();
+    const replies = (await Promise.all(parts)).flat();
     /** Per group, its requests whose user is still in the 0.2.x layout. */
     const legacy = new Map<number, number[]>();
     const results = groups.map((requests, g): (AppendResult | undefined)[] | Error => {
