@@ -31,9 +31,9 @@ function deferred(): {
  * The channels acquired in one turn of the event loop go out as one SUBSCRIBE (a burst of connects
  * costs one write and one Redis command, not one each). SUBSCRIBE and UNSUBSCRIBE go out in call
  * order on one connection (a release first sends the SUBSCRIBE still waiting for its turn), so a
- * release racing an acquire always ends subscribed. Until the connection is first ready, and after it is lost, it sends no
- * SUBSCRIBE: it subscribes every wanted channel by itself once the connection is ready, and until
- * then new sockets wait.
+ * release racing an acquire always ends subscribed. Until the connection is first ready, and after
+ * it is lost, it sends no SUBSCRIBE: it subscribes every wanted channel by itself once the
+ * connection is ready, and until then new sockets wait.
  */
 @Injectable()
 export class RedisNotificationBroker extends NotificationBroker implements OnApplicationShutdown {
