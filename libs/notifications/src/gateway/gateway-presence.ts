@@ -1,5 +1,6 @@
 import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { setImmediate as endOfTurn } from 'node:timers/promises';
 import { NotificationsMetrics } from '../notifications.metrics.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import { PresenceStore } from '../storage/presence.store.js';
@@ -89,13 +90,14 @@ export class GatewayPresence implements BeforeApplicationShutdown {
       this.writeAgain = true;
       return;
     }
-    const turnEnded = new Promise<void>((resolve) => setImmediate(resolve));
-    this.writing = turnEnded.then(() => this.writePending()).finally(() => {
-      this.writing = undefined;
-      if (!this.writeAgain) return;
-      this.writeAgain = false;
-      this.flush();
-    });
+    this.writing = endOfTurn()
+      .then(() => this.writePending())
+      .finally(() => {
+        this.writing = undefined;
+        if (!this.writeAgain) return;
+        this.writeAgain = false;
+        this.flush();
+      });
   }
 
   private async idle(): Promise<void> {

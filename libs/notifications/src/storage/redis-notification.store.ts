@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { ChainableCommander, Result } from 'ioredis';
+import { setImmediate as endOfTurn } from 'node:timers/promises';
 import {
   parseNotificationId,
   type InboxPage,
@@ -227,7 +228,7 @@ export class RedisNotificationStore extends NotificationStore {
       for (const request of requests) {
         if (users === APPEND_PIPELINE_MAX) {
           send();
-          await new Promise((resolve) => setImmediate(resolve));
+          await endOfTurn();
           pipeline = storePipeline(this.redis, this.settings.replicaAck);
           users = 0;
         }

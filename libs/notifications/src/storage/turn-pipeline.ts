@@ -1,4 +1,5 @@
 import type { ChainableCommander } from 'ioredis';
+import { setImmediate as endOfTurn } from 'node:timers/promises';
 
 interface Turn {
   pipeline: ChainableCommander;
@@ -31,7 +32,7 @@ export class TurnPipeline {
 
   private startTurn(): Turn {
     const pipeline = this.create();
-    const replies = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+    const replies = endOfTurn().then(async () => {
       // Commands queued from now on go in the next turn's pipeline.
       this.turn = undefined;
       return (await pipeline.exec()) ?? [];
