@@ -374,6 +374,68 @@ end
 return {1, id, unread, replaced, fallbackDue}
 `;
 
+/** The KEYS of one user's append: USER_KEY_ORDER, then APPEND_EXTRA_KEYS. */
+export const APPEND_KEYS_PER_USER = USER_KEY_ORDER.length + APPEND_EXTRA_KEYS.length;
+
+/**
+ * The fields of a notification that APPEND_MANY takes once for all the users that share them (a
+ * fan-out): APPEND_SCRIPT's ARGV 5, 6 and 11-19, in this order.
+ */
+export const APPEND_BODY_FIELDS = [
+  'type',
+  'payloadJson',
+  'enqueuedAt',
+  'category',
+  'expiresAt',
+  'expiresAtMs',
+  'collapseKey',
+  'collapseKeyJson',
+  'critical',
+  'fallbackDelayMs',
+  'fallbackWhenOffline',
+] as const;
+
+/**
+ * The appends of several users in one call: `appendLua` (APPEND_SCRIPT, or its cluster form) runs
+ * once per user in a protected call, so that an error is that user's reply only, as with one script
+ * per user (what the user's script wrote before the error stays written, as it would then).
+ * KEYS: each user's APPEND_KEYS_PER_USER keys in turn.
+ * ARGV: users, bodies, now (epoch ms), epochCandidate, ttlSeconds, createdAt (ISO), historyLimit,
+ * cutoff; each body's APPEND_BODY_FIELDS; then per user: channel, dedupeKey, the index of its body
+ * (from 0). The users of a fan-out share one body, so its payload crosses the wire once.
+ * Returns each user's APPEND_SCRIPT reply (or error), in order.
+ */
+export function appendManyScript(appendLua: string): string {
+  const fields = APPEND_BODY_FIELDS.length;
+  const keys = Array.from({ length: APPEND_KEYS_PER_USER }, (_, i) => `KEYS[k + ${i + 1}]`);
+  const body = (first: number, last: number) =>
+    Array.from({ length: last - first + 1 }, (_, i) => `ARGV[b + ${first + i}]`).join(', ');
+  return `
+local function appendOne(KEYS, ARGV)
+${appendLua}
+end
+
+local users, bodies = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now, epochCandidate, ttl, createdAt, limit, cutoff =
+  ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local first = 8 + bodies * ${fields}
+local replies = {}
+for i = 1, users do
+  local k, u = (i - 1) * ${APPEND_KEYS_PER_USER}, first + (i - 1) * 3
+  local b = 8 + tonumber(ARGV[u + 3]) * ${fields}
+  local ok, reply = pcall(appendOne, { ${keys.join(', ')} },
+    { ARGV[u + 1], now, epochCandidate, ttl, ${body(1, 2)}, ARGV[u + 2], createdAt, limit, cutoff,
+      ${body(3, fields)}, now })
+  if ok then
+    replies[i] = reply
+  else
+    replies[i] = redis.error_reply(type(reply) == 'table' and reply.err or tostring(reply))
+  end
+end
+return replies
+`;
+}
+
 /**
  * ARGV (after the common four): sinceEpoch ('' = no resume), sinceSeq.
  * Returns {epoch, seq, version, unread, truncated (1|0), entries, counts JSON}. The epoch is created

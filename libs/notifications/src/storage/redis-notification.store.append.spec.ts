@@ -1,5 +1,9 @@
 import type { AppendRequest, AppendResult } from './notification.store.js';
-import { APPEND_PIPELINE_MAX, RedisNotificationStore } from './redis-notification.store.js';
+import {
+  APPEND_CALL_MAX,
+  APPEND_PIPELINE_MAX,
+  RedisNotificationStore,
+} from './redis-notification.store.js';
 import { dedupeKeysOf } from './dedupe-index-spec-kit.js';
 import { LegacyStore } from './legacy/layout-0.2.js';
 import {
@@ -114,15 +118,9 @@ describe(RedisNotificationStore.name, () => {
           [...users(1500, 999), request('fan-0', 'k')],
         ]);
 
-        expect(APPEND_PIPELINE_MAX).toBe(1000);
-        expect(events).toEqual([
-          'create',
-          'exec 1000',
-          'create',
-          'exec 1000',
-          'create',
-          'exec 500',
-        ]);
+        // Each part holds its users' appends in calls of APPEND_CALL_MAX users.
+        expect([APPEND_PIPELINE_MAX, APPEND_CALL_MAX]).toEqual([1000, 100]);
+        expect(events).toEqual(['create', 'exec 10', 'create', 'exec 10', 'create', 'exec 5']);
         expect((first as AppendResult[]).map((r) => [r.userId, r.stored])).toEqual(
           users(0, 1500).map((r) => [r.userId, true]),
         );
@@ -138,6 +136,70 @@ describe(RedisNotificationStore.name, () => {
         });
       } finally {
         pipelines.mockRestore();
+      }
+    });
+
+    it("sends a fan-out's notification once per call, not once per user", async () => {
+      const { sut } = createSut({ historyLimit: 5 });
+      const payloadJson = JSON.stringify({ text: 'the same for everyone' });
+      const calls: unknown[][] = [];
+      const pipeline = redis.pipeline.bind(redis);
+      const pipelines = vi.spyOn(redis, 'pipeline').mockImplementation((...args) => {
+        const created = pipeline(...args);
+        const append = created.notifAppendMany.bind(created);
+        created.notifAppendMany = (...callArgs) => {
+          calls.push(callArgs);
+          return append(...callArgs);
+        };
+        return created;
+      });
+      try {
+        const fanOut = Array.from({ length: 250 }, (_, i) => ({
+          ...request(`fan-${i}`, 'k'),
+          payloadJson,
+        }));
+        const [results] = await sut.appendGroups([fanOut]);
+
+        expect((results as AppendResult[]).every((r) => r.stored)).toBe(true);
+        expect(calls.map((args) => args.filter((arg) => arg === payloadJson).length)).toEqual([
+          1, 1, 1,
+        ]);
+        expect((await sut.list('fan-249', { limit: 5 })).items).toEqual([
+          expect.objectContaining({ payload: { text: 'the same for everyone' } }),
+        ]);
+      } finally {
+        pipelines.mockRestore();
+      }
+    });
+
+    it('stores each user its own notification when one call carries several', async () => {
+      const { sut } = createSut({ historyLimit: 5 });
+      const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+      const kinds: Partial<AppendRequest>[] = [
+        {},
+        { type: 'spec.other', category: 'billing', collapseKey: 'invoice', expiresAt },
+        { payloadJson: '{"n":7}', critical: true },
+      ];
+      // Users 0-5 in one call; neighbours share a notification or not, in every order.
+      const pick = [0, 0, 1, 1, 2, 0];
+      const [results] = await sut.appendGroups([
+        pick.map((kind, i) => ({ ...request(`mixed-${i}`, `k${i}`), ...kinds[kind] })),
+      ]);
+
+      expect((results as AppendResult[]).map((r) => r.stored)).toEqual(pick.map(() => true));
+      for (const [i, kind] of pick.entries()) {
+        const [item] = (await sut.list(`mixed-${i}`, { limit: 5 })).items;
+        const expected = { ...request(`mixed-${i}`, `k${i}`), ...kinds[kind] };
+        expect(item).toEqual(
+          expect.objectContaining({
+            type: expected.type,
+            payload: JSON.parse(expected.payloadJson),
+            ...(expected.category === undefined ? {} : { category: expected.category }),
+            ...(expected.collapseKey === undefined ? {} : { collapseKey: expected.collapseKey }),
+            ...(expected.expiresAt === undefined ? {} : { expiresAt }),
+          }),
+        );
+        expect(item.category).toBe(expected.category);
       }
     });
 

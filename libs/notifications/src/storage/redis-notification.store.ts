@@ -23,7 +23,9 @@ import { asError } from '../utils/as-error.util.js';
 import { newEpoch } from '../utils/epoch.util.js';
 import {
   APPEND_EXTRA_KEYS,
+  APPEND_KEYS_PER_USER,
   APPEND_SCRIPT,
+  appendManyScript,
   COUNTS_SCRIPT,
   EXPIRE_SCRIPT,
   FALLBACK_CLAIM_SCRIPT,
@@ -51,7 +53,7 @@ type Arg = string | number;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    notifAppend(...args: Arg[]): Result<[number, string, number, string, string], Context>;
+    notifAppendMany(...args: Arg[]): Result<unknown[], Context>;
     notifFallbackClaim(...args: Arg[]): Result<[number, string?], Context>;
     notifFallbackSettle(...args: Arg[]): Result<number, Context>;
     notifReplay(
@@ -83,6 +85,54 @@ const SWEEP_BATCH = 200;
  */
 export const APPEND_PIPELINE_MAX = 1000;
 
+/**
+ * Users per append script call on one Redis (APPEND_MANY): a part of a fan-out goes as several
+ * calls. Redis runs one call at a time, so this bounds how long its other clients wait for one
+ * (about a millisecond).
+ */
+export const APPEND_CALL_MAX = 100;
+
+/** A request's place among the replies: its script call, its reply in it, its expiry command. */
+interface Placed {
+  command: number;
+  index: number;
+  /** The command that put the user on the sweeper's list (-1: none). */
+  expiry: number;
+}
+
+/** The request's fields as APPEND_MANY takes them (APPEND_BODY_FIELDS in lua-scripts.ts). */
+function bodyOf(request: AppendRequest): Arg[] {
+  const { collapseKey, expiresAt } = request;
+  return [
+    request.type,
+    request.payloadJson,
+    request.enqueuedAt ?? 0,
+    request.category ?? '',
+    expiresAt ?? '',
+    expiresAt === undefined ? '' : Date.parse(expiresAt),
+    collapseKey ?? '',
+    collapseKey === undefined ? '' : JSON.stringify(collapseKey),
+    request.critical ? '1' : '',
+    request.fallbackDelayMs ?? '',
+    request.fallbackWhenOffline ? '1' : '',
+  ];
+}
+
+/** Whether two requests store the same notification (for different users, or keys): one body. */
+function sameBody(a: AppendRequest, b: AppendRequest): boolean {
+  return (
+    a.type === b.type &&
+    a.payloadJson === b.payloadJson &&
+    a.enqueuedAt === b.enqueuedAt &&
+    a.category === b.category &&
+    a.expiresAt === b.expiresAt &&
+    a.collapseKey === b.collapseKey &&
+    a.critical === b.critical &&
+    a.fallbackDelayMs === b.fallbackDelayMs &&
+    a.fallbackWhenOffline === b.fallbackWhenOffline
+  );
+}
+
 /** A script's answer for a user whose data is still in the 0.2.x layout: migrate it first. */
 function isLegacyLayout(error: unknown): boolean {
   return error instanceof Error && error.message.includes(LEGACY_LAYOUT_ERROR);
@@ -108,6 +158,8 @@ function appendResultOf(request: AppendRequest, reply: unknown): AppendResult {
 export class RedisNotificationStore extends NotificationStore {
   private readonly keys: RedisKeys;
   private readonly redis: RedisConnection;
+  /** On a Redis Cluster each user's keys live on their own slot: one user per append call. */
+  private readonly cluster: boolean;
   /** The replays asked for in one turn of the event loop go out as one pipeline. */
   private readonly replays = new TurnPipeline(() => this.batch());
 
@@ -118,15 +170,18 @@ export class RedisNotificationStore extends NotificationStore {
     super();
     this.redis = connection.client;
     const cluster = isCluster(this.redis);
+    this.cluster = cluster;
     this.keys = new RedisKeys(settings.keyPrefix, cluster);
     // On a cluster: sharded pub/sub and the per-node sequence fence (see cluster-scripts.ts).
     const script = cluster ? forCluster : (lua: string) => lua;
     const numberOfKeys = USER_KEY_ORDER.length;
     // The append and the fallback check also take the user's preferences, presence and fallbacks.
     const withExtraKeys = numberOfKeys + APPEND_EXTRA_KEYS.length;
-    this.redis.defineCommand('notifAppend', {
-      numberOfKeys: withExtraKeys,
-      lua: script(APPEND_SCRIPT),
+    // On one Redis the number of KEYS comes first (as many users as a call takes); on a cluster it is
+    // one user's, so that the pipeline routes each call by its first key.
+    this.redis.defineCommand('notifAppendMany', {
+      numberOfKeys: cluster ? APPEND_KEYS_PER_USER : undefined,
+      lua: appendManyScript(script(APPEND_SCRIPT)),
     });
     this.redis.defineCommand('notifFallbackClaim', {
       numberOfKeys: withExtraKeys,
@@ -187,28 +242,50 @@ export class RedisNotificationStore extends NotificationStore {
 
   /**
    * One pipeline for every group (one per node on a cluster; with REDIS_MIN_REPLICAS_ACK, WAIT after
-   * each): one script per user, all groups in one round trip, in order. Past APPEND_PIPELINE_MAX
-   * users (a fan-out) the pipeline goes in parts, each sent as soon as it is built, with a turn of
-   * the event loop in between: Redis works on a part while the next is built, and what it published
-   * is delivered meanwhile. Each group succeeds or fails alone: the first error among its replies
-   * fails it (others of its requests may be stored, which a retry with the same dedupe keys does not
-   * store again). A pipeline (part) that could not be sent, or whose writes the replicas did not
-   * acknowledge, fails every group with a request in it, with the same error. Users still in the
-   * 0.2.x layout (the script wrote nothing for them) are converted, then appended again.
+   * each): the users' appends in calls of up to APPEND_CALL_MAX users (one on a cluster; the users
+   * of a fan-out share its notification's fields, sent once per call), all groups in one round trip,
+   * in order. Past APPEND_PIPELINE_MAX users (a fan-out) the pipeline goes in parts, each sent as
+   * soon as it is built, with a turn of the event loop in between: Redis works on a part while the
+   * next is built, and what it published is delivered meanwhile. Each group succeeds or fails alone:
+   * the first error among its requests' replies fails it (others of its requests may be stored,
+   * which a retry with the same dedupe keys does not store again). A call or a pipeline (part) that
+   * could not be sent, or whose writes the replicas did not acknowledge, fails every group with a
+   * request in it, with the same error. Users still in the 0.2.x layout (the script wrote nothing
+   * for them) are converted, then appended again.
    */
   override async appendGroups(groups: AppendRequest[][]): Promise<(AppendResult[] | Error)[]> {
     if (groups.every((group) => group.length === 0)) return groups.map(() => []);
     const now = Date.now();
-    const createdAt = new Date(now).toISOString();
     const maxAge = this.settings.historyMaxAgeSeconds;
-    const cutoff = maxAge > 0 ? now - maxAge * 1000 : '';
+    // ARGV 3-8 of every call (see APPEND_MANY in lua-scripts.ts).
+    const shared: Arg[] = [
+      now,
+      newEpoch(),
+      maxAge,
+      new Date(now).toISOString(),
+      this.settings.historyLimit,
+      maxAge > 0 ? now - maxAge * 1000 : '',
+    ];
+    const callMax = this.cluster ? 1 : APPEND_CALL_MAX;
     /** The parts sent so far: each one's replies, or its error in place of each of them. */
     const parts: Promise<[Error | null, unknown][]>[] = [];
     let pipeline = storePipeline(this.redis, this.settings.replicaAck);
     let commands = 0;
-    let users = 0;
     let partStart = 0;
+    let usersInPart = 0;
+    /** The requests of the call being gathered, and where each one's place is to be written. */
+    let call: AppendRequest[] = [];
+    let callPlaces: Placed[] = [];
+    const queueCall = () => {
+      if (call.length === 0) return;
+      const placed = this.queueAppends(pipeline, call, shared, commands);
+      placed.forEach((place, i) => Object.assign(callPlaces[i], place));
+      commands += 1 + placed.filter((place) => place.expiry >= 0).length;
+      call = [];
+      callPlaces = [];
+    };
     const send = () => {
+      queueCall();
       const size = commands - partStart;
       partStart = commands;
       parts.push(
@@ -218,41 +295,43 @@ export class RedisNotificationStore extends NotificationStore {
         ),
       );
     };
-    /** Where each request's reply sits in the pipeline (an expiry adds a command after it). */
-    const replyAt: number[][] = [];
-    /** The commands of each group: [first, end). */
-    const spans: [number, number][] = [];
-    for (const requests of groups) {
-      const first = commands;
-      const at: number[] = [];
-      for (const request of requests) {
-        if (users === APPEND_PIPELINE_MAX) {
+    const places = groups.map((requests) =>
+      requests.map((): Placed => ({ command: -1, index: -1, expiry: -1 })),
+    );
+    for (const [g, requests] of groups.entries()) {
+      for (const [i, request] of requests.entries()) {
+        if (usersInPart === APPEND_PIPELINE_MAX) {
           send();
           await endOfTurn();
           pipeline = storePipeline(this.redis, this.settings.replicaAck);
-          users = 0;
+          usersInPart = 0;
         }
-        at.push(commands);
-        commands += this.queueAppend(pipeline, request, now, createdAt, cutoff);
-        users += 1;
+        call.push(request);
+        callPlaces.push(places[g][i]);
+        usersInPart += 1;
+        if (call.length === callMax) queueCall();
       }
-      replyAt.push(at);
-      spans.push([first, commands]);
     }
     send();
     const replies = (await Promise.all(parts)).flat();
+    /** The request's own reply, or the first error of what was sent for it. */
+    const replyOf = (place: Placed): unknown => {
+      const [error, reply] = replies[place.command] ?? [new Error('the pipeline returned no reply')];
+      if (error) return error;
+      const own = (reply as unknown[] | null)?.[place.index];
+      if (own === undefined) return new Error('the append script returned no reply for a user');
+      if (own instanceof Error || place.expiry < 0) return own;
+      return replies[place.expiry]?.[0] ?? own;
+    };
     /** Per group, its requests whose user is still in the 0.2.x layout. */
     const legacy = new Map<number, number[]>();
     const results = groups.map((requests, g): (AppendResult | undefined)[] | Error => {
-      const [first, end] = spans[g];
-      for (let i = first; i < end; i++) {
-        const reply = replies[i];
-        if (reply === undefined) return new Error('the pipeline returned no reply');
-        if (reply[0] && !isLegacyLayout(reply[0])) return reply[0];
-      }
+      const own = places[g].map(replyOf);
+      const failure = own.find((reply) => reply instanceof Error && !isLegacyLayout(reply));
+      if (failure) return failure as Error;
       return requests.map((request, index) => {
-        const [error, reply] = replies[replyAt[g][index]];
-        if (!error) return appendResultOf(request, reply);
+        const reply = own[index];
+        if (!(reply instanceof Error)) return appendResultOf(request, reply);
         legacy.set(g, [...(legacy.get(g) ?? []), index]);
         return undefined;
       });
@@ -274,40 +353,42 @@ export class RedisNotificationStore extends NotificationStore {
     return results as (AppendResult[] | Error)[];
   }
 
-  /** Queues one request's append (and its expiry on the sweeper's list); returns the commands added. */
-  private queueAppend(
+  /**
+   * Queues one call of APPEND_MANY for `requests` (consecutive requests with the same notification
+   * share a body), then each expiring one's entry on the sweeper's list; returns where each
+   * request's replies will be, counting from `first`, the call's position in the pipeline.
+   */
+  private queueAppends(
     pipeline: ChainableCommander,
-    request: AppendRequest,
-    now: number,
-    createdAt: string,
-    cutoff: number | '',
-  ): number {
-    const k = this.keys.forUser(request.userId);
-    const expiresAtMs = request.expiresAt === undefined ? '' : Date.parse(request.expiresAt);
-    pipeline.notifAppend(
-      ...this.withExtraKeys(k, now),
-      request.type,
-      request.payloadJson,
-      request.dedupeKey,
-      createdAt,
-      this.settings.historyLimit,
-      cutoff,
-      request.enqueuedAt ?? 0,
-      request.category ?? '',
-      request.expiresAt ?? '',
-      expiresAtMs,
-      request.collapseKey ?? '',
-      request.collapseKey === undefined ? '' : JSON.stringify(request.collapseKey),
-      request.critical ? '1' : '',
-      request.fallbackDelayMs ?? '',
-      request.fallbackWhenOffline ? '1' : '',
-      now,
-    );
-    if (expiresAtMs === '') return 1;
-    // The sweeper's work list: only ever moved earlier here (LT), so a sweep in progress that read
-    // the user's later expiry cannot lose this one.
-    pipeline.zadd(this.keys.expiringFor(request.userId), 'LT', expiresAtMs, request.userId);
-    return 2;
+    requests: AppendRequest[],
+    shared: Arg[],
+    first: number,
+  ): Placed[] {
+    const keys: string[] = [];
+    const bodies: Arg[] = [];
+    const perUser: Arg[] = [];
+    let body = -1;
+    requests.forEach((request, i) => {
+      const k = this.keys.forUser(request.userId);
+      keys.push(...k.all, ...APPEND_EXTRA_KEYS.map((name) => k[name]));
+      if (i === 0 || !sameBody(requests[i - 1], request)) {
+        bodies.push(...bodyOf(request));
+        body += 1;
+      }
+      perUser.push(k.channel, request.dedupeKey, body);
+    });
+    const args = [requests.length, body + 1, ...shared, ...bodies, ...perUser];
+    if (this.cluster) pipeline.notifAppendMany(...keys, ...args);
+    else pipeline.notifAppendMany(keys.length, ...keys, ...args);
+    let next = first + 1;
+    return requests.map((request, index) => {
+      if (request.expiresAt === undefined) return { command: first, index, expiry: -1 };
+      // The sweeper's work list: only ever moved earlier here (LT), so a sweep in progress that read
+      // the user's later expiry cannot lose this one.
+      const expiresAtMs = Date.parse(request.expiresAt);
+      pipeline.zadd(this.keys.expiringFor(request.userId), 'LT', expiresAtMs, request.userId);
+      return { command: first, index, expiry: next++ };
+    });
   }
 
   /**
