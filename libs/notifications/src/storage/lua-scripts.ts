@@ -437,6 +437,24 @@ return replies
 }
 
 /**
+ * Releases dedupe keys of several users in one call (on one Redis: the keys need not share a slot).
+ * KEYS: each user's dedupe ZSET (k). ARGV: per user in turn, how many of its keys follow, then them.
+ * Returns how many were removed.
+ */
+export const RELEASE_MANY_SCRIPT = `
+local at, removed = 1, 0
+for _, key in ipairs(KEYS) do
+  local last = at + tonumber(ARGV[at])
+  -- In slices: unpack returns at most a few thousand values.
+  for first = at + 1, last, 1000 do
+    removed = removed + redis.call('ZREM', key, unpack(ARGV, first, math.min(first + 999, last)))
+  end
+  at = last + 1
+end
+return removed
+`;
+
+/**
  * ARGV (after the common four): sinceEpoch ('' = no resume), sinceSeq.
  * Returns {epoch, seq, version, unread, truncated (1|0), entries, counts JSON}. The epoch is created
  * here when the user has none yet, so that even an empty history has a position to resume from.

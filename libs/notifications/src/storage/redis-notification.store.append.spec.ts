@@ -276,6 +276,29 @@ describe(RedisNotificationStore.name, () => {
       expect(b1.stored).toBe(true);
     });
 
+    it('releases the keys of many users, and many keys of one user, in a few calls', async () => {
+      const { sut, keys, keyPrefix } = createSut({ historyLimit: 5 });
+      const users = Array.from({ length: 250 }, (_, i) => `many-${i}`);
+      await sut.appendGroups([users.map((userId) => request(userId, 'j:fan:1'))]);
+      // One user holding more keys than a script can pass to one command.
+      const hoard = Array.from({ length: 9_000 }, (_, i) => `j:hoard:${i}`);
+      await redis.zadd(keys.forUser('hoarder').dedupe, ...hoard.flatMap((key) => [1, key]));
+      const pipelines = vi.spyOn(redis, 'pipeline');
+      try {
+        await sut.releaseDedupeKeys([
+          ...users.map((userId) => ({ userId, dedupeKey: 'j:fan:1' })),
+          ...hoard.map((dedupeKey) => ({ userId: 'hoarder', dedupeKey })),
+        ]);
+        expect(pipelines).toHaveBeenCalledTimes(1);
+      } finally {
+        pipelines.mockRestore();
+      }
+
+      for (const userId of [users[0], users[99], users[100], users[249], 'hoarder'])
+        expect(await dedupeKeysOf(redis, keyPrefix, userId)).toEqual([]);
+      expect(idsOf(await sut.list(users[249], { limit: 10 }))).toHaveLength(1);
+    });
+
     it('does nothing for no entries', async () => {
       const { sut, keyPrefix } = createSut({ historyLimit: 5 });
       await appendOne(sut, 'alice', 'j:1:100');

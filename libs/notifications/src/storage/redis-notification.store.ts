@@ -35,6 +35,7 @@ import {
   LIST_SCRIPT,
   MARK_SCRIPT,
   MIGRATE_SCRIPT,
+  RELEASE_MANY_SCRIPT,
   REPLAY_SCRIPT,
   RESCHEDULE_SCRIPT,
   USER_KEY_ORDER,
@@ -54,6 +55,7 @@ type Arg = string | number;
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     notifAppendMany(...args: Arg[]): Result<unknown[], Context>;
+    notifReleaseMany(...args: Arg[]): Result<number, Context>;
     notifFallbackClaim(...args: Arg[]): Result<[number, string?], Context>;
     notifFallbackSettle(...args: Arg[]): Result<number, Context>;
     notifReplay(
@@ -196,6 +198,7 @@ export class RedisNotificationStore extends NotificationStore {
     this.redis.defineCommand('notifMark', { numberOfKeys, lua: script(MARK_SCRIPT) });
     this.redis.defineCommand('notifCounts', { numberOfKeys, lua: script(COUNTS_SCRIPT) });
     this.redis.defineCommand('notifExpire', { numberOfKeys, lua: script(EXPIRE_SCRIPT) });
+    this.redis.defineCommand('notifReleaseMany', { lua: RELEASE_MANY_SCRIPT });
     this.redis.defineCommand('notifReschedule', { numberOfKeys: 1, lua: RESCHEDULE_SCRIPT });
     this.redis.defineCommand('notifMigrate', {
       numberOfKeys: numberOfKeys + LEGACY_KEY_ORDER.length,
@@ -521,9 +524,21 @@ export class RedisNotificationStore extends NotificationStore {
       else byUser.set(userId, [dedupeKey]);
     }
     const pipeline = this.batch();
-    for (const [userId, keys] of byUser) {
-      const k = this.keys.forUser(userId);
-      pipeline.zrem(k.dedupe, ...keys);
+    if (this.cluster) {
+      for (const [userId, keys] of byUser) pipeline.zrem(this.keys.forUser(userId).dedupe, ...keys);
+    } else {
+      // One script call per APPEND_CALL_MAX users rather than a ZREM each (a fan-out's job names
+      // thousands of users).
+      const users = [...byUser];
+      for (let i = 0; i < users.length; i += APPEND_CALL_MAX) {
+        const keys: string[] = [];
+        const args: Arg[] = [];
+        for (const [userId, dedupeKeys] of users.slice(i, i + APPEND_CALL_MAX)) {
+          keys.push(this.keys.forUser(userId).dedupe);
+          args.push(dedupeKeys.length, ...dedupeKeys);
+        }
+        pipeline.notifReleaseMany(keys.length, ...keys, ...args);
+      }
     }
     for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
   }
