@@ -146,6 +146,22 @@ describe(ConnectionHeartbeat.name, () => {
       expect(other.ping).toHaveBeenCalledOnce();
       expect(unregistered.ping).not.toHaveBeenCalled();
     });
+
+    it('on a large gateway looks at a tenth of the sockets per tick: each one within ten ticks', () => {
+      const many = Array.from({ length: 9_999 }, (_, i) => fakeConnection(`user-${i}`));
+      for (const other of many) {
+        other.connection.nextPingAt = 1000;
+        registry.add(other.connection);
+      }
+      const pinged = () => [fake, ...many].filter((other) => other.ping.mock.calls.length > 0);
+
+      sut.tick(1000);
+      expect(pinged()).toHaveLength(1000);
+      for (let tick = 1; tick < 10; tick++) sut.tick(1000 + tick * 50);
+
+      expect(pinged()).toHaveLength(10_000);
+      expect([fake, ...many].every((other) => other.ping.mock.calls.length === 1)).toBe(true);
+    });
   });
 
   describe('start and stop', () => {

@@ -1,6 +1,7 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { CloseCode } from '@rtnotify/protocol';
 import { NotificationsSettings } from '../notifications.settings.js';
+import { SlicedWalk } from '../utils/sliced-walk.util.js';
 import type { ClientConnection } from './client-connection.js';
 import { ConnectionRegistry } from './connection.registry.js';
 import { GatewayPresence } from './gateway-presence.js';
@@ -9,12 +10,18 @@ import { GatewayPresence } from './gateway-presence.js';
  * Keeps the gateway's sockets honest: closes a socket whose token expired (4401, after the grace),
  * cuts one that did not answer a ping within `pingTimeoutMs`, and pings each one every
  * `pingIntervalMs`. It ticks often and pings only the sockets that are due, so that pings (and the
- * expiry checks) are spread over the interval instead of arriving as one burst. Each tick also has
- * `GatewayPresence` refresh the presence entries that are due (one batch).
+ * expiry checks) are spread over the interval instead of arriving as one burst. A tick looks at a
+ * slice of the sockets (a tenth of them, at least 500: see SlicedWalk), so each socket is looked at
+ * every ten ticks (0.5-1 s): a ping, a cut or a close for an expired token is up to that late. Each
+ * tick also has `GatewayPresence` refresh the presence entries that are due (one batch).
  */
 @Injectable()
 export class ConnectionHeartbeat implements OnModuleDestroy {
   private timer: NodeJS.Timeout | undefined;
+  private readonly walk = new SlicedWalk(
+    () => this.registry.all(),
+    () => this.registry.connectionCount,
+  );
 
   constructor(
     private readonly registry: ConnectionRegistry<ClientConnection>,
@@ -52,10 +59,10 @@ export class ConnectionHeartbeat implements OnModuleDestroy {
     connection.nextPingAt = now + Math.random() * pingIntervalMs;
   }
 
-  /** One tick over every registered socket. */
+  /** One tick over the next slice of the registered sockets. */
   tick(now = Date.now()): void {
     const { pingIntervalMs, pingTimeoutMs } = this.settings.limits;
-    this.registry.forEach((connection) => {
+    this.walk.step((connection) => {
       if (now >= connection.expiresAt) {
         connection.close(CloseCode.Unauthorized, 'token expired: reconnect with a fresh token');
       } else if (connection.pingSentAt > 0 && now - connection.pingSentAt >= pingTimeoutMs) {

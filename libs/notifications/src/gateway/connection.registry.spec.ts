@@ -38,10 +38,7 @@ describe(ConnectionRegistry.name, () => {
       expect([...sut.connectionsOf('alice')]).toEqual([a1, a2]);
       expect([...sut.connectionsOf('bob')]).toEqual([b1]);
       expect(new Set(sut.all())).toEqual(new Set([a1, a2, b1]));
-      const visited: unknown[] = [];
-      sut.forEach((c) => visited.push(c));
-      expect(new Set(visited)).toEqual(new Set([a1, a2, b1]));
-      expect(visited).toHaveLength(3);
+      expect([...sut.all()]).toHaveLength(3);
     });
 
     it('is idempotent for the same connection', () => {

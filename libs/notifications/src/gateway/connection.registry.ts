@@ -65,11 +65,6 @@ export class ConnectionRegistry<C extends RegisteredConnection = RegisteredConne
     return this.byUser.size;
   }
 
-  /** Calls `visit` with every open connection on this instance, without building a list of them. */
-  forEach(visit: (connection: C) => void): void {
-    this.byUser.forEach((connections) => connections.forEach(visit));
-  }
-
   /** Every open connection on this instance. */
   *all(): IterableIterator<C> {
     for (const connections of this.byUser.values()) yield* connections;

@@ -172,6 +172,28 @@ describe(GatewayPresence.name, () => {
     }
   });
 
+  it('looks at a tenth of many entries per tick (at least 500): each due one refreshed within ten ticks', async () => {
+    const users = Array.from({ length: 6_000 }, (_, i) => `user-${i}`);
+    users.forEach(open);
+    await turn();
+    await store.settle();
+    expect(store.writes).toHaveLength(1);
+
+    // Every entry is due: the ticks refresh them a tenth at a time, one write each.
+    const later = store.writes[0].now + PING_INTERVAL_MS;
+    for (let tick = 0; tick < 10; tick++) {
+      sut.refreshDue(later);
+      await turn();
+      await store.settle();
+    }
+
+    const refreshes = store.writes.slice(1).map((write) => write.present.length);
+    expect(refreshes).toEqual(Array(10).fill(600));
+    expect(new Set(store.writes.slice(1).flatMap((write) => write.present))).toEqual(
+      new Set(users),
+    );
+  });
+
   it('retries a failed write on the next tick and counts it', async () => {
     open('ada');
     await turn();
