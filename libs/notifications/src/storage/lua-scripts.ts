@@ -76,7 +76,7 @@ end
 export const PRELUDE = `${PUBLISH_FRAME_LUA}${ENTRIES}
 local L, M, K, C, E, CZ = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local channel, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[4])
-local head = redis.call('HMGET', M, 'epoch', 'ne', 'cats', 'rm', 'lv')
+local head = redis.call('HMGET', M, 'epoch', 'ne', 'cats', 'rm', 'lv', 'un', 'us')
 local epoch = head[1]
 if epoch and head[5] ~= '${LAYOUT_VERSION}' then
   return redis.error_reply('${LEGACY_LAYOUT_ERROR} this history is in the 0.2 layout')
@@ -94,7 +94,9 @@ local function refreshTtl()
   end
 end
 
-local function counter(field) return tonumber(redis.call('HGET', M, field) or '0') end
+-- How many are unread ('un') and unseen ('us'): read with the head, kept up to date by count().
+local known = { un = tonumber(head[6] or '0'), us = tonumber(head[7] or '0') }
+local function counter(field) return known[field] end
 
 -- Publishes a frame on the user's channel as the next version (see channel-message.ts).
 local function publish(frame, id, enqueuedAt)
@@ -109,11 +111,11 @@ end
 -- Adds (sign 1) or takes away (-1) what a notification in this state counts for.
 local function count(state, cat, sign)
   if isUnread(state) then
-    redis.call('HINCRBY', M, 'un', sign)
+    known.un = redis.call('HINCRBY', M, 'un', sign)
     if cat ~= '' then bump('u:' .. cat, sign) end
   end
   if isUnseen(state) then
-    redis.call('HINCRBY', M, 'us', sign)
+    known.us = redis.call('HINCRBY', M, 'us', sign)
     if cat ~= '' then bump('n:' .. cat, sign) end
   end
 end
@@ -309,8 +311,8 @@ end
 local body = '{"createdAt":"' .. ARGV[8] .. '","id":"' .. id .. '","type":"' .. ARGV[5] .. '"' ..
   (category ~= '' and (',"category":"' .. category .. '"') or '') .. extra .. ',"payload":' .. ARGV[6]
 local state = seen and 1 or 3
-redis.call('RPUSH', L, seq .. '|' .. state .. '|' .. ARGV[20] .. '|' .. ARGV[5] .. '|' .. category ..
-  '|' .. #extra .. '|' .. extra .. ARGV[6])
+local length = redis.call('RPUSH', L, seq .. '|' .. state .. '|' .. ARGV[20] .. '|' .. ARGV[5] ..
+  '|' .. category .. '|' .. #extra .. '|' .. extra .. ARGV[6])
 if category ~= '' and not hasCategories then
   redis.call('HSET', M, 'cats', 1)
   hasCategories = true
@@ -324,7 +326,6 @@ end
 redis.call('ZADD', K, seq, dedupeKey)
 
 -- The oldest go: past the history limit, and (oldest first, in chunks) those older than the cutoff.
-local length = redis.call('LLEN', L)
 local drop = math.max(length - limit, 0)
 if ARGV[10] ~= '' then
   local cutoff, young = tonumber(ARGV[10]), false
