@@ -110,31 +110,47 @@ describe(TokenVerifier.name, () => {
       ).resolves.toMatchObject({ userId: 'user-1' });
     });
 
-    it('imports the secret once per algorithm, and only for an allowed one', async () => {
-      const importKey = vi.spyOn(webcrypto.subtle, 'importKey');
+    it('verifies HMAC tokens on node:crypto, not WebCrypto: settled within the same turn', async () => {
+      const subtle = [
+        vi.spyOn(webcrypto.subtle, 'importKey'),
+        vi.spyOn(webcrypto.subtle, 'verify'),
+      ];
       try {
-        const sut = verifier({ secret: SECRET, algorithms: ['HS256', 'HS384'] });
-        const tokens = await Promise.all(
-          ['HS256', 'HS256', 'HS384', 'HS256', 'HS384'].map((alg) => sign({ alg })),
-        );
-        const notAllowed = await sign({ alg: 'HS512' });
+        const sut = verifier({ secret: SECRET, algorithms: ['HS256', 'HS384', 'HS512'] });
+        const tokens = await Promise.all(['HS256', 'HS384', 'HS512'].map((alg) => sign({ alg })));
         const otherSecret = await sign({ key: secretKey(`${SECRET}-other`) });
-        importKey.mockClear();
+        for (const spy of subtle) spy.mockClear();
 
-        for (const token of tokens) {
-          await expect(sut.verify(token)).resolves.toMatchObject({ userId: 'user-1' });
-        }
-        expect(await rejectionOf(sut, notAllowed)).toBe('token algorithm not allowed');
-        // A token signed with another secret still fails with the cached key.
+        const settled: string[] = [];
+        const verified = tokens.map((token, i) =>
+          sut.verify(token).then(({ userId }) => settled.push(`${i}:${userId}`)),
+        );
+        await new Promise<void>((resolve) => queueMicrotask(resolve));
+        await Promise.resolve();
+        expect(settled).toEqual(['0:user-1', '1:user-1', '2:user-1']);
+        await Promise.all(verified);
         expect(await rejectionOf(sut, otherSecret)).toBe('token signature invalid');
 
-        expect(importKey.mock.calls.map(([, , algorithm]) => algorithm)).toEqual([
-          { name: 'HMAC', hash: 'SHA-256' },
-          { name: 'HMAC', hash: 'SHA-384' },
-        ]);
+        for (const spy of subtle) expect(spy).not.toHaveBeenCalled();
       } finally {
-        importKey.mockRestore();
+        for (const spy of subtle) spy.mockRestore();
       }
+    });
+
+    it('rejects a token with a critical header extension (none is understood)', async () => {
+      const input = `${b64url({ alg: 'HS256', crit: ['x-ext'], 'x-ext': 1 })}.${b64url({
+        sub: 'user-1',
+        exp: nowSeconds() + 3600,
+      })}`;
+      const signature = createHmac('sha256', SECRET).update(input).digest('base64url');
+
+      expect(await rejectionOf(sut, `${input}.${signature}`)).toBe('token invalid');
+    });
+
+    it('rejects a token not valid yet (nbf beyond the tolerance)', async () => {
+      const token = await sign({ claims: { nbf: nowSeconds() + 60 } });
+
+      expect(await rejectionOf(sut, token)).toBe('token claim nbf invalid');
     });
 
     it('rejects a token without exp', async () => {
