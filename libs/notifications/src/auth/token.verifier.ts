@@ -139,7 +139,9 @@ export class TokenVerifier {
 
   private static explain(error: unknown): InvalidTokenError {
     if (error instanceof InvalidTokenError) return error;
-    if (error instanceof jsonwebtoken.TokenExpiredError) return new InvalidTokenError('token expired');
+    if (error instanceof jsonwebtoken.TokenExpiredError) {
+      return new InvalidTokenError('token expired');
+    }
     if (error instanceof jsonwebtoken.NotBeforeError) {
       return new InvalidTokenError('token claim nbf invalid');
     }

@@ -379,8 +379,8 @@ return {1, id, unread, replaced, fallbackDue}
 export const APPEND_KEYS_PER_USER = USER_KEY_ORDER.length + APPEND_EXTRA_KEYS.length;
 
 /**
- * The fields of a notification that APPEND_MANY takes once for all the users that share them (a
- * fan-out): APPEND_SCRIPT's ARGV 5, 6 and 11-19, in this order.
+ * The fields of a notification that appendManyScript takes once for all the users that share them
+ * (a fan-out): APPEND_SCRIPT's ARGV 5, 6 and 11-19, in this order.
  */
 export const APPEND_BODY_FIELDS = [
   'type',

@@ -88,9 +88,9 @@ const SWEEP_BATCH = 200;
 export const APPEND_PIPELINE_MAX = 1000;
 
 /**
- * Users per append script call on one Redis (APPEND_MANY): a part of a fan-out goes as several
- * calls. Redis runs one call at a time, so this bounds how long its other clients wait for one
- * (about a millisecond).
+ * Users per append script call on one Redis (appendManyScript): a part of a fan-out goes as
+ * several calls. Redis runs one call at a time, so this bounds how long its other clients wait for
+ * one (about a millisecond).
  */
 export const APPEND_CALL_MAX = 100;
 
@@ -102,7 +102,7 @@ interface Placed {
   expiry: number;
 }
 
-/** The request's fields as APPEND_MANY takes them (APPEND_BODY_FIELDS in lua-scripts.ts). */
+/** The request's fields as appendManyScript takes them (APPEND_BODY_FIELDS in lua-scripts.ts). */
 function bodyOf(request: AppendRequest): Arg[] {
   const { collapseKey, expiresAt } = request;
   return [
@@ -260,7 +260,7 @@ export class RedisNotificationStore extends NotificationStore {
     if (groups.every((group) => group.length === 0)) return groups.map(() => []);
     const now = Date.now();
     const maxAge = this.settings.historyMaxAgeSeconds;
-    // ARGV 3-8 of every call (see APPEND_MANY in lua-scripts.ts).
+    // ARGV 3-8 of every call (see appendManyScript in lua-scripts.ts).
     const shared: Arg[] = [
       now,
       newEpoch(),
@@ -319,7 +319,9 @@ export class RedisNotificationStore extends NotificationStore {
     const replies = (await Promise.all(parts)).flat();
     /** The request's own reply, or the first error of what was sent for it. */
     const replyOf = (place: Placed): unknown => {
-      const [error, reply] = replies[place.command] ?? [new Error('the pipeline returned no reply')];
+      const [error, reply] = replies[place.command] ?? [
+        new Error('the pipeline returned no reply'),
+      ];
       if (error) return error;
       const own = (reply as unknown[] | null)?.[place.index];
       if (own === undefined) return new Error('the append script returned no reply for a user');
@@ -357,9 +359,9 @@ export class RedisNotificationStore extends NotificationStore {
   }
 
   /**
-   * Queues one call of APPEND_MANY for `requests` (consecutive requests with the same notification
-   * share a body), then each expiring one's entry on the sweeper's list; returns where each
-   * request's replies will be, counting from `first`, the call's position in the pipeline.
+   * Queues one call of appendManyScript for `requests` (consecutive requests with the same
+   * notification share a body), then each expiring one's entry on the sweeper's list; returns where
+   * each request's replies will be, counting from `first`, the call's position in the pipeline.
    */
   private queueAppends(
     pipeline: ChainableCommander,
