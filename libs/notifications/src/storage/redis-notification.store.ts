@@ -281,9 +281,7 @@ export class RedisNotificationStore extends NotificationStore {
     let callPlaces: Placed[] = [];
     const queueCall = () => {
       if (call.length === 0) return;
-      const placed = this.queueAppends(pipeline, call, shared, commands);
-      placed.forEach((place, i) => Object.assign(callPlaces[i], place));
-      commands += 1 + placed.filter((place) => place.expiry >= 0).length;
+      commands += this.queueAppends(pipeline, call, callPlaces, shared, commands);
       call = [];
       callPlaces = [];
     };
@@ -360,15 +358,17 @@ export class RedisNotificationStore extends NotificationStore {
 
   /**
    * Queues one call of appendManyScript for `requests` (consecutive requests with the same
-   * notification share a body), then each expiring one's entry on the sweeper's list; returns where
-   * each request's replies will be, counting from `first`, the call's position in the pipeline.
+   * notification share a body), then each expiring one's entry on the sweeper's list; writes in
+   * `places` where each request's replies will be, counting from `first`, the call's position in the
+   * pipeline, and returns how many commands it queued.
    */
   private queueAppends(
     pipeline: ChainableCommander,
     requests: AppendRequest[],
+    places: Placed[],
     shared: Arg[],
     first: number,
-  ): Placed[] {
+  ): number {
     const keys: string[] = [];
     const bodies: Arg[] = [];
     const perUser: Arg[] = [];
@@ -386,14 +386,18 @@ export class RedisNotificationStore extends NotificationStore {
     if (this.cluster) pipeline.notifAppendMany(...keys, ...args);
     else pipeline.notifAppendMany(keys.length, ...keys, ...args);
     let next = first + 1;
-    return requests.map((request, index) => {
-      if (request.expiresAt === undefined) return { command: first, index, expiry: -1 };
+    requests.forEach((request, index) => {
+      const place = places[index];
+      place.command = first;
+      place.index = index;
+      if (request.expiresAt === undefined) return;
       // The sweeper's work list: only ever moved earlier here (LT), so a sweep in progress that read
       // the user's later expiry cannot lose this one.
       const expiresAtMs = Date.parse(request.expiresAt);
       pipeline.zadd(this.keys.expiringFor(request.userId), 'LT', expiresAtMs, request.userId);
-      return { command: first, index, expiry: next++ };
+      place.expiry = next++;
     });
+    return next - first;
   }
 
   /**
