@@ -3,7 +3,9 @@ import { PUBLISH_FRAME_LUA } from './channel-message.js';
 /*
  * Each script touches the keys of one user only (see RedisKeys), so it runs atomically and in one
  * round trip. Every per-user script takes the same KEYS (USER_KEY_ORDER) and begins with the same
- * ARGV: channel, now (epoch ms), epochCandidate, ttlSeconds (0 for none).
+ * ARGV: channel, now (epoch ms), epochCandidate, ttlSeconds (0 for none). Two take several users
+ * per call, on one Redis only (a cluster call names one user): appendManyScript runs the append
+ * once per user, and RELEASE_MANY_SCRIPT drops dedupe keys.
  *
  * A user's data (layout 2; LEGACY_KEY_ORDER names the keys of the 0.2.x layout, see MIGRATE_SCRIPT):
  * - l  LIST of the stored notifications, oldest first, in seq order (seqs may have gaps: removed
