@@ -403,9 +403,10 @@ export const APPEND_BODY_FIELDS = [
  * once per user in a protected call, so that an error is that user's reply only, as with one script
  * per user (what the user's script wrote before the error stays written, as it would then).
  * KEYS: each user's APPEND_KEYS_PER_USER keys in turn.
- * ARGV: users, bodies, now (epoch ms), epochCandidate, ttlSeconds, createdAt (ISO), historyLimit,
- * cutoff; each body's APPEND_BODY_FIELDS; then per user: channel, dedupeKey, the index of its body
- * (from 0). The users of a fan-out share one body, so its payload crosses the wire once.
+ * ARGV: users, bodies, now (epoch ms), ttlSeconds, createdAt (ISO), historyLimit, cutoff; each
+ * body's APPEND_BODY_FIELDS; then per user: channel, dedupeKey, the index of its body (from 0),
+ * epochCandidate (one per user, so that two new users' ids differ). The users of a fan-out share
+ * one body, so its payload crosses the wire once.
  * Returns each user's APPEND_SCRIPT reply (or error), in order.
  */
 export function appendManyScript(appendLua: string): string {
@@ -419,15 +420,14 @@ ${appendLua}
 end
 
 local users, bodies = tonumber(ARGV[1]), tonumber(ARGV[2])
-local now, epochCandidate, ttl, createdAt, limit, cutoff =
-  ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local first = 8 + bodies * ${fields}
+local now, ttl, createdAt, limit, cutoff = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local first = 7 + bodies * ${fields}
 local replies = {}
 for i = 1, users do
-  local k, u = (i - 1) * ${APPEND_KEYS_PER_USER}, first + (i - 1) * 3
-  local b = 8 + tonumber(ARGV[u + 3]) * ${fields}
+  local k, u = (i - 1) * ${APPEND_KEYS_PER_USER}, first + (i - 1) * 4
+  local b = 7 + tonumber(ARGV[u + 3]) * ${fields}
   local ok, reply = pcall(appendOne, { ${keys.join(', ')} },
-    { ARGV[u + 1], now, epochCandidate, ttl, ${body(1, 2)}, ARGV[u + 2], createdAt, limit, cutoff,
+    { ARGV[u + 1], now, ARGV[u + 4], ttl, ${body(1, 2)}, ARGV[u + 2], createdAt, limit, cutoff,
       ${body(3, fields)}, now })
   if ok then
     replies[i] = reply

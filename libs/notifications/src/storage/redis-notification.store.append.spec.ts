@@ -172,6 +172,17 @@ describe(RedisNotificationStore.name, () => {
       }
     });
 
+    it('gives each new user of one call its own epoch: no two users share a notification id', async () => {
+      const { sut } = createSut({ historyLimit: 5 });
+      const users = Array.from({ length: 150 }, (_, i) => `new-${i}`);
+
+      const [results] = await sut.appendGroups([users.map((userId) => request(userId, 'k'))]);
+
+      const ids = (results as AppendResult[]).map((r) => r.id);
+      expect(ids.every((id) => seqOf(id) === 1)).toBe(true);
+      expect(new Set(ids).size).toBe(users.length);
+    });
+
     it('stores each user its own notification when one call carries several', async () => {
       const { sut } = createSut({ historyLimit: 5 });
       const expiresAt = new Date(Date.now() + 3_600_000).toISOString();

@@ -260,10 +260,9 @@ export class RedisNotificationStore extends NotificationStore {
     if (groups.every((group) => group.length === 0)) return groups.map(() => []);
     const now = Date.now();
     const maxAge = this.settings.historyMaxAgeSeconds;
-    // ARGV 3-8 of every call (see appendManyScript in lua-scripts.ts).
+    // ARGV 3-7 of every call (see appendManyScript in lua-scripts.ts).
     const shared: Arg[] = [
       now,
-      newEpoch(),
       maxAge,
       new Date(now).toISOString(),
       this.settings.historyLimit,
@@ -380,7 +379,7 @@ export class RedisNotificationStore extends NotificationStore {
         bodies.push(...bodyOf(request));
         body += 1;
       }
-      perUser.push(k.channel, request.dedupeKey, body);
+      perUser.push(k.channel, request.dedupeKey, body, newEpoch());
     });
     const args = [requests.length, body + 1, ...shared, ...bodies, ...perUser];
     if (this.cluster) pipeline.notifAppendMany(...keys, ...args);
