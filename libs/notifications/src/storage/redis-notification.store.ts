@@ -177,16 +177,16 @@ export class RedisNotificationStore extends NotificationStore {
     // On a cluster: sharded pub/sub and the per-node sequence fence (see cluster-scripts.ts).
     const script = cluster ? forCluster : (lua: string) => lua;
     const numberOfKeys = USER_KEY_ORDER.length;
-    // The append and the fallback check also take the user's preferences, presence and fallbacks.
-    const withExtraKeys = numberOfKeys + APPEND_EXTRA_KEYS.length;
-    // On one Redis the number of KEYS comes first (as many users as a call takes); on a cluster it is
-    // one user's, so that the pipeline routes each call by its first key.
+    // The append and the fallback check also take the user's preferences, presence and fallbacks
+    // (APPEND_KEYS_PER_USER). For the append, on one Redis the number of KEYS comes first (as many
+    // users as a call takes); on a cluster it is one user's, so that the pipeline routes each call
+    // by its first key.
     this.redis.defineCommand('notifAppendMany', {
       numberOfKeys: cluster ? APPEND_KEYS_PER_USER : undefined,
       lua: appendManyScript(script(APPEND_SCRIPT)),
     });
     this.redis.defineCommand('notifFallbackClaim', {
-      numberOfKeys: withExtraKeys,
+      numberOfKeys: APPEND_KEYS_PER_USER,
       lua: script(FALLBACK_CLAIM_SCRIPT),
     });
     this.redis.defineCommand('notifFallbackSettle', {
@@ -231,10 +231,15 @@ export class RedisNotificationStore extends NotificationStore {
     return [...k.all, k.channel, now, newEpoch(), this.settings.historyMaxAgeSeconds];
   }
 
-  /** The same, with the extra KEYS of the append and the fallback check. */
+  /** The KEYS of the append and the fallback check: USER_KEY_ORDER, then APPEND_EXTRA_KEYS. */
+  private appendKeys(k: UserKeys): string[] {
+    return [...k.all, ...APPEND_EXTRA_KEYS.map((name) => k[name])];
+  }
+
+  /** The fallback check's KEYS and the ARGV every per-user script begins with. */
   private withExtraKeys(k: UserKeys, now = Date.now()): Arg[] {
-    const extra = APPEND_EXTRA_KEYS.map((name) => k[name]);
-    return [...k.all, ...extra, k.channel, now, newEpoch(), this.settings.historyMaxAgeSeconds];
+    const keys = this.appendKeys(k);
+    return [...keys, k.channel, now, newEpoch(), this.settings.historyMaxAgeSeconds];
   }
 
   async append(requests: AppendRequest[]): Promise<AppendResult[]> {
@@ -374,7 +379,7 @@ export class RedisNotificationStore extends NotificationStore {
     let body = -1;
     requests.forEach((request, i) => {
       const k = this.keys.forUser(request.userId);
-      keys.push(...k.all, ...APPEND_EXTRA_KEYS.map((name) => k[name]));
+      keys.push(...this.appendKeys(k));
       if (i === 0 || !sameBody(requests[i - 1], request)) {
         bodies.push(...bodyOf(request));
         body += 1;
