@@ -17,6 +17,9 @@ export interface VerifiedIdentity {
 
 const HMAC = /^HS(256|384|512)$/;
 
+/** How far `exp` and `nbf` may be off when `jwt.clockToleranceSeconds` is not set. */
+const DEFAULT_CLOCK_TOLERANCE_SECONDS = 5;
+
 /** jsonwebtoken's refusals (by the start of their message) as the reasons this verifier gives. */
 const HMAC_REFUSALS: [prefix: string, reason: string][] = [
   ['invalid signature', 'token signature invalid'],
@@ -43,11 +46,13 @@ export class TokenVerifier {
   private readonly key: KeyObject | undefined;
   private readonly hmac: boolean = false;
   private readonly algorithms: string[] = [];
+  private readonly clockToleranceSeconds: number = DEFAULT_CLOCK_TOLERANCE_SECONDS;
 
   constructor(private readonly settings: NotificationsSettings) {
     // An instance without jwt options verifies no tokens (a worker, say): verify() says so.
     if (!settings.jwt) return;
     const { secret, publicKey, algorithms } = settings.jwt;
+    this.clockToleranceSeconds = settings.jwt.clockToleranceSeconds ?? this.clockToleranceSeconds;
     if (publicKey) {
       this.key = createPublicKey(publicKey);
       this.algorithms = algorithms ?? ['RS256'];
@@ -89,10 +94,10 @@ export class TokenVerifier {
         throw new InvalidTokenError(`token sub must be ${WELL_FORMED_ID_RULE}`);
       }
       const expiresAt = (payload.exp ?? 0) * 1000;
-      const { maxLifetimeSeconds, clockToleranceSeconds = 5 } = settings.jwt;
+      const { maxLifetimeSeconds } = settings.jwt;
       if (
         maxLifetimeSeconds &&
-        expiresAt - Date.now() > (maxLifetimeSeconds + clockToleranceSeconds) * 1000
+        expiresAt - Date.now() > (maxLifetimeSeconds + this.clockToleranceSeconds) * 1000
       ) {
         throw new InvalidTokenError(
           `token lifetime too long: exp may be at most ${maxLifetimeSeconds} s ahead`,
@@ -111,7 +116,7 @@ export class TokenVerifier {
       algorithms: this.algorithms as jsonwebtoken.Algorithm[],
       issuer: jwt?.issuer,
       audience: jwt?.audience,
-      clockTolerance: jwt?.clockToleranceSeconds ?? 5,
+      clockTolerance: this.clockToleranceSeconds,
       complete: true,
     });
     // A critical header extension must be understood (RFC 7515, 4.1.11): none is, here.
@@ -131,7 +136,7 @@ export class TokenVerifier {
       algorithms: this.algorithms,
       issuer: jwt?.issuer,
       audience: jwt?.audience,
-      clockTolerance: jwt?.clockToleranceSeconds ?? 5,
+      clockTolerance: this.clockToleranceSeconds,
       requiredClaims: ['sub', 'exp'],
     });
     return payload;
