@@ -61,11 +61,16 @@ export async function startSlowlog(urls, maxLen = 400_000) {
   }
   return async () => {
     const entries = [];
-    for (const redis of nodes) {
-      await redis.config('SET', 'slowlog-log-slower-than', '-1');
-      entries.push(...(await redis.slowlog('GET', -1)));
-      await redis.slowlog('RESET');
-      redis.disconnect();
+    try {
+      for (const redis of nodes) {
+        await redis.config('SET', 'slowlog-log-slower-than', '-1');
+        // One at a time: a long step logs more entries than a call's arguments may spread.
+        for (const entry of await redis.slowlog('GET', -1)) entries.push(entry);
+        await redis.slowlog('RESET');
+      }
+    } finally {
+      // Also on an error: an open connection would keep the bench from exiting.
+      for (const redis of nodes) redis.disconnect();
     }
     return entries;
   };
