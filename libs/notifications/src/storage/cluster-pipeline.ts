@@ -1,5 +1,5 @@
 import calculateSlot from 'cluster-key-slot';
-import type { ChainableCommander } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { isCluster, type RedisConnection } from './cluster-connection.js';
 
 type Replies = [error: Error | null, result: unknown][];
@@ -22,15 +22,74 @@ interface NodeGroup {
   positions: number[];
 }
 
+/** A command called on a batch: its name and arguments. */
+type Call = [name: string, args: unknown[]];
+type Commands = Record<string, (...args: unknown[]) => Promise<unknown>>;
+
+/**
+ * A batch of calls taking the same calls as a pipeline (`pipeline.notifAppend(...)`) and answering
+ * `exec()` like one. Names that are not commands (`then`, symbols) are undefined, so that a batch is
+ * never mistaken for a promise.
+ */
+function recordingBatch(
+  record: (call: Call) => void,
+  exec: () => Promise<Replies>,
+  size: () => number,
+): ChainableCommander {
+  const batch: object = new Proxy(
+    {},
+    {
+      get(_target, name) {
+        if (name === 'exec') return exec;
+        if (name === 'length') return size();
+        if (typeof name !== 'string' || name === 'then') return undefined;
+        return (...args: unknown[]) => {
+          record([name, args]);
+          return batch;
+        };
+      },
+    },
+  );
+  return batch as ChainableCommander;
+}
+
+/**
+ * The batch of one Redis: a pipeline of the connection when it holds two commands or more, and the
+ * command sent by itself when it holds one. ioredis builds every pipeline with a copy of each script
+ * the connection defines (about 20 here: 5 KB and 20 µs each), which the commands of a quiet moment,
+ * one per batch, would pay each time.
+ */
+function singleRedisBatch(redis: Redis): ChainableCommander {
+  const calls: Call[] = [];
+  const exec = async (): Promise<Replies> => {
+    if (calls.length === 0) return [];
+    if (calls.length === 1) {
+      const [name, args] = calls[0];
+      return (redis as unknown as Commands)[name](...args).then(
+        (result): Replies => [[null, result]],
+        (error: Error): Replies => [[error, undefined]],
+      );
+    }
+    const pipeline = redis.pipeline() as unknown as Commands & ChainableCommander;
+    for (const [name, args] of calls) void pipeline[name](...args);
+    return (await pipeline.exec()) ?? [];
+  };
+  return recordingBatch(
+    (call) => calls.push(call),
+    exec,
+    () => calls.length,
+  );
+}
+
 /**
  * A pipeline for the store's batches. On one Redis without a replica acknowledgement it is the
- * connection's own pipeline. Otherwise it takes the same calls (`pipeline.notifAppend(...)`), sends
- * them as one pipeline per node that serves their first key (one round trip per node, all nodes at
- * once), optionally followed by `WAIT` on each, and answers `exec()` like a single pipeline: replies
- * in call order.
+ * connection's own pipeline (or its one command alone, see `singleRedisBatch`). Otherwise it takes
+ * the same calls, sends them as one pipeline per node that serves their first key (one round trip per
+ * node, all nodes at once), optionally followed by `WAIT` on each, and answers `exec()` like a single
+ * pipeline: replies in call order.
  */
 export function storePipeline(redis: RedisConnection, ack: ReplicaAck): ChainableCommander {
-  if (!isCluster(redis) && ack.replicas === 0) return redis.pipeline();
+  if (!isCluster(redis) && ack.replicas === 0) return singleRedisBatch(redis);
   const groups = new Map<string, NodeGroup>();
   let size = 0;
   const groupOf = (key: unknown): NodeGroup => {
@@ -64,23 +123,13 @@ export function storePipeline(redis: RedisConnection, ack: ReplicaAck): Chainabl
     );
     return replies;
   };
-  const batch: object = new Proxy(
-    {},
-    {
-      get(_target, name) {
-        if (name === 'exec') return exec;
-        if (name === 'length') return size;
-        if (typeof name !== 'string' || name === 'then') return undefined;
-        return (...args: unknown[]) => {
-          const group = groupOf(args[0]);
-          group.positions.push(size++);
-          (group.pipeline as unknown as Record<string, (...a: unknown[]) => unknown>)[name](
-            ...args,
-          );
-          return batch;
-        };
-      },
+  return recordingBatch(
+    ([name, args]) => {
+      const group = groupOf(args[0]);
+      group.positions.push(size++);
+      void (group.pipeline as unknown as Commands)[name](...args);
     },
+    exec,
+    () => size,
   );
-  return batch as ChainableCommander;
 }
