@@ -6,24 +6,33 @@
  */
 
 /**
- * KEYS: presence. ARGV: instanceId, deadline, now. Sets this gateway's entry, drops entries that
- * lapsed (gateways gone without a goodbye), and expires the key at its latest deadline.
+ * KEYS: the presence of one user or more. ARGV: instanceId, deadline, now. Sets this gateway's entry
+ * in each, drops entries that lapsed (gateways gone without a goodbye), and expires each key at its
+ * latest deadline. Returns how many keys it refreshed.
  */
 export const PRESENCE_REFRESH_SCRIPT = `
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if last[2] then redis.call('PEXPIREAT', KEYS[1], last[2]) end
-return 1
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, ARGV[2], ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[3])
+  local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  if last[2] then redis.call('PEXPIREAT', key, last[2]) end
+end
+return #KEYS
 `;
 
 /**
- * KEYS: presence. ARGV: instanceId. Removes this gateway's entry; the key then expires at the latest
- * deadline left (Redis deletes it when none is).
+ * KEYS: the presence of one user or more. ARGV: instanceId. Removes this gateway's entry from each;
+ * a key then expires at the latest deadline left (Redis deletes it when none is). Returns how many
+ * entries it removed.
  */
 export const PRESENCE_LEAVE_SCRIPT = `
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if last[2] then redis.call('PEXPIREAT', KEYS[1], last[2]) end
-return 1
+local removed = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('ZREM', key, ARGV[1]) == 1 then
+    removed = removed + 1
+    local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+    if last[2] then redis.call('PEXPIREAT', key, last[2]) end
+  end
+end
+return removed
 `;

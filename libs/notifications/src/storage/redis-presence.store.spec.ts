@@ -72,6 +72,35 @@ describe(RedisPresenceStore.name, () => {
     expect(await redis.exists(keys.forUser('ada').presence)).toBe(0);
   });
 
+  it('sets and removes the entries of 100 users per script call, each key as one alone would be', async () => {
+    const users = Array.from({ length: 250 }, (_, i) => `u${i}`);
+    const commands = vi.spyOn(redis, 'sendCommand');
+    try {
+      await write('gw-a', users, [], NOW + 5000);
+      expect(commands).toHaveBeenCalledTimes(3);
+      expect(await sut.online(users, NOW)).toEqual(users.map(() => true));
+      expect(await redis.pexpiretime(keys.forUser('u249').presence)).toBe(NOW + 5000);
+
+      commands.mockClear();
+      await write('gw-a', ['late'], users);
+      expect(commands).toHaveBeenCalledTimes(4);
+      expect(await sut.online([...users, 'late'], NOW)).toEqual([...users.map(() => false), true]);
+      expect(await redis.exists(...users.map((u) => keys.forUser(u).presence))).toBe(0);
+    } finally {
+      commands.mockRestore();
+    }
+  });
+
+  it('in one write, refreshes the present and removes only the absent of this gateway', async () => {
+    await write('gw-b', ['bob']);
+    await write('gw-a', ['ada', 'bob']);
+
+    await write('gw-a', ['ada'], ['bob', 'eve']);
+
+    expect(await sut.online(['ada', 'bob', 'eve'], NOW)).toEqual([true, true, false]);
+    expect(await redis.zrange(keys.forUser('bob').presence, 0, -1)).toEqual(['gw-b']);
+  });
+
   it('writes and reads batches larger than one pipeline slice', async () => {
     const users = Array.from({ length: 2500 }, (_, i) => `u${i}`);
     await write(

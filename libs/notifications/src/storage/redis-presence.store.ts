@@ -10,45 +10,55 @@ import { RedisKeys } from './redis-keys.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    presenceRefresh(key: string, ...args: (string | number)[]): Result<number, Context>;
-    presenceLeave(key: string, instanceId: string): Result<number, Context>;
+    /** On one Redis: the number of keys, the keys, then ARGV; on a cluster: one key, then ARGV. */
+    presenceRefresh(...args: (string | number)[]): Result<number, Context>;
+    presenceLeave(...args: (string | number)[]): Result<number, Context>;
   }
 }
 
-/** Commands per pipeline: a reconnect storm's batch goes out in slices, not as one huge write. */
+/** Users per pipeline: a reconnect storm's batch goes out in slices, not as one huge write. */
 const SLICE = 1000;
+/**
+ * Users per script call on one Redis: the refreshes of 10,000 connected users (about 1,200 a second
+ * with the default ping interval) are a dozen calls a second, not a command each. On a cluster a
+ * call names one user: the keys of a call must share a slot.
+ */
+const USERS_PER_CALL = 100;
 
 /**
  * Presence on Redis: one ZSET per user under the user's hash tag. Batches go out as pipelines, one
- * per node on a Redis Cluster (no cross-slot pipeline), one command per user each.
+ * per node on a Redis Cluster (no cross-slot pipeline): on one Redis a script call per
+ * USERS_PER_CALL users, on a cluster one per user.
  */
 @Injectable()
 export class RedisPresenceStore extends PresenceStore {
   private readonly redis: RedisConnection;
   private readonly keys: RedisKeys;
+  private readonly usersPerCall: number;
 
   constructor(connection: NotificationsRedis, settings: NotificationsSettings) {
     super();
     this.redis = connection.client;
-    this.keys = new RedisKeys(settings.keyPrefix, isCluster(this.redis));
-    this.redis.defineCommand('presenceRefresh', { numberOfKeys: 1, lua: PRESENCE_REFRESH_SCRIPT });
-    this.redis.defineCommand('presenceLeave', { numberOfKeys: 1, lua: PRESENCE_LEAVE_SCRIPT });
+    const cluster = isCluster(this.redis);
+    this.keys = new RedisKeys(settings.keyPrefix, cluster);
+    this.usersPerCall = cluster ? 1 : USERS_PER_CALL;
+    // On a cluster the key comes first, so that the pipeline routes each call by it.
+    const numberOfKeys = cluster ? 1 : undefined;
+    this.redis.defineCommand('presenceRefresh', { numberOfKeys, lua: PRESENCE_REFRESH_SCRIPT });
+    this.redis.defineCommand('presenceLeave', { numberOfKeys, lua: PRESENCE_LEAVE_SCRIPT });
   }
 
   async write({ instanceId, present, deadline, absent, now }: PresenceWrite): Promise<void> {
-    const commands = [
-      ...present.map(
-        (userId) => (pipeline: ChainableCommander) =>
-          pipeline.presenceRefresh(this.keys.forUser(userId).presence, instanceId, deadline, now),
+    const calls = [
+      ...this.calls(present, (pipeline, keys) =>
+        pipeline.presenceRefresh(...keys, instanceId, deadline, now),
       ),
-      ...absent.map(
-        (userId) => (pipeline: ChainableCommander) =>
-          pipeline.presenceLeave(this.keys.forUser(userId).presence, instanceId),
-      ),
+      ...this.calls(absent, (pipeline, keys) => pipeline.presenceLeave(...keys, instanceId)),
     ];
-    for (let start = 0; start < commands.length; start += SLICE) {
+    const callsPerPipeline = SLICE / this.usersPerCall;
+    for (let start = 0; start < calls.length; start += callsPerPipeline) {
       const pipeline = this.batch();
-      for (const add of commands.slice(start, start + SLICE)) add(pipeline);
+      for (const add of calls.slice(start, start + callsPerPipeline)) add(pipeline);
       for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
     }
   }
@@ -66,6 +76,25 @@ export class RedisPresenceStore extends PresenceStore {
       }
     }
     return answers;
+  }
+
+  /**
+   * The script calls for `userIds`, `usersPerCall` at a time, each given its users' keys as the
+   * scripts take them: on one Redis the number of keys first, on a cluster the one key.
+   */
+  private calls(
+    userIds: readonly string[],
+    call: (pipeline: ChainableCommander, keys: (string | number)[]) => unknown,
+  ): ((pipeline: ChainableCommander) => unknown)[] {
+    const calls: ((pipeline: ChainableCommander) => unknown)[] = [];
+    for (let first = 0; first < userIds.length; first += this.usersPerCall) {
+      const keys = userIds
+        .slice(first, first + this.usersPerCall)
+        .map((userId) => this.keys.forUser(userId).presence);
+      const args = this.usersPerCall === 1 ? keys : [keys.length, ...keys];
+      calls.push((pipeline) => call(pipeline, args));
+    }
+    return calls;
   }
 
   /** A pipeline: one per node on a cluster. */
