@@ -34,16 +34,15 @@ const USERS_PER_CALL = 100;
 export class RedisPresenceStore extends PresenceStore {
   private readonly redis: RedisConnection;
   private readonly keys: RedisKeys;
-  private readonly usersPerCall: number;
+  private readonly cluster: boolean;
 
   constructor(connection: NotificationsRedis, settings: NotificationsSettings) {
     super();
     this.redis = connection.client;
-    const cluster = isCluster(this.redis);
-    this.keys = new RedisKeys(settings.keyPrefix, cluster);
-    this.usersPerCall = cluster ? 1 : USERS_PER_CALL;
+    this.cluster = isCluster(this.redis);
+    this.keys = new RedisKeys(settings.keyPrefix, this.cluster);
     // On a cluster the key comes first, so that the pipeline routes each call by it.
-    const numberOfKeys = cluster ? 1 : undefined;
+    const numberOfKeys = this.cluster ? 1 : undefined;
     this.redis.defineCommand('presenceRefresh', { numberOfKeys, lua: PRESENCE_REFRESH_SCRIPT });
     this.redis.defineCommand('presenceLeave', { numberOfKeys, lua: PRESENCE_LEAVE_SCRIPT });
   }
@@ -78,6 +77,11 @@ export class RedisPresenceStore extends PresenceStore {
     return answers;
   }
 
+  /** Users per script call: USERS_PER_CALL on one Redis, one on a cluster. */
+  private get usersPerCall(): number {
+    return this.cluster ? 1 : USERS_PER_CALL;
+  }
+
   /**
    * The script calls for `userIds`, `usersPerCall` at a time, each given its users' keys as the
    * scripts take them: on one Redis the number of keys first, on a cluster the one key.
@@ -91,7 +95,7 @@ export class RedisPresenceStore extends PresenceStore {
       const keys = userIds
         .slice(first, first + this.usersPerCall)
         .map((userId) => this.keys.forUser(userId).presence);
-      const args = this.usersPerCall === 1 ? keys : [keys.length, ...keys];
+      const args = this.cluster ? keys : [keys.length, ...keys];
       calls.push((pipeline) => call(pipeline, args));
     }
     return calls;
