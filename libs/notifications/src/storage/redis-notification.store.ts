@@ -226,20 +226,19 @@ export class RedisNotificationStore extends NotificationStore {
     await this.redis.notifMigrate(...k.all, ...k.legacy);
   }
 
-  /** KEYS and the ARGV every per-user script begins with. */
+  /** USER_KEY_ORDER's KEYS and the ARGV every per-user script begins with. */
   private common(k: UserKeys, now = Date.now()): Arg[] {
-    return [...k.all, k.channel, now, newEpoch(), this.settings.historyMaxAgeSeconds];
+    return this.withPrelude(k.all, k, now);
+  }
+
+  /** `keys`, then the ARGV every per-user script begins with: channel, now, epoch candidate, TTL. */
+  private withPrelude(keys: string[], k: UserKeys, now = Date.now()): Arg[] {
+    return [...keys, k.channel, now, newEpoch(), this.settings.historyMaxAgeSeconds];
   }
 
   /** The KEYS of the append and the fallback check: USER_KEY_ORDER, then APPEND_EXTRA_KEYS. */
   private appendKeys(k: UserKeys): string[] {
     return [...k.all, ...APPEND_EXTRA_KEYS.map((name) => k[name])];
-  }
-
-  /** The fallback check's KEYS and the ARGV every per-user script begins with. */
-  private withExtraKeys(k: UserKeys, now = Date.now()): Arg[] {
-    const keys = this.appendKeys(k);
-    return [...keys, k.channel, now, newEpoch(), this.settings.historyMaxAgeSeconds];
   }
 
   async append(requests: AppendRequest[]): Promise<AppendResult[]> {
@@ -504,7 +503,7 @@ export class RedisNotificationStore extends NotificationStore {
     // With a replica acknowledgement, the claim is on the replicas before the job is added.
     const claim = async () => {
       const pipeline = storePipeline(this.redis, this.settings.replicaAck);
-      pipeline.notifFallbackClaim(...this.withExtraKeys(k), id);
+      pipeline.notifFallbackClaim(...this.withPrelude(this.appendKeys(k), k), id);
       const [[error, reply]] = (await pipeline.exec()) ?? [];
       if (error) throw error;
       return reply as [number, string?];
