@@ -1,28 +1,52 @@
-import type { Reporter, TestModule } from 'vitest/node';
+import type { Reporter, TestCase, TestModule } from 'vitest/node';
 
-/** Ends the run with the plain line CI reads: `N passed, N failed, N skipped`. */
+/**
+ * Ends the run with the plain line CI reads: `N passed, N failed, N skipped`. Before it, one
+ * `FAILED: file > test: first line of the error` line per failure, so that the end of a long log
+ * (all CI keeps of it, say) still names what failed.
+ */
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(
     testModules: ReadonlyArray<TestModule>,
     unhandledErrors: ReadonlyArray<unknown>,
   ): void {
     let passed = 0;
-    let failed = 0;
     let skipped = 0;
+    const failures: string[] = [];
     for (const module of testModules) {
-      for (const test of module.children.allTests()) {
-        const state = test.result().state;
-        if (state === 'passed') passed++;
-        else if (state === 'failed') failed++;
+      const tests = [...module.children.allTests()];
+      for (const test of tests) {
+        const result = test.result();
+        if (result.state === 'passed') passed++;
+        else if (result.state === 'failed') failures.push(failureLine(module, test));
         else skipped++;
       }
       // A file that failed outside its tests (a hook, an import) counts once, even if no test failed.
-      const failedTests = [...module.children.allTests()].filter(
-        (t) => t.result().state === 'failed',
-      );
-      if (module.state() === 'failed' && failedTests.length === 0) failed++;
+      if (module.state() === 'failed' && !tests.some((t) => t.result().state === 'failed')) {
+        failures.push(`${relative(module.moduleId)}: ${firstLine(module.errors()[0]?.message)}`);
+      }
     }
-    failed += unhandledErrors.length;
-    process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    for (const error of unhandledErrors) {
+      failures.push(`unhandled error: ${firstLine((error as Error | undefined)?.message)}`);
+    }
+    const out = failures.map((line) => `FAILED: ${line}\n`).join('');
+    process.stdout.write(`\n${out}${passed} passed, ${failures.length} failed, ${skipped} skipped\n`);
   }
+}
+
+function failureLine(module: TestModule, test: TestCase): string {
+  const result = test.result();
+  const error = result.state === 'failed' ? result.errors[0] : undefined;
+  return `${relative(module.moduleId)} > ${test.fullName}: ${firstLine(error?.message)}`;
+}
+
+function relative(path: string): string {
+  const cwd = `${process.cwd()}/`;
+  return path.startsWith(cwd) ? path.slice(cwd.length) : path;
+}
+
+/** The first line of an error's message, at most 300 characters (no stack, no multi-line diffs). */
+function firstLine(message: string | undefined): string {
+  const line = (message ?? 'no message').split('\n', 1)[0].trim();
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }
