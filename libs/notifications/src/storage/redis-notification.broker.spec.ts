@@ -13,6 +13,9 @@ function channelConnection(broker: RedisNotificationBroker): Redis {
   return (broker as unknown as { subscriber: Redis }).subscriber;
 }
 
+/** Resolves after the current turn of the event loop and its immediates. */
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
 async function waitUntil(check: () => Promise<boolean>, what: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (!(await check())) {
@@ -117,6 +120,49 @@ describe('RedisNotificationBroker, on a real Redis', () => {
       users.map((userId) => redis.publish(keys.forUser(userId).channel, message(`n-${userId}`))),
     );
     await waitUntil(async () => received.length === users.length, 'every message dispatched');
+  });
+
+  it('the channels acquired while a SUBSCRIBE waits for its answer go out together once it has it', async () => {
+    const { broker } = newBroker();
+    const connection = channelConnection(broker);
+    await once(connection, 'ready');
+    const subscribe = vi.spyOn(connection, 'subscribe');
+    // Redis answers no client for 300 ms: the first SUBSCRIBE stays in flight meanwhile.
+    await redis.call('CLIENT', 'PAUSE', '300', 'ALL');
+    const first = broker.acquire('first');
+    await nextTurn();
+    expect(subscribe).toHaveBeenCalledTimes(1);
+    const later = ['later-1', 'later-2', 'later-3'];
+    const acquired = [];
+    for (const userId of later) {
+      acquired.push(broker.acquire(userId));
+      await nextTurn(); // each in a turn of its own
+    }
+    expect(subscribe).toHaveBeenCalledTimes(1);
+
+    await Promise.all([first, ...acquired]);
+
+    expect(subscribe).toHaveBeenCalledTimes(2);
+    expect(subscribe.mock.calls[1]).toEqual(later.map((userId) => keys.forUser(userId).channel));
+    for (const userId of ['first', ...later]) expect(await subscribers(userId)).toBe(1);
+  });
+
+  it('a connection lost with a SUBSCRIBE unanswered: what waited behind it is subscribed once it is back', async () => {
+    const { broker } = newBroker();
+    const connection = channelConnection(broker);
+    await once(connection, 'ready');
+    await redis.call('CLIENT', 'PAUSE', '300', 'ALL');
+    const first = broker.acquire('in-flight');
+    await nextTurn();
+    const waiting = broker.acquire('waiting');
+    await nextTurn();
+    connection.disconnect(true); // dropped and reconnected by ioredis
+
+    await Promise.all([first, waiting]);
+
+    expect(broker.generation).toBe(1);
+    expect(await subscribers('in-flight')).toBe(1);
+    expect(await subscribers('waiting')).toBe(1);
   });
 
   it('a release in the same turn as acquires sends their SUBSCRIBE first: acquire, release, acquire ends subscribed', async () => {

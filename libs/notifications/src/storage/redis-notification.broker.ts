@@ -28,8 +28,10 @@ function deferred(): {
 
 /**
  * Subscribes this instance to a user's channel while it holds at least one socket of that user.
- * The channels acquired in one turn of the event loop go out as one SUBSCRIBE (a burst of connects
- * costs one write and one Redis command, not one each). SUBSCRIBE and UNSUBSCRIBE go out in call
+ * Channels go out in batches, one SUBSCRIBE each, at most one batch in flight: those acquired in a
+ * turn of the event loop go at its end, and those acquired while a SUBSCRIBE waits for its answer go
+ * together once it has it (a burst of connects costs a write and a Redis command per round trip,
+ * not per socket; a lone connect waits no longer than before). SUBSCRIBE and UNSUBSCRIBE go out in call
  * order on one connection (a release first sends the SUBSCRIBE still waiting for its turn), so a
  * release racing an acquire always ends subscribed. Until the connection is first ready, and after
  * it is lost, it sends no SUBSCRIBE: it subscribes every wanted channel by itself once the
@@ -50,8 +52,10 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
    * new one comes back without that channel. So no SUBSCRIBE goes out until `ready`.
    */
   private outage: ReturnType<typeof deferred> | undefined = deferred();
-  /** Channels acquired in this turn of the event loop, subscribed together at its end. */
+  /** Channels acquired and not sent yet: at the end of this turn, or once `inFlight` is answered. */
   private batch: { channels: string[]; subscribed: ReturnType<typeof deferred> } | undefined;
+  /** The SUBSCRIBE sent and not answered yet, if any. */
+  private inFlight: Promise<unknown> | undefined;
   private connectedOnce = false;
   private closing = false;
   private lostConnections = 0;
@@ -126,11 +130,14 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
       .catch((error: Error) => this.logger.warn(`unsubscribe failed: ${error.message}`));
   }
 
-  /** Subscribes `channel` with the others acquired in this turn of the event loop. */
+  /**
+   * Subscribes `channel` with the others acquired in this turn of the event loop, or, while a
+   * SUBSCRIBE is in flight, with the others acquired until it is answered.
+   */
   private subscribeSoon(channel: string): Promise<void> {
     if (!this.batch) {
       this.batch = { channels: [], subscribed: deferred() };
-      setImmediate(() => this.subscribeNow());
+      if (!this.inFlight) setImmediate(() => this.subscribeNow());
     }
     this.batch.channels.push(channel);
     return this.batch.subscribed.promise;
@@ -143,16 +150,25 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
     this.batch = undefined;
     // Lost meanwhile: the connection subscribes every wanted channel once it is ready again.
     if (this.outage) return batch.subscribed.resolve();
-    this.subscriber.subscribe(...batch.channels).then(
+    const sent = this.subscriber.subscribe(...batch.channels).then(
       () => batch.subscribed.resolve(),
       (error: Error) => batch.subscribed.reject(error),
     );
+    this.inFlight = sent;
+    void sent.finally(() => {
+      if (this.inFlight !== sent) return; // a release sent a later one meanwhile
+      this.inFlight = undefined;
+      if (this.batch) setImmediate(() => this.subscribeNow());
+    });
   }
 
   private onConnectionLost(): void {
     if (this.closing || this.outage) return;
     this.lostConnections += 1;
     this.outage = deferred();
+    // Whatever waits for an answer that may never come is subscribed once the connection is ready.
+    this.inFlight = undefined;
+    this.subscribeNow();
     this.logger.warn(`lost the channel connection (${this.subscriptions.size} users subscribed)`);
   }
 
