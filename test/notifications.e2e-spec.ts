@@ -142,6 +142,8 @@ describe('delivery (e2e)', () => {
           }),
         )
       ).flat();
+      // Each wait listens for its queue's 'closing': 43 waits per producer, on purpose.
+      for (const producer of producers) producer.setMaxListeners(0);
       const outcomes = await Promise.allSettled(
         jobs.map((job) => job.waitUntilFinished(t.queueEvents, 15_000)),
       );
