@@ -30,7 +30,9 @@ export default class SummaryReporter implements Reporter {
       failures.push(`unhandled error: ${firstLine((error as Error | undefined)?.message)}`);
     }
     const out = failures.map((line) => `FAILED: ${line}\n`).join('');
-    process.stdout.write(`\n${out}${passed} passed, ${failures.length} failed, ${skipped} skipped\n`);
+    process.stdout.write(
+      `\n${out}${passed} passed, ${failures.length} failed, ${skipped} skipped\n`,
+    );
   }
 }
 

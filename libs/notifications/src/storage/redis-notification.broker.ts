@@ -29,12 +29,12 @@ function deferred(): {
 /**
  * Subscribes this instance to a user's channel while it holds at least one socket of that user.
  * Channels go out in batches, one SUBSCRIBE each, at most one batch in flight: those acquired in a
- * turn of the event loop go at its end, and those acquired while a SUBSCRIBE waits for its answer go
- * together once it has it (a burst of connects costs a write and a Redis command per round trip,
- * not per socket; a lone connect waits no longer than before). SUBSCRIBE and UNSUBSCRIBE go out in call
- * order on one connection (a release first sends the SUBSCRIBE still waiting for its turn), so a
- * release racing an acquire always ends subscribed. Until the connection is first ready, and after
- * it is lost, it sends no SUBSCRIBE: it subscribes every wanted channel by itself once the
+ * turn of the event loop go at its end, and those acquired while a SUBSCRIBE waits for its answer
+ * go together once it has it (a burst of connects costs a write and a Redis command per round trip,
+ * not per socket; a lone connect waits no longer than before). SUBSCRIBE and UNSUBSCRIBE go out in
+ * call order on one connection (a release first sends the SUBSCRIBE still waiting for its turn), so
+ * a release racing an acquire always ends subscribed. Until the connection is first ready, and
+ * after it is lost, it sends no SUBSCRIBE: it subscribes every wanted channel by itself once the
  * connection is ready, and until then new sockets wait.
  */
 @Injectable()
@@ -52,7 +52,7 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
    * new one comes back without that channel. So no SUBSCRIBE goes out until `ready`.
    */
   private outage: ReturnType<typeof deferred> | undefined = deferred();
-  /** Channels acquired and not sent yet: at the end of this turn, or once `inFlight` is answered. */
+  /** Channels not sent yet: they go at the end of this turn, or once `inFlight` is answered. */
   private batch: { channels: string[]; subscribed: ReturnType<typeof deferred> } | undefined;
   /** The SUBSCRIBE sent and not answered yet, if any. */
   private inFlight: Promise<unknown> | undefined;
