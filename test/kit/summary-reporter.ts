@@ -14,15 +14,15 @@ export default class SummaryReporter implements Reporter {
     let skipped = 0;
     const failures: string[] = [];
     for (const module of testModules) {
-      const tests = [...module.children.allTests()];
-      for (const test of tests) {
+      const failedBefore = failures.length;
+      for (const test of module.children.allTests()) {
         const result = test.result();
         if (result.state === 'passed') passed++;
-        else if (result.state === 'failed') failures.push(failureLine(module, test));
+        else if (result.state === 'failed') failures.push(failureLine(module, test, result.errors));
         else skipped++;
       }
       // A file that failed outside its tests (a hook, an import) counts once, even if no test failed.
-      if (module.state() === 'failed' && !tests.some((t) => t.result().state === 'failed')) {
+      if (module.state() === 'failed' && failures.length === failedBefore) {
         failures.push(`${relative(module.moduleId)}: ${firstLine(module.errors()[0]?.message)}`);
       }
     }
@@ -36,10 +36,12 @@ export default class SummaryReporter implements Reporter {
   }
 }
 
-function failureLine(module: TestModule, test: TestCase): string {
-  const result = test.result();
-  const error = result.state === 'failed' ? result.errors[0] : undefined;
-  return `${relative(module.moduleId)} > ${test.fullName}: ${firstLine(error?.message)}`;
+function failureLine(
+  module: TestModule,
+  test: TestCase,
+  errors: ReadonlyArray<{ message?: string }>,
+): string {
+  return `${relative(module.moduleId)} > ${test.fullName}: ${firstLine(errors[0]?.message)}`;
 }
 
 function relative(path: string): string {
