@@ -6,7 +6,9 @@
  * resumed and the system drains it as fast as it can. Reported: CPU-ms per 1,000 notifications of
  * the system and of its Redis (from /proc, over the drain only), and the drain rate (jobs/s, wall
  * time: that one moves with the machine's load, the CPU much less). No socket is connected: this is
- * the worker and the store (ours) against the worker alone (the peers), not the delivery.
+ * the worker and the store (ours) against the worker alone (the peers), not the delivery. Also
+ * printed: Redis's commands per 1,000 jobs over the drain (`INFO commandstats`: calls and usec,
+ * the commands a script calls counted apart from the script), the eight costliest.
  *
  *   npm run build && node bench/drain.mjs --jobs 20000 [--baseline ../main] [--systems ours,naive]
  *     [--concurrency N] [--repeat 3]
@@ -18,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { freePort, startProcess, stopAll } from '../test/kit/processes.mjs';
 import { startRedis } from '../test/kit/redis.mjs';
 import { sleep } from '../test/kit/timing.mjs';
-import { profileComponents } from './lib/breakdown.mjs';
+import { commandStats, commandUsecPer1k, profileComponents } from './lib/breakdown.mjs';
 import { cpuMs } from './lib/cpu.mjs';
 import { JOB_OPTIONS } from './lib/job-options.mjs';
 import { round } from './lib/stats.mjs';
@@ -84,6 +86,7 @@ async function drainOnce(name) {
     await sleep(1000); // the service settles (JIT of the start-up, timers)
     const load = loadAverage();
     const c0 = { svc: cpuMs(service.pid), redis: cpuMs(redis.pid), at: Date.now() };
+    const stats0 = await commandStats(redis.url);
     const fromUs = Number(process.hrtime.bigint() / 1000n);
     await queue.resume();
     for (;;) {
@@ -98,6 +101,7 @@ async function drainOnce(name) {
     }
     const c1 = { svc: cpuMs(service.pid), redis: cpuMs(redis.pid), at: Date.now() };
     window = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };
+    const commands = commandUsecPer1k(stats0, await commandStats(redis.url), jobs);
     const per1k = (ms) => round((ms / jobs) * 1000);
     return {
       system: name,
@@ -106,9 +110,12 @@ async function drainOnce(name) {
       total: per1k(c1.svc - c0.svc + c1.redis - c0.redis),
       perSecond: Math.round(jobs / ((c1.at - c0.at) / 1000)),
       load,
+      commands,
     };
   } finally {
     await queue.close();
+    // Its reconnection attempts would keep this process alive once Redis is stopped.
+    connection.disconnect();
     await service.stop('SIGTERM', 10_000);
     await redis.stop();
   }
@@ -133,6 +140,11 @@ try {
       console.error(
         `${row.system}: CPU-ms/1k service ${row.svc} + redis ${row.redis} = ${row.total}, ` +
           `${row.perSecond} jobs/s (load average ${row.load})`,
+      );
+      const top = Object.entries(row.commands).slice(0, 8);
+      console.error(
+        `  Redis commands per 1,000 jobs (calls, usec): ` +
+          top.map(([command, c]) => `${command} ${c.calls} ${c.usec}`).join(', '),
       );
     }
   console.log(JSON.stringify({ jobs, users, concurrency: values.concurrency ?? null, rows }));
