@@ -46,6 +46,13 @@ const { values } = parseArgs({
 });
 const jobs = Number(values.jobs);
 const users = Number(values.users);
+for (const name of ['jobs', 'users', 'repeat', ...(values.concurrency ? ['concurrency'] : [])]) {
+  const value = Number(values[name]);
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`--${name} wants a positive integer, got ${values[name]}`);
+    process.exit(2);
+  }
+}
 const systems = values.systems.split(',');
 if (values.baseline) {
   SYSTEMS['ours-base'].script = `${values.baseline}/dist/src/main.js`;
