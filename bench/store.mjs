@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+/**
+ * `node bench/store.mjs`: what the store's append costs per notification, without BullMQ, sockets or
+ * the service: the built `RedisNotificationStore` (libs/notifications/dist) appends N notifications,
+ * one user each, `--per-call` at a time (as the worker's group commit hands it the jobs in flight
+ * together), to users u0…u<users-1> on a private `redis-server`. Reported per notification: Redis's
+ * time in the append script (`INFO commandstats`, usec of EVALSHA), of which the commands the script
+ * called, and this process's CPU (building the calls, ioredis, reading the replies). Redis's own
+ * figures do not count what other processes on the machine do meanwhile (only while it runs a
+ * command), so this is the steadier measure of a change to the script than a whole bench run.
+ *
+ *   npm run build && node bench/store.mjs [--notifications 20000] [--per-call 11] [--users 500]
+ *     [--repeat 3] [--baseline ../other-checkout]
+ */
+import { Redis } from 'ioredis';
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import { stopAll } from '../test/kit/processes.mjs';
+import { startRedis } from '../test/kit/redis.mjs';
+import { round } from './lib/stats.mjs';
+
+const { values } = parseArgs({
+  options: {
+    notifications: { type: 'string', default: '20000' },
+    'per-call': { type: 'string', default: '11' },
+    users: { type: 'string', default: '500' },
+    repeat: { type: 'string', default: '3' },
+    baseline: { type: 'string' },
+  },
+});
+const total = Number(values.notifications);
+const perCall = Number(values['per-call']);
+const users = Number(values.users);
+for (const [name, value] of [
+  ['--notifications', total],
+  ['--per-call', perCall],
+  ['--users', users],
+  ['--repeat', Number(values.repeat)],
+]) {
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`${name} wants a positive integer, got ${values[name.slice(2)]}`);
+    process.exit(2);
+  }
+}
+
+/** The built store of the checkout at `root` (this one unless --baseline). */
+async function loadStore(root) {
+  const built = resolve(root, 'libs/notifications/dist');
+  if (!existsSync(resolve(built, 'storage/redis-notification.store.js'))) {
+    console.error(`no built store in ${built}: run npm run build in ${resolve(root)} first`);
+    process.exit(2);
+  }
+  const dist = (path) => pathToFileURL(resolve(built, path)).href;
+  const { RedisNotificationStore } = await import(dist('storage/redis-notification.store.js'));
+  const { NotificationsSettings } = await import(dist('notifications.settings.js'));
+  return (redis) =>
+    new RedisNotificationStore(
+      { client: redis },
+      new NotificationsSettings({ keyPrefix: 'notif', historyLimit: 1000 }),
+    );
+}
+
+/** `INFO commandstats` as { command: { calls, usec } }. */
+async function commandStats(redis) {
+  const stats = {};
+  for (const line of (await redis.info('commandstats')).split('\n')) {
+    const m = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line.trim());
+    if (m) stats[m[1]] = { calls: Number(m[2]), usec: Number(m[3]) };
+  }
+  return stats;
+}
+
+async function appendAll(store, count, tag) {
+  for (let i = 0; i < count; i += perCall) {
+    const groups = [];
+    for (let j = i; j < Math.min(count, i + perCall); j++) {
+      groups.push([
+        {
+          userId: `u${j % users}`,
+          type: 'bench.store',
+          payloadJson: JSON.stringify({ q: j }),
+          dedupeKey: `j:${tag}:${j}`,
+          enqueuedAt: Date.now(),
+        },
+      ]);
+    }
+    const results = await store.appendGroups(groups);
+    const failed = results.find((result) => result instanceof Error);
+    if (failed) throw failed;
+  }
+}
+
+/** One measured run of `name`'s store on an empty Redis. */
+async function measure(name, createStore, redis, run) {
+  await redis.flushall();
+  const store = createStore(redis);
+  await appendAll(store, Math.min(2000, total), `warm${run}`); // scripts loaded, code warm
+  await redis.config('RESETSTAT');
+  const cpu = process.cpuUsage();
+  await appendAll(store, total, `run${run}`);
+  const used = process.cpuUsage(cpu);
+  const stats = await commandStats(redis);
+  const called = Object.entries(stats)
+    .filter(([command]) => !/^(evalsha|eval|config\|resetstat|info)$/.test(command))
+    .reduce((sum, [, s]) => sum + s.usec, 0);
+  const per = (usec) => round(usec / total);
+  return {
+    system: name,
+    scriptUsec: per(stats.evalsha?.usec ?? 0),
+    calledUsec: per(called),
+    callsPerNotification: round((stats.evalsha?.calls ?? 0) / total),
+    clientCpuUsec: per(used.user + used.system),
+  };
+}
+
+const systems = [['store', await loadStore(fileURLToPath(new URL('..', import.meta.url)))]];
+if (values.baseline) systems.push(['store-base', await loadStore(values.baseline)]);
+
+const server = await startRedis();
+const redis = new Redis(server.url);
+try {
+  const rows = [];
+  for (let run = 0; run < Number(values.repeat); run++) {
+    for (const [name, createStore] of systems) {
+      const row = await measure(name, createStore, redis, run);
+      rows.push(row);
+      console.error(
+        `${row.system}: Redis ${row.scriptUsec} us per notification in the append script ` +
+          `(${row.calledUsec} of it the commands it called; ${row.callsPerNotification} ` +
+          `EVALSHA per notification), this process ${row.clientCpuUsec} us CPU`,
+      );
+    }
+  }
+  console.log(JSON.stringify({ notifications: total, perCall, users, rows }));
+} finally {
+  redis.disconnect();
+  await server.stop();
+  await stopAll();
+}
