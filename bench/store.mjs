@@ -19,6 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { stopAll } from '../test/kit/processes.mjs';
 import { startRedis } from '../test/kit/redis.mjs';
+import { commandStats } from './lib/breakdown.mjs';
 import { round } from './lib/stats.mjs';
 
 const { values } = parseArgs({
@@ -62,16 +63,6 @@ async function loadStore(root) {
     );
 }
 
-/** `INFO commandstats` as { command: { calls, usec } }. */
-async function commandStats(redis) {
-  const stats = {};
-  for (const line of (await redis.info('commandstats')).split('\n')) {
-    const m = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line.trim());
-    if (m) stats[m[1]] = { calls: Number(m[2]), usec: Number(m[3]) };
-  }
-  return stats;
-}
-
 async function appendAll(store, count, tag) {
   for (let i = 0; i < count; i += perCall) {
     const groups = [];
@@ -93,7 +84,7 @@ async function appendAll(store, count, tag) {
 }
 
 /** One measured run of `name`'s store on an empty Redis. */
-async function measure(name, createStore, redis, run) {
+async function measure(name, createStore, redis, url, run) {
   await redis.flushall();
   const store = createStore(redis);
   await appendAll(store, Math.min(2000, total), `warm${run}`); // scripts loaded, code warm
@@ -101,7 +92,7 @@ async function measure(name, createStore, redis, run) {
   const cpu = process.cpuUsage();
   await appendAll(store, total, `run${run}`);
   const used = process.cpuUsage(cpu);
-  const stats = await commandStats(redis);
+  const stats = await commandStats(url);
   const called = Object.entries(stats)
     .filter(([command]) => !/^(evalsha|eval|config\|resetstat|info)$/.test(command))
     .reduce((sum, [, s]) => sum + s.usec, 0);
@@ -124,7 +115,7 @@ try {
   const rows = [];
   for (let run = 0; run < Number(values.repeat); run++) {
     for (const [name, createStore] of systems) {
-      const row = await measure(name, createStore, redis, run);
+      const row = await measure(name, createStore, redis, server.url, run);
       rows.push(row);
       console.error(
         `${row.system}: Redis ${row.scriptUsec} us per notification in the append script ` +
