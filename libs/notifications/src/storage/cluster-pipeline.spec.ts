@@ -86,3 +86,50 @@ describe(`${storePipeline.name} on one Redis`, () => {
     await expect(Promise.resolve(batch)).resolves.toBe(batch);
   });
 });
+
+describe(`${storePipeline.name} on a cluster`, () => {
+  /**
+   * A cluster connection as storePipeline sees it, at unit level: every key's slot is served by one
+   * node, and that node's pipeline answers with `replies`.
+   */
+  function fakeCluster(replies: [Error | null, unknown][]) {
+    const pipeline = { call: vi.fn(), set: vi.fn(), exec: vi.fn(async () => replies) };
+    const cluster = {
+      isCluster: true,
+      slots: Array.from({ length: 16384 }, () => ['127.0.0.1:7000']),
+      pipeline: () => pipeline,
+      refreshSlotsCache: vi.fn(),
+    };
+    return cluster;
+  }
+
+  it('refreshes the slot map when a pipeline that also wrote elsewhere gets MOVED, and hands the MOVED back', async () => {
+    const moved = new Error('MOVED 3 127.0.0.1:7001');
+    const cluster = fakeCluster([
+      [null, 'OK'],
+      [moved, undefined],
+    ]);
+    const batch = storePipeline(cluster as never, NO_ACK);
+    batch.set('{a}:k', '1');
+    batch.set('{b}:k', '2');
+
+    await expect(batch.exec()).resolves.toEqual([
+      [null, 'OK'],
+      [moved, undefined],
+    ]);
+    expect(cluster.refreshSlotsCache).toHaveBeenCalledTimes(1);
+  });
+
+  it('leaves the slot map alone for other errors', async () => {
+    const cluster = fakeCluster([
+      [null, 'OK'],
+      [new Error('ERR negative'), undefined],
+    ]);
+    const batch = storePipeline(cluster as never, NO_ACK);
+    batch.set('{a}:k', '1');
+    batch.set('{b}:k', '2');
+
+    await batch.exec();
+    expect(cluster.refreshSlotsCache).not.toHaveBeenCalled();
+  });
+});

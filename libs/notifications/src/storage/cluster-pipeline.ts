@@ -112,6 +112,12 @@ export function storePipeline(redis: RedisConnection, ack: ReplicaAck): Chainabl
         if (ack.replicas > 0) group.pipeline.call('WAIT', ack.replicas, ack.timeoutMs);
         const answers = (await group.pipeline.exec()) ?? [];
         group.positions.forEach((position, i) => (replies[position] = answers[i]));
+        // A slot moved under a pipeline that also wrote elsewhere: ioredis hands `MOVED` back for
+        // each of its commands (not run) without learning the new owner. The caller retries them
+        // (a transient error); the map is to be current by then.
+        if (isCluster(redis) && answers.some(([error]) => error?.message.startsWith('MOVED '))) {
+          redis.refreshSlotsCache();
+        }
         if (ack.replicas === 0) return;
         const [error, acked] = answers[answers.length - 1] ?? [null, 0];
         if (error) throw error;

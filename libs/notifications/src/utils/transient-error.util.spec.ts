@@ -24,6 +24,11 @@ describe(isTransientRedisError.name, () => {
       'a cluster moving slots',
       new Error('TRYAGAIN Multiple keys request during rehashing of slot'),
     ],
+    [
+      'a slot that moved, in a pipeline ioredis did not redirect',
+      new Error('MOVED 3 127.0.0.1:7001'),
+    ],
+    ['a slot being migrated', new Error('ASK 3 127.0.0.1:7001')],
   ])('is true for %s', (_what, error) => {
     expect(isTransientRedisError(error)).toBe(true);
   });
@@ -37,6 +42,7 @@ describe(isTransientRedisError.name, () => {
     ['out of memory (needs an operator, not a retry)', new Error('OOM command not allowed')],
     ['a validation error', new Error('invalid notification job: type must use only a-z')],
     ['a missing lock', new Error('Missing lock for job 1. moveToFinished')],
+    ['a script error that mentions MOVED', new Error('ERR MOVED is not a command')],
     ['not an error', 'ECONNREFUSED'],
     ['nothing', undefined],
   ])('is false for %s', (_what, error) => {

@@ -13,9 +13,12 @@ const TRANSIENT_CODES = new Set([
 
 /**
  * Redis error replies that mean "not now": loading its data after a restart, a script or a
- * failover under way, a cluster slot moving.
+ * failover under way, a cluster slot moving (`TRYAGAIN`, `ASK`) or moved (`MOVED`: ioredis follows
+ * it for a command alone and for a pipeline whose every command got it, but hands it back for each
+ * command of a pipeline that also wrote elsewhere; the node did not run such a command).
  */
-const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOREPLICAS)\b/;
+const TRANSIENT_REPLY =
+  /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOREPLICAS)\b|^(MOVED|ASK) \d+ /;
 
 /**
  * Whether `error` says Redis was briefly unreachable, rather than that the command itself is wrong:
