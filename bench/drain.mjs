@@ -23,6 +23,7 @@ import { sleep } from '../test/kit/timing.mjs';
 import { commandStats, commandUsecPer1k, profileComponents } from './lib/breakdown.mjs';
 import { cpuMs } from './lib/cpu.mjs';
 import { JOB_OPTIONS } from './lib/job-options.mjs';
+import { wholeNumberOption } from './lib/options.mjs';
 import { round } from './lib/stats.mjs';
 
 const SECRET = 'bench-only-secret-that-is-long-enough-for-hs256';
@@ -44,15 +45,10 @@ const { values } = parseArgs({
     prof: { type: 'string' },
   },
 });
-const jobs = Number(values.jobs);
-const users = Number(values.users);
-for (const name of ['jobs', 'users', 'repeat', ...(values.concurrency ? ['concurrency'] : [])]) {
-  const value = Number(values[name]);
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`--${name} wants a positive integer, got ${values[name]}`);
-    process.exit(2);
-  }
-}
+const jobs = wholeNumberOption(values, 'jobs');
+const users = wholeNumberOption(values, 'users');
+const repeat = wholeNumberOption(values, 'repeat');
+const concurrency = wholeNumberOption(values, 'concurrency');
 const systems = values.systems.split(',');
 if (values.baseline) {
   SYSTEMS['ours-base'].script = `${values.baseline}/dist/src/main.js`;
@@ -68,7 +64,7 @@ async function drainOnce(name) {
   const redis = await startRedis();
   const port = await freePort();
   const env = { ...def.env, PORT: String(port), REDIS_URL: redis.url };
-  if (values.concurrency) env.WORKER_CONCURRENCY = values.concurrency;
+  if (concurrency) env.WORKER_CONCURRENCY = String(concurrency);
   const nodeArgs = values.prof ? ['--cpu-prof', '--cpu-prof-dir', `${values.prof}/${name}`] : [];
   const service = startProcess(name, process.execPath, [...nodeArgs, def.script], {
     env,
@@ -130,7 +126,7 @@ async function drainOnce(name) {
 
 try {
   const rows = [];
-  for (let r = 0; r < Number(values.repeat); r++)
+  for (let r = 0; r < repeat; r++)
     for (const name of systems) {
       const row = await drainOnce(name);
       if (values.prof) {
@@ -154,7 +150,7 @@ try {
           top.map(([command, c]) => `${command} ${c.calls} ${c.usec}`).join(', '),
       );
     }
-  console.log(JSON.stringify({ jobs, users, concurrency: values.concurrency ?? null, rows }));
+  console.log(JSON.stringify({ jobs, users, concurrency: concurrency ?? null, rows }));
 } finally {
   await stopAll();
 }

@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { stopAll } from '../test/kit/processes.mjs';
 import { MEMORY_DEFAULTS, measureMemory } from './lib/memory.mjs';
+import { wholeNumberOption } from './lib/options.mjs';
 import { printMemory } from './lib/report.mjs';
 
 const USAGE = `usage: node bench/memory.mjs [options]
@@ -32,16 +33,7 @@ if (values.help) {
   console.log(USAGE);
   process.exit(0);
 }
-const number = (name, fallback) => {
-  const text = values[name];
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`--${name} wants a whole number ≥ 1, got "${text}"\n${USAGE}`);
-    process.exit(2);
-  }
-  return n;
-};
+const number = (name, fallback) => wholeNumberOption(values, name, { fallback, usage: USAGE });
 
 try {
   const result = await measureMemory({

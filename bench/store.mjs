@@ -20,6 +20,7 @@ import { resolve } from 'node:path';
 import { stopAll } from '../test/kit/processes.mjs';
 import { startRedis } from '../test/kit/redis.mjs';
 import { commandStats } from './lib/breakdown.mjs';
+import { wholeNumberOption } from './lib/options.mjs';
 import { round } from './lib/stats.mjs';
 
 const { values } = parseArgs({
@@ -31,20 +32,10 @@ const { values } = parseArgs({
     baseline: { type: 'string' },
   },
 });
-const total = Number(values.notifications);
-const perCall = Number(values['per-call']);
-const users = Number(values.users);
-for (const [name, value] of [
-  ['--notifications', total],
-  ['--per-call', perCall],
-  ['--users', users],
-  ['--repeat', Number(values.repeat)],
-]) {
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`${name} wants a positive integer, got ${values[name.slice(2)]}`);
-    process.exit(2);
-  }
-}
+const total = wholeNumberOption(values, 'notifications');
+const perCall = wholeNumberOption(values, 'per-call');
+const users = wholeNumberOption(values, 'users');
+const repeat = wholeNumberOption(values, 'repeat');
 
 /** The built store of the checkout at `root` (this one unless --baseline). */
 async function loadStore(root) {
@@ -113,7 +104,7 @@ const server = await startRedis();
 const redis = new Redis(server.url);
 try {
   const rows = [];
-  for (let run = 0; run < Number(values.repeat); run++) {
+  for (let run = 0; run < repeat; run++) {
     for (const [name, createStore] of systems) {
       const row = await measure(name, createStore, redis, server.url, run);
       rows.push(row);
