@@ -10,8 +10,12 @@
  * printed: Redis's commands per 1,000 jobs over the drain (`INFO commandstats`: calls and usec,
  * the commands a script calls counted apart from the script), the eight costliest.
  *
+ * With `--slowlog`, Redis logs every command of the drain (its slow log at threshold 0, which
+ * slows Redis down a little) and the scripts' time is split by whose they are: BullMQ's or the
+ * store's.
+ *
  *   npm run build && node bench/drain.mjs --jobs 20000 [--baseline ../main] [--systems ours,naive]
- *     [--concurrency N] [--repeat 3]
+ *     [--concurrency N] [--repeat 3] [--slowlog]
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -20,7 +24,13 @@ import { parseArgs } from 'node:util';
 import { freePort, startProcess, stopAll } from '../test/kit/processes.mjs';
 import { startRedis } from '../test/kit/redis.mjs';
 import { sleep } from '../test/kit/timing.mjs';
-import { commandStats, commandUsecPer1k, profileComponents } from './lib/breakdown.mjs';
+import {
+  commandStats,
+  commandUsecPer1k,
+  profileComponents,
+  slowlogComponents,
+  startSlowlog,
+} from './lib/breakdown.mjs';
 import { cpuMs } from './lib/cpu.mjs';
 import { JOB_OPTIONS } from './lib/job-options.mjs';
 import { wholeNumberOption } from './lib/options.mjs';
@@ -43,6 +53,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string' },
     repeat: { type: 'string', default: '1' },
     prof: { type: 'string' },
+    slowlog: { type: 'boolean' },
   },
 });
 const jobs = wholeNumberOption(values, 'jobs');
@@ -90,6 +101,7 @@ async function drainOnce(name) {
     const load = loadAverage();
     const c0 = { svc: cpuMs(service.pid), redis: cpuMs(redis.pid), at: Date.now() };
     const stats0 = await commandStats(redis.url);
+    const stopSlowlog = values.slowlog ? await startSlowlog(redis.url, 50 * jobs) : null;
     const fromUs = Number(process.hrtime.bigint() / 1000n);
     await queue.resume();
     for (;;) {
@@ -105,6 +117,7 @@ async function drainOnce(name) {
     const c1 = { svc: cpuMs(service.pid), redis: cpuMs(redis.pid), at: Date.now() };
     window = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };
     const commands = commandUsecPer1k(stats0, await commandStats(redis.url), jobs);
+    const scripts = stopSlowlog && slowlogComponents(await stopSlowlog(), jobs);
     const per1k = (ms) => round((ms / jobs) * 1000);
     return {
       system: name,
@@ -114,6 +127,7 @@ async function drainOnce(name) {
       perSecond: Math.round(jobs / ((c1.at - c0.at) / 1000)),
       load,
       commands,
+      ...(scripts && { scripts }),
     };
   } finally {
     await queue.close();
@@ -149,6 +163,14 @@ try {
         `  Redis commands per 1,000 jobs (calls, usec): ` +
           top.map(([command, c]) => `${command} ${c.calls} ${c.usec}`).join(', '),
       );
+      if (row.scripts)
+        console.error(
+          `  by owner (slow log; calls, usec per 1,000 jobs): ` +
+            Object.entries(row.scripts)
+              .slice(0, 6)
+              .map(([part, c]) => `${part} ${c.calls} ${c.usec}`)
+              .join(', '),
+        );
     }
   console.log(JSON.stringify({ jobs, users, concurrency: concurrency ?? null, rows }));
 } finally {

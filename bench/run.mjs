@@ -151,7 +151,8 @@ const USAGE = `usage: npm run bench -- [options]
   --concurrency N            WORKER_CONCURRENCY for every system (default: each system's own, 8)
   --producer jobs|service    ours' producer: NotificationService (default) or BullMQ jobs by the contract
   --ours-env KEY=VALUE       extra environment for ours (repeatable), e.g. --ours-env HISTORY_LIMIT=100
-  --cpu-prof DIR             keep a V8 CPU profile of each of ours' services in DIR (node --cpu-prof)
+  --cpu-prof DIR             keep a V8 CPU profile of each system's service in DIR (node --cpu-prof), in a
+                             folder per system: the peers' too, to compare where the time goes
   --report FILE.json         print the tables of an earlier run again (runs nothing)`;
 
 function options() {
@@ -279,13 +280,14 @@ async function benchSystem(name, o) {
   else env.REDIS_URL = redis.url;
   if (o.concurrency) env.WORKER_CONCURRENCY = o.concurrency;
   if (def.protocol === 'ours') Object.assign(env, o.oursEnv);
-  // The breakdown profiles the service (written when it exits) and cuts the profile to its step.
+  // The breakdown profiles ours' service (written when it exits) and cuts the profile to its step;
+  // with --cpu-prof, every system's profile is kept, in a folder of its own.
+  const keptProfileDir = o.cpuProf ? join(o.cpuProf, name) : null;
   const profileDir =
-    o.scenarios.has('breakdown') && def.protocol === 'ours'
+    keptProfileDir ??
+    (o.scenarios.has('breakdown') && def.protocol === 'ours'
       ? mkdtempSync(join(tmpdir(), 'notif-bench-prof-'))
-      : def.protocol === 'ours' && o.cpuProf
-        ? o.cpuProf
-        : null;
+      : null);
   const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   const service = startProcess(name, process.execPath, [...nodeArgs, def.script], {
     env,
@@ -599,8 +601,7 @@ async function benchSystem(name, o) {
         Math.max(1, breakdownWindow.sent),
       );
     }
-    if (profileDir && profileDir !== o.cpuProf)
-      rmSync(profileDir, { recursive: true, force: true });
+    if (profileDir && !keptProfileDir) rmSync(profileDir, { recursive: true, force: true });
   }
   return result;
 }
