@@ -19,7 +19,7 @@ import {
   slowlogComponents,
   startSlowlog,
 } from './lib/breakdown.mjs';
-import { cpuMs, machineBusyMs } from './lib/cpu.mjs';
+import { cpuMs, machineBusyMs, untilQuiet } from './lib/cpu.mjs';
 import { measureMemory } from './lib/memory.mjs';
 import { startRedisCluster } from './lib/redis-cluster.mjs';
 import * as report from './lib/report.mjs';
@@ -582,7 +582,15 @@ async function benchSystem(name, o) {
     }
     result.jobCounts = await producer.call('counts');
     if (result.jobCounts.failed > 0) log(name, `WARNING: ${result.jobCounts.failed} jobs failed`);
-    await clients.call('close', {}, 30_000);
+    // DISCONNECTS: every socket dropped by its client at once (a network blip, a proxy restart):
+    // what the service and Redis spend until they are quiet again.
+    const disconnectCpu = cpuNow();
+    const dropped = await clients.call('close', {}, 30_000);
+    await untilQuiet([service.pid, ...pids.redis]);
+    result.disconnects = {
+      sockets: dropped,
+      cpuPer1k: perThousand(cpuSince(disconnectCpu), dropped),
+    };
   } catch (error) {
     result.error = error.message;
     log(

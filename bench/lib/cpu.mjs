@@ -36,3 +36,23 @@ export function machineBusyMs() {
     .reduce((sum, value, i) => (i === 3 || i === 4 ? sum : sum + value), 0);
   return (busy * 1000) / CLOCK_TICKS_PER_SECOND;
 }
+
+/**
+ * Resolves once the processes `pids` together spent at most `maxBusyMs` of CPU in a window of
+ * `windowMs` (their work is done), or after `timeoutMs`; with how long it took, in ms.
+ */
+export async function untilQuiet(
+  pids,
+  { windowMs = 200, maxBusyMs = 10, timeoutMs = 20_000 } = {},
+) {
+  const started = Date.now();
+  const busy = () => pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+  let before = busy();
+  while (Date.now() - started < timeoutMs) {
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const now = busy();
+    if (now - before <= maxBusyMs) break;
+    before = now;
+  }
+  return Date.now() - started;
+}

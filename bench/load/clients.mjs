@@ -149,9 +149,14 @@ serveRpc({
     };
   },
 
+  /** Drops every socket at once; returns how many were open. */
   async close() {
-    for (const ws of sockets) ws?.terminate();
+    let open = 0;
+    for (const ws of sockets) {
+      if (ws?.readyState === OPEN) open += 1;
+      ws?.terminate();
+    }
     sockets.length = 0;
-    return true;
+    return open;
   },
 });
