@@ -64,8 +64,7 @@ async function bootstrap(): Promise<void> {
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
 
-  // Every interface, IPv6 and IPv4 (Fastify's own default is localhost only).
-  await app.listen(config.port, '::');
+  await app.listen(config.port);
   logger.log(
     `role=${config.role} listening on http://localhost:${config.port} ` +
       `(WebSocket ws://localhost:${config.port}/ws), Redis ` +

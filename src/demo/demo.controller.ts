@@ -1,13 +1,5 @@
-import {
-  Controller,
-  Get,
-  Header,
-  Inject,
-  NotFoundException,
-  Param,
-  StreamableFile,
-} from '@nestjs/common';
-import { createReadStream, statSync } from 'node:fs';
+import { Controller, Get, Inject, NotFoundException, Param, Res } from '@nestjs/common';
+import type { Response } from 'express';
 import { INDEX_HTML_HASH, PUBLIC_DIR, SDK_DIRS, SDK_FILE_NAME } from './demo-assets.js';
 import { DEMO_OPTIONS, type DemoOptions } from './demo.constants.js';
 
@@ -22,35 +14,25 @@ const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const HTML = 'text/html; charset=utf-8';
-const JAVASCRIPT = 'text/javascript; charset=utf-8';
-const CSS = 'text/css; charset=utf-8';
-
 /** The demo page and the browser SDK it imports (the client and protocol packages' builds). */
 @Controller()
 export class DemoController {
   constructor(@Inject(DEMO_OPTIONS) private readonly options: DemoOptions) {}
 
   @Get()
-  @Header('Content-Security-Policy', CONTENT_SECURITY_POLICY)
-  @Header('Cache-Control', 'no-cache')
-  @Header('X-Content-Type-Options', 'nosniff')
-  index(): StreamableFile {
-    return fileOf(PUBLIC_DIR, 'index.html', HTML);
+  index(@Res() response: Response): void {
+    response.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+    sendFile(response, PUBLIC_DIR, 'index.html');
   }
 
   @Get('demo.js')
-  @Header('Cache-Control', 'no-cache')
-  @Header('X-Content-Type-Options', 'nosniff')
-  script(): StreamableFile {
-    return fileOf(PUBLIC_DIR, 'demo.js', JAVASCRIPT);
+  script(@Res() response: Response): void {
+    sendFile(response, PUBLIC_DIR, 'demo.js');
   }
 
   @Get('demo.css')
-  @Header('Cache-Control', 'no-cache')
-  @Header('X-Content-Type-Options', 'nosniff')
-  styles(): StreamableFile {
-    return fileOf(PUBLIC_DIR, 'demo.css', CSS);
+  styles(@Res() response: Response): void {
+    sendFile(response, PUBLIC_DIR, 'demo.css');
   }
 
   /** What the page may offer: development sign-in and the test button, or a pasted token. */
@@ -60,18 +42,16 @@ export class DemoController {
   }
 
   @Get('sdk/:name/:file')
-  @Header('Cache-Control', 'no-cache')
-  @Header('X-Content-Type-Options', 'nosniff')
-  sdk(@Param('name') name: string, @Param('file') file: string): StreamableFile {
+  sdk(@Param('name') name: string, @Param('file') file: string, @Res() response: Response): void {
     if (!Object.hasOwn(SDK_DIRS, name) || !SDK_FILE_NAME.test(file)) throw new NotFoundException();
-    return fileOf(SDK_DIRS[name], file, JAVASCRIPT);
+    sendFile(response, SDK_DIRS[name], file);
   }
 }
 
-/** A file of `dir` (a name checked by the caller: no path, no dotfile), or 404 when it is missing. */
-function fileOf(dir: string, name: string, type: string): StreamableFile {
-  const path = `${dir}${name}`;
-  const stat = statSync(path, { throwIfNoEntry: false });
-  if (!stat?.isFile()) throw new NotFoundException();
-  return new StreamableFile(createReadStream(path), { type, length: stat.size });
+function sendFile(response: Response, root: string, file: string): void {
+  response.set('Cache-Control', 'no-cache');
+  response.set('X-Content-Type-Options', 'nosniff');
+  response.sendFile(file, { root, dotfiles: 'deny' }, (error?: Error) => {
+    if (error && !response.headersSent) response.status(404).json({ statusCode: 404 });
+  });
 }
