@@ -167,8 +167,8 @@ describe('RedisNotificationBroker, on a real Redis', () => {
 
   it('an UNSUBSCRIBE unanswered when the connection is lost does not undo a socket back meanwhile', async () => {
     // ioredis sends the unanswered UNSUBSCRIBE again on the new connection; the SUBSCRIBE of the
-    // channels still wanted must come after it (the CI of 2026-12-06 lost deliveries once in the
-    // Redis-blip suite; this order was a suspect and holds).
+    // channels still wanted must come after it, or a user whose socket came back during the outage
+    // stays live without its channel.
     const { broker, received } = newBroker();
     const connection = channelConnection(broker);
     await once(connection, 'ready');
