@@ -159,6 +159,85 @@ function upTime(from: number, to: number, up: Array<{ from: number; to: number }
   return up.reduce((sum, p) => sum + Math.max(0, Math.min(to, p.to) - Math.max(from, p.from)), 0);
 }
 
+/**
+ * Why acknowledged notifications did not arrive: for each, its user's tab, whether its user's inbox
+ * holds it, and (with a job id of its own) its job's state.
+ */
+async function describeMissing(
+  missing: number[],
+  context: {
+    users: string[];
+    sent: Map<number, Sent>;
+    up: Array<{ from: number; to: number }>;
+    tabs: ResumingTab[];
+    monitor: Queue;
+    service: ServiceProcess;
+  },
+): Promise<string> {
+  const { users, sent, up, tabs, monitor, service } = context;
+  const httpUrl = service.httpUrl;
+  const start = up[0].from;
+  const periods = up
+    .map((p) => `${p.from - start}..${p.to === Infinity ? 'now' : p.to - start}`)
+    .join(', ');
+  const lines = [`Redis up (ms from the start): ${periods}; now ${Date.now() - start}`];
+  const inboxes = new Map<string, Set<number> | string>();
+  for (const n of missing) {
+    const userIndex = n % users.length;
+    const user = users[userIndex];
+    if (!inboxes.has(user)) {
+      const token = await signToken(user);
+      const { status, body } = await http('GET', `${httpUrl}/v1/me/notifications?limit=100`, {
+        token,
+      }).catch((error: Error) => ({ status: 0, body: error.message }));
+      inboxes.set(
+        user,
+        status === 200
+          ? new Set((body.items as Array<{ payload: { n: number } }>).map((i) => i.payload.n))
+          : `inbox answered ${status}`,
+      );
+    }
+    const inbox = inboxes.get(user)!;
+    const record = sent.get(n)!;
+    const tab = tabs[userIndex];
+    const job = await monitor.getJob(`blip-${n}`).catch(() => undefined);
+    const state = job ? await job.getState().catch((e: Error) => e.message) : 'no such job';
+    lines.push(
+      `n=${n} user=${user} first sent at ${record.firstAt - start} ms, refused ` +
+        `${record.refusals}x; stored: ${typeof inbox === 'string' ? inbox : inbox.has(n)}; ` +
+        `job blip-${n}: ${state}${
+          job
+            ? ` (attempts ${job.attemptsMade}, ` +
+              `finished ${job.finishedOn ? job.finishedOn - start : '-'} ms, ` +
+              `failed: ${job.failedReason ?? '-'})`
+            : ''
+        }; tab: socket ${tab.readyState}, ` +
+        `${tab.received.length} received, closes ` +
+        `${tab.closes.map((c) => `${c.code}`).join(',') || 'none'}`,
+    );
+  }
+  const counts = await monitor
+    .getJobCounts('active', 'waiting', 'delayed', 'completed', 'failed')
+    .catch((e: Error) => e.message);
+  const active = await monitor.getActive().catch(() => []);
+  const client = await monitor.client;
+  const locks = await Promise.all(
+    active.map((job) => client.get(`${monitor.toKey(job.id!)}:lock`).catch(() => '?')),
+  );
+  lines.push(
+    `jobs: ${JSON.stringify(counts)}; active: ` +
+      (active.map((job, i) => `${job.id} (lock ${locks[i]})`).join(', ') || 'none'),
+  );
+  // The service logs no tokens or payloads: its warnings say what it saw of the outages.
+  const warnings = service
+    .output()
+    .split('\n')
+    .filter((line) => /WARN|ERROR/.test(line))
+    .slice(-40);
+  lines.push('service warnings (last 40):', ...warnings);
+  return lines.join('\n');
+}
+
 async function runBlips(label: string, makeProducer: ProducerFactory) {
   const dir = mkdtempSync(join(tmpdir(), 'notif-blip-'));
   let redis: RedisServer = await startRedis({ appendonly: true, dir });
@@ -241,7 +320,18 @@ async function runBlips(label: string, makeProducer: ProducerFactory) {
       () => acked.every((n) => deliveries.has(n)),
       60_000,
       'every acknowledged notification delivered',
-    );
+    ).catch(async (error: Error) => {
+      const missing = acked.filter((n) => !deliveries.has(n));
+      const details = await describeMissing(missing.slice(0, 20), {
+        users,
+        sent,
+        up,
+        tabs,
+        monitor,
+        service,
+      });
+      throw new Error(`${error.message}: ${missing.length} missing\n${details}`);
+    });
     // A sender that never got its answer sends again with the same key: nothing is added twice (and
     // over HTTP the answer names the first job).
     const replayed = acked.filter((n) => retried(n)).filter((_, i) => i % 60 === 0);

@@ -22,6 +22,8 @@ export class ResumingTab {
   );
   /** Resolves once the first socket is ready. */
   open(): Promise<void>;
+  /** The current socket's `readyState` (undefined before the first one is ready). */
+  readonly readyState: number | undefined;
   /** Whether the notification `id` has arrived. */
   has(id: string): boolean;
   /** Drops the socket, as a flaky network or a refresh would; the tab resumes by itself. */

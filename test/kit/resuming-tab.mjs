@@ -32,6 +32,11 @@ export class ResumingTab {
     await this.#connecting;
   }
 
+  /** The current socket's `readyState` (undefined before the first one is ready). */
+  get readyState() {
+    return this.#socket?.readyState;
+  }
+
   /** Whether the notification `id` has arrived. */
   has(id) {
     return this.#seen.has(id);
