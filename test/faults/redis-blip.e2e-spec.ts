@@ -232,9 +232,10 @@ async function describeMissing(
   const warnings = service
     .output()
     .split('\n')
-    .filter((line) => /WARN|ERROR/.test(line))
+    .filter((line) => /WARN|ERROR/.test(line) && !line.includes('ECONNREFUSED'))
+    .map((line) => line.replace(/^\[Nest\] \d+ +- +[\d/]+, /, ''))
     .slice(-40);
-  lines.push('service warnings (last 40):', ...warnings);
+  lines.push('service warnings but refused connects (last 40):', ...warnings);
   return lines.join('\n');
 }
 
