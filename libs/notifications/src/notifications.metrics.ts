@@ -37,6 +37,8 @@ export class NotificationsMetrics {
   readonly fallbacks: Counter;
   /** Dedupe keys of completed jobs' attempts that this instance's worker released. */
   readonly dedupeKeysReleased: Counter;
+  /** Live sockets made to resume because a message of their user's channel never arrived here. */
+  readonly streamBreaks: Counter;
 
   constructor(
     connections: ConnectionRegistry,
@@ -97,6 +99,11 @@ export class NotificationsMetrics {
     this.dedupeKeysReleased = new Counter({
       name: 'notifications_dedupe_keys_released_total',
       help: "Dedupe keys of completed jobs' attempts released from the users' dedupe indexes",
+      registers,
+    });
+    this.streamBreaks = new Counter({
+      name: 'notifications_stream_breaks_total',
+      help: "Live sockets closed to resume because a message of their user's channel never arrived",
       registers,
     });
     this.rejected = new Counter({

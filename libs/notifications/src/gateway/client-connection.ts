@@ -15,6 +15,14 @@ export interface ConnectionHooks {
   delivered(message: ChannelMessage): void;
 }
 
+/**
+ * Why a socket's stream cannot go on, so that it must resume from the last id it has: its user's
+ * history was reset under it (another epoch), or a message of the user's channel never reached
+ * this instance (a version skipped: the store numbers every message it publishes on the channel,
+ * one after the other).
+ */
+export type StreamBreak = 'history reset' | 'stream interrupted';
+
 /** One authenticated socket: its user, its place in the user's stream, and its budgets. */
 export class ClientConnection implements RegisteredConnection {
   userId = '';
@@ -100,36 +108,47 @@ export class ClientConnection implements RegisteredConnection {
 
   /**
    * Hands over a message of the user's channel: buffered before the socket is live, sent after.
-   * Returns false when the user's history was reset under a live socket, which must then resume.
+   * Returns why the socket must resume when its stream cannot go on (see StreamBreak).
    */
-  offer(message: ChannelMessage): boolean {
+  offer(message: ChannelMessage): StreamBreak | undefined {
     if (!this.live) {
       (this.pending ??= []).push(message);
-      return true;
+      return undefined;
     }
     return this.forward(message);
   }
 
-  /** Marks the socket live at a snapshot of the user's stream and sends what came after it. */
-  goLive(head: { epoch: string; version: number }): boolean {
+  /**
+   * Marks the socket live at a snapshot of the user's stream and sends what came after it; returns
+   * why the socket must resume instead, if it must.
+   */
+  goLive(head: { epoch: string; version: number }): StreamBreak | undefined {
     const pending = this.pending ?? [];
     this.pending = undefined;
     this.live = true;
     this.epoch = head.epoch;
     this.version = head.version;
-    return pending.every((message) => this.forward(message));
+    for (const message of pending) {
+      const broken = this.forward(message);
+      if (broken) return broken;
+    }
+    return undefined;
   }
 
-  private forward(message: ChannelMessage): boolean {
+  private forward(message: ChannelMessage): StreamBreak | undefined {
     if (this.epoch === '') {
       this.epoch = message.epoch;
     } else if (message.epoch !== this.epoch) {
-      return false;
+      return 'history reset';
     }
-    if (message.version <= this.version) return true;
+    // Already sent, or in the snapshot the socket went live at.
+    if (message.version <= this.version) return undefined;
+    // The channel was subscribed before the snapshot was taken, so every later message arrives
+    // here, in order: a version skipped is a message lost on the way.
+    if (message.version > this.version + 1) return 'stream interrupted';
     this.version = message.version;
     this.send(message.frame);
     if (message.id !== undefined) this.hooks.delivered(message);
-    return true;
+    return undefined;
   }
 }

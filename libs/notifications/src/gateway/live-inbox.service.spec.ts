@@ -96,6 +96,7 @@ describe(LiveInboxService.name, () => {
   let registry: ConnectionRegistry<ClientConnection>;
   let presence: { joined: ReturnType<typeof vi.fn>; left: ReturnType<typeof vi.fn> };
   let sut: LiveInboxService;
+  let streamBreaks: ReturnType<typeof vi.fn>;
   const replay = (overrides: Partial<ReplayResult> = {}): ReplayResult => ({
     frames: [],
     unread: 0,
@@ -110,7 +111,11 @@ describe(LiveInboxService.name, () => {
     broker = new FakeBroker();
     inbox = { replay: vi.fn(async () => replay()), markRead: vi.fn(), mark: vi.fn() };
     registry = new ConnectionRegistry<ClientConnection>();
-    const metrics = { pushLatency: { observe: vi.fn() } } as unknown as NotificationsMetrics;
+    streamBreaks = vi.fn();
+    const metrics = {
+      pushLatency: { observe: vi.fn() },
+      streamBreaks: { inc: streamBreaks },
+    } as unknown as NotificationsMetrics;
     presence = { joined: vi.fn(), left: vi.fn() };
     sut = new LiveInboxService(
       inbox as unknown as InboxService,
@@ -210,6 +215,57 @@ describe(LiveInboxService.name, () => {
     expect(socket.close).toHaveBeenCalledWith(
       CloseCode.InternalError,
       'history reset: resume with since',
+    );
+  });
+
+  it('makes a live socket resume when a message of its channel never arrived (a version skipped)', async () => {
+    const { connection, socket, events } = connectionOf('ada');
+    sut.register(connection);
+    await sut.open(connection, undefined);
+
+    broker.publish(message(1, 'e1-1'));
+    broker.publish(message(3, 'e1-3'));
+
+    expect(events()).toEqual(['ready', 'notification']);
+    expect(socket.close).toHaveBeenCalledWith(
+      CloseCode.InternalError,
+      'stream interrupted: resume with since',
+    );
+    expect(streamBreaks).toHaveBeenCalledTimes(1);
+  });
+
+  it('checks what arrived during the replay against the snapshot: sent from the next version on, resumed past a gap', async () => {
+    const held = () => {
+      let finish!: (result: ReplayResult) => void;
+      const promise = new Promise<ReplayResult>((resolve) => (finish = resolve));
+      return { promise, finish };
+    };
+    const whole = connectionOf('ada');
+    const gapped = connectionOf('ada');
+    for (const { connection } of [whole, gapped]) sut.register(connection);
+
+    const first = held();
+    inbox.replay.mockReturnValueOnce(first.promise);
+    const opening = sut.open(whole.connection, undefined);
+    await vi.waitFor(() => expect(inbox.replay).toHaveBeenCalledTimes(1));
+    broker.publish(message(1, 'e1-1'));
+    broker.publish(message(2, 'e1-2'));
+    first.finish(replay({ head: { epoch: 'e1', version: 1 } }));
+    await opening;
+    expect(whole.events()).toEqual(['ready', 'notification']);
+    expect(whole.socket.close).not.toHaveBeenCalled();
+
+    const second = held();
+    inbox.replay.mockReturnValueOnce(second.promise);
+    const reopening = sut.open(gapped.connection, undefined);
+    await vi.waitFor(() => expect(inbox.replay).toHaveBeenCalledTimes(2));
+    broker.publish(message(4, 'e1-4'));
+    second.finish(replay({ head: { epoch: 'e1', version: 2 } }));
+    await reopening;
+    expect(gapped.events()).toEqual(['ready']);
+    expect(gapped.socket.close).toHaveBeenCalledWith(
+      CloseCode.InternalError,
+      'stream interrupted: resume with since',
     );
   });
 

@@ -5,7 +5,7 @@ import { NotificationsMetrics } from '../notifications.metrics.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import { NotificationBroker, type ChannelMessage } from '../storage/notification.broker.js';
 import type { MarkResult } from '../storage/notification.store.js';
-import type { ClientConnection } from './client-connection.js';
+import type { ClientConnection, StreamBreak } from './client-connection.js';
 import { ConnectionRegistry } from './connection.registry.js';
 import { GatewayPresence } from './gateway-presence.js';
 
@@ -58,7 +58,8 @@ export class LiveInboxService {
       cursor: snapshot.cursor,
       counts: snapshot.counts,
     });
-    if (!connection.goLive(snapshot.head)) this.resetStream(connection);
+    const broken = connection.goLive(snapshot.head);
+    if (broken) this.resume(connection, broken);
   }
 
   /**
@@ -96,7 +97,8 @@ export class LiveInboxService {
 
   private deliver(message: ChannelMessage): void {
     for (const connection of this.registry.connectionsOf(message.userId)) {
-      if (!connection.offer(message)) this.resetStream(connection);
+      const broken = connection.offer(message);
+      if (broken) this.resume(connection, broken);
     }
     if (message.id !== undefined && message.enqueuedAt > 0) {
       this.metrics.pushLatency.observe((Date.now() - message.enqueuedAt) / 1000);
@@ -119,8 +121,12 @@ export class LiveInboxService {
     }
   }
 
-  /** The user's history was reset under a live socket: make the client resume (it is told `truncated`). */
-  private resetStream(connection: ClientConnection): void {
-    connection.close(CloseCode.InternalError, 'history reset: resume with since');
+  /**
+   * The socket's stream cannot go on: the client resumes from its last id (told `truncated` after
+   * a history reset; replayed what it missed after a lost message).
+   */
+  private resume(connection: ClientConnection, why: StreamBreak): void {
+    if (why === 'stream interrupted') this.metrics.streamBreaks.inc();
+    connection.close(CloseCode.InternalError, `${why}: resume with since`);
   }
 }
