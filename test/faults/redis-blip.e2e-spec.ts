@@ -159,6 +159,25 @@ function upTime(from: number, to: number, up: Array<{ from: number; to: number }
   return up.reduce((sum, p) => sum + Math.max(0, Math.min(to, p.to) - Math.max(from, p.from)), 0);
 }
 
+/** A user's whole inbox, notification `n` → its id; or what the inbox answered instead. */
+async function inboxOf(httpUrl: string, user: string): Promise<Map<number, string> | string> {
+  const token = await signToken(user);
+  const ids = new Map<number, string>();
+  let cursor: string | null = null;
+  do {
+    const query: string = `?limit=100${cursor ? `&before=${cursor}` : ''}`;
+    const { status, body } = await http('GET', `${httpUrl}/v1/me/notifications${query}`, {
+      token,
+    }).catch((error: Error) => ({ status: 0, body: error.message }));
+    if (status !== 200) return `inbox answered ${status}`;
+    for (const item of body.items as Array<{ id: string; payload: { n: number } }>) {
+      ids.set(item.payload.n, item.id);
+    }
+    cursor = body.nextCursor;
+  } while (cursor);
+  return ids;
+}
+
 /**
  * Why acknowledged notifications did not arrive: for each, its user's tab, whether its user's inbox
  * holds it, and (with a job id of its own) its job's state.
@@ -180,23 +199,14 @@ async function describeMissing(
   const periods = up
     .map((p) => `${p.from - start}..${p.to === Infinity ? 'now' : p.to - start}`)
     .join(', ');
-  const lines = [`Redis up (ms from the start): ${periods}; now ${Date.now() - start}`];
-  const inboxes = new Map<string, Set<number> | string>();
+  const lines = [
+    `service pid ${service.pid}; Redis up (ms from the start): ${periods}; now ${Date.now() - start}`,
+  ];
+  const inboxes = new Map<string, Map<number, string> | string>();
   for (const n of missing) {
     const userIndex = n % users.length;
     const user = users[userIndex];
-    if (!inboxes.has(user)) {
-      const token = await signToken(user);
-      const { status, body } = await http('GET', `${httpUrl}/v1/me/notifications?limit=100`, {
-        token,
-      }).catch((error: Error) => ({ status: 0, body: error.message }));
-      inboxes.set(
-        user,
-        status === 200
-          ? new Set((body.items as Array<{ payload: { n: number } }>).map((i) => i.payload.n))
-          : `inbox answered ${status}`,
-      );
-    }
+    if (!inboxes.has(user)) inboxes.set(user, await inboxOf(httpUrl, user));
     const inbox = inboxes.get(user)!;
     const record = sent.get(n)!;
     const tab = tabs[userIndex];
@@ -204,7 +214,7 @@ async function describeMissing(
     const state = job ? await job.getState().catch((e: Error) => e.message) : 'no such job';
     lines.push(
       `n=${n} user=${user} first sent at ${record.firstAt - start} ms, refused ` +
-        `${record.refusals}x; stored: ${typeof inbox === 'string' ? inbox : inbox.has(n)}; ` +
+        `${record.refusals}x; stored: ${typeof inbox === 'string' ? inbox : (inbox.get(n) ?? false)}; ` +
         `job blip-${n}: ${state}${
           job
             ? ` (attempts ${job.attemptsMade}, ` +
@@ -212,7 +222,8 @@ async function describeMissing(
               `failed: ${job.failedReason ?? '-'})`
             : ''
         }; tab: socket ${tab.readyState}, ` +
-        `${tab.received.length} received, closes ` +
+        `${tab.received.length} received (${tab.duplicates} twice, ${tab.reordered} out of order, ` +
+        `${tab.truncations} truncated replays), closes ` +
         `${tab.closes.map((c) => `${c.code}`).join(',') || 'none'}`,
     );
   }
