@@ -224,7 +224,7 @@ async function describeMissing(
         }; tab: socket ${tab.readyState}, ` +
         `${tab.received.length} received (${tab.duplicates} twice, ${tab.reordered} out of order, ` +
         `${tab.truncations} truncated replays), closes ` +
-        `${tab.closes.map((c) => `${c.code}`).join(',') || 'none'}`,
+        `${tab.closes.map((c) => `${c.code} ${c.reason}`).join('; ') || 'none'}`,
     );
   }
   const counts = await monitor
@@ -370,6 +370,7 @@ async function runBlips(label: string, makeProducer: ProducerFactory) {
     const { failed } = await monitor.getJobCounts('failed');
     const metrics = await scrapeMetrics(service.httpUrl);
     const storeRetries = metricValue(metrics, 'notifications_store_retries_total');
+    const streamBreaks = metricValue(metrics, 'notifications_stream_breaks_total');
 
     const stored = new Map<number, number>();
     for (const user of users) {
@@ -433,7 +434,8 @@ async function runBlips(label: string, makeProducer: ProducerFactory) {
         `doubled ${doubled}, failed jobs ${failed}; refused then retried with the same key ` +
         `${retriedRefused.length} (each delivered once); refused and not retried ${givenUp.length} ` +
         `(${givenUpDelivered} delivered anyway, none twice); ${replayed.length} acknowledged ones sent ` +
-        `again with their key (nothing added); store retries ${storeRetries}`,
+        `again with their key (nothing added); store retries ${storeRetries}; sockets resumed past ` +
+        `a message of their channel that skipped the gateway ${streamBreaks}`,
     );
     console.log(
       `[fault] ${label}: slowest delivery after Redis came back ${slowestBlipped.ms} ms; slowest ` +
