@@ -234,6 +234,23 @@ describe(LiveInboxService.name, () => {
     expect(streamBreaks).toHaveBeenCalledTimes(1);
   });
 
+  it('does not count a gap on a socket already closing (its channel connection was lost)', async () => {
+    const { connection, socket } = connectionOf('ada');
+    sut.register(connection);
+    await sut.open(connection, undefined);
+    broker.generation = 1;
+    for (const listener of broker.resubscribed) listener();
+
+    broker.publish(message(3, 'e1-3'));
+
+    expect(socket.close).toHaveBeenCalledTimes(1);
+    expect(socket.close).toHaveBeenCalledWith(
+      CloseCode.InternalError,
+      'stream interrupted: resume with since',
+    );
+    expect(streamBreaks).not.toHaveBeenCalled();
+  });
+
   it('checks what arrived during the replay against the snapshot: sent from the next version on, resumed past a gap', async () => {
     const held = () => {
       let finish!: (result: ReplayResult) => void;

@@ -126,6 +126,8 @@ export class LiveInboxService {
    * a history reset; replayed what it missed after a lost message).
    */
   private resume(connection: ClientConnection, why: StreamBreak): void {
+    // Closing already (its channel connection was lost, say): the gap is the reason it closes.
+    if (!connection.isOpen) return;
     if (why === 'stream interrupted') this.metrics.streamBreaks.inc();
     connection.close(CloseCode.InternalError, `${why}: resume with since`);
   }
