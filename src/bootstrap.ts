@@ -1,6 +1,6 @@
 import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { NotificationsWsAdapter } from '@rtnotify/nestjs';
 import { AppModule } from './app.module.js';
 import { hardenHttpServer } from './http/http-server.js';
@@ -12,10 +12,11 @@ export async function createApp(
   config: AppConfig & { redisUrl?: string },
   options: { logger?: false | ('log' | 'warn' | 'error')[] } = {},
 ): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    logger: options.logger ?? ['log', 'warn', 'error'],
-    bodyParser: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config),
+    new FastifyAdapter(),
+    { logger: options.logger ?? ['log', 'warn', 'error'], bodyParser: false },
+  );
   app.useWebSocketAdapter(new NotificationsWsAdapter(app));
   // JSON only, bounded in size per route and in depth, checked before parsing.
   useJsonBodies(app);

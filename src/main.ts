@@ -64,7 +64,8 @@ async function bootstrap(): Promise<void> {
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
 
-  await app.listen(config.port);
+  // Every interface, IPv6 and IPv4 (Fastify's own default is localhost only).
+  await app.listen(config.port, '::');
   logger.log(
     `role=${config.role} listening on http://localhost:${config.port} ` +
       `(WebSocket ws://localhost:${config.port}/ws), Redis ` +

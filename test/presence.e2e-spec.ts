@@ -443,7 +443,7 @@ describe('presence across gateways (e2e)', { timeout: 60_000 }, () => {
         'a body over 1 MiB',
         `{"userIds":["a"]${' '.repeat(1024 * 1024)}}`,
         413,
-        'request entity too large',
+        'Request body is too large',
       ],
     ])('answers %s with %i, saying why', async (_, text, status, message) => {
       const answer = await postPresence(text);
@@ -454,11 +454,17 @@ describe('presence across gateways (e2e)', { timeout: 60_000 }, () => {
     it.each([
       ['text/plain', '{"userIds":["a"]}'],
       ['application/x-www-form-urlencoded', 'userIds=a'],
-      ['', '{"userIds":["a"]}'],
     ])('answers 415 for a body of type "%s"', async (contentType, text) => {
       expect(await postPresence(text, API_KEY, contentType)).toMatchObject({
         status: 415,
         body: { message: 'the body must be JSON (Content-Type: application/json)' },
+      });
+    });
+
+    it('answers 415 for a body whose Content-Type is empty (not a media type at all)', async () => {
+      expect(await postPresence('{"userIds":["a"]}', API_KEY, '')).toMatchObject({
+        status: 415,
+        body: { message: 'Unsupported Media Type' },
       });
     });
 

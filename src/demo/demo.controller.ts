@@ -1,5 +1,13 @@
-import { Controller, Get, Inject, NotFoundException, Param, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import {
+  Controller,
+  Get,
+  Header,
+  Inject,
+  NotFoundException,
+  Param,
+  StreamableFile,
+} from '@nestjs/common';
+import { createReadStream, statSync } from 'node:fs';
 import { INDEX_HTML_HASH, PUBLIC_DIR, SDK_DIRS, SDK_FILE_NAME } from './demo-assets.js';
 import { DEMO_OPTIONS, type DemoOptions } from './demo.constants.js';
 
@@ -14,25 +22,35 @@ const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+const HTML = 'text/html; charset=utf-8';
+const JAVASCRIPT = 'text/javascript; charset=utf-8';
+const CSS = 'text/css; charset=utf-8';
+
 /** The demo page and the browser SDK it imports (the client and protocol packages' builds). */
 @Controller()
 export class DemoController {
   constructor(@Inject(DEMO_OPTIONS) private readonly options: DemoOptions) {}
 
   @Get()
-  index(@Res() response: Response): void {
-    response.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-    sendFile(response, PUBLIC_DIR, 'index.html');
+  @Header('Content-Security-Policy', CONTENT_SECURITY_POLICY)
+  @Header('Cache-Control', 'no-cache')
+  @Header('X-Content-Type-Options', 'nosniff')
+  index(): StreamableFile {
+    return fileOf(PUBLIC_DIR, 'index.html', HTML);
   }
 
   @Get('demo.js')
-  script(@Res() response: Response): void {
-    sendFile(response, PUBLIC_DIR, 'demo.js');
+  @Header('Cache-Control', 'no-cache')
+  @Header('X-Content-Type-Options', 'nosniff')
+  script(): StreamableFile {
+    return fileOf(PUBLIC_DIR, 'demo.js', JAVASCRIPT);
   }
 
   @Get('demo.css')
-  styles(@Res() response: Response): void {
-    sendFile(response, PUBLIC_DIR, 'demo.css');
+  @Header('Cache-Control', 'no-cache')
+  @Header('X-Content-Type-Options', 'nosniff')
+  styles(): StreamableFile {
+    return fileOf(PUBLIC_DIR, 'demo.css', CSS);
   }
 
   /** What the page may offer: development sign-in and the test button, or a pasted token. */
@@ -42,16 +60,18 @@ export class DemoController {
   }
 
   @Get('sdk/:name/:file')
-  sdk(@Param('name') name: string, @Param('file') file: string, @Res() response: Response): void {
+  @Header('Cache-Control', 'no-cache')
+  @Header('X-Content-Type-Options', 'nosniff')
+  sdk(@Param('name') name: string, @Param('file') file: string): StreamableFile {
     if (!Object.hasOwn(SDK_DIRS, name) || !SDK_FILE_NAME.test(file)) throw new NotFoundException();
-    sendFile(response, SDK_DIRS[name], file);
+    return fileOf(SDK_DIRS[name], file, JAVASCRIPT);
   }
 }
 
-function sendFile(response: Response, root: string, file: string): void {
-  response.set('Cache-Control', 'no-cache');
-  response.set('X-Content-Type-Options', 'nosniff');
-  response.sendFile(file, { root, dotfiles: 'deny' }, (error?: Error) => {
-    if (error && !response.headersSent) response.status(404).json({ statusCode: 404 });
-  });
+/** A file of `dir` (a name checked by the caller: no path, no dotfile), or 404 when it is missing. */
+function fileOf(dir: string, name: string, type: string): StreamableFile {
+  const path = `${dir}${name}`;
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (!stat?.isFile()) throw new NotFoundException();
+  return new StreamableFile(createReadStream(path), { type, length: stat.size });
 }

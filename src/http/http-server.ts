@@ -13,7 +13,7 @@ export interface HttpTimeouts {
 
 /**
  * Bounds how long a client may hold a connection without completing a request (Node's defaults: 60 s
- * for headers, 300 s for a request, checked every 30 s), and stops announcing the framework.
+ * for headers, 300 s for a request, checked every 30 s).
  */
 export function hardenHttpServer(app: INestApplication, timeouts: HttpTimeouts): void {
   const server = app.getHttpServer() as Server;
@@ -24,8 +24,4 @@ export function hardenHttpServer(app: INestApplication, timeouts: HttpTimeouts):
   // outlive its timeout by that much.
   (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval =
     Math.min(1000, timeouts.headersTimeoutMs);
-  // `X-Powered-By: Express` tells every client what to try; nothing needs it.
-  (app.getHttpAdapter().getInstance() as { disable(setting: string): void }).disable(
-    'x-powered-by',
-  );
 }

@@ -1,6 +1,6 @@
-import type { INestApplication } from '@nestjs/common';
-import express, { type RequestHandler } from 'express';
-import type { IncomingMessage } from 'node:http';
+import { BadRequestException, UnsupportedMediaTypeException } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyRequest } from 'fastify';
 import { exceedsJsonDepth } from './json-depth.js';
 
 /** How large and how deep a JSON request body may be. */
@@ -36,34 +36,61 @@ export const BODY_LIMITS_BY_PATH: readonly (readonly [path: string, limits: Json
   ['/v1/presence', PRESENCE_BODY],
 ];
 
-/** An error body-parser answers with its own status; a 4xx message reaches the client as is. */
-function clientError(status: number, message: string): Error {
-  return Object.assign(new Error(message), { status, statusCode: status, expose: true });
+/** The limits of a route: its own, or `SMALL_BODY`. A path's limits cover the paths under it. */
+export function limitsFor(url: string | undefined): JsonBodyLimits {
+  for (const [path, limits] of BODY_LIMITS_BY_PATH) {
+    if (url === path || url?.startsWith(`${path}/`)) return limits;
+  }
+  return SMALL_BODY;
 }
 
-/** A JSON body parser that refuses bodies over `limits` before they are parsed. */
-export function jsonBody(limits: JsonBodyLimits): RequestHandler {
-  return express.json({
-    limit: limits.maxBytes,
-    verify: (_request: IncomingMessage, _response: unknown, body: Buffer, encoding: string) => {
-      // RFC 8259: JSON between systems is UTF-8. The depth scan reads UTF-8 bytes.
-      if (encoding !== 'utf-8' && encoding !== 'utf8') {
-        throw clientError(415, 'JSON bodies must be UTF-8');
-      }
-      if (exceedsJsonDepth(body, limits.maxDepth)) {
-        throw clientError(400, `JSON body nests deeper than ${limits.maxDepth} levels`);
-      }
-    },
-  });
+/** The `charset` parameter of a Content-Type header, lower-cased ('utf-8' when absent). */
+function charsetOf(contentType: string | string[] | undefined): string {
+  const header = typeof contentType === 'string' ? contentType : '';
+  const match = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(header);
+  return match ? match[1].toLowerCase() : 'utf-8';
 }
 
 /**
- * Registers the JSON body parsers (the app must be created with `bodyParser: false`): publish and
- * presence take up to 1 MiB, every other path 100 KiB; no body may nest deeper than its bound. Failures are
- * 4xx answers (Nest maps body-parser's errors), never a 500 or a stack trace in the log.
+ * Parses a JSON body already within its route's size: UTF-8 only (RFC 8259: JSON between systems
+ * is UTF-8; the depth scan reads UTF-8 bytes), no deeper than its route's bound (checked before
+ * parsing), and an empty body is `{}`. Failures are 4xx answers saying why.
  */
-export function useJsonBodies(app: INestApplication): void {
-  for (const [path, limits] of BODY_LIMITS_BY_PATH) app.use(path, jsonBody(limits));
-  // A body the parser above already read is not read again.
-  app.use(jsonBody(SMALL_BODY));
+export function parseJsonBody(
+  body: Buffer,
+  contentType: string | string[] | undefined,
+  limits: JsonBodyLimits,
+): unknown {
+  const charset = charsetOf(contentType);
+  if (charset !== 'utf-8' && charset !== 'utf8') {
+    throw new UnsupportedMediaTypeException('JSON bodies must be UTF-8');
+  }
+  if (body.length === 0) return {};
+  if (exceedsJsonDepth(body, limits.maxDepth)) {
+    throw new BadRequestException(`JSON body nests deeper than ${limits.maxDepth} levels`);
+  }
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch (error) {
+    throw new BadRequestException((error as Error).message);
+  }
+}
+
+/**
+ * Registers the JSON body parser (the app must be created with `bodyParser: false`): publish and
+ * presence take up to 1 MiB, every other path 100 KiB, refused (413) from `Content-Length` before
+ * the body is read; no body may nest deeper than its bound. A body of another type is read (within
+ * the same limit) and dropped, for the route to refuse (`JsonBodyGuard`: 415) or ignore. Failures
+ * are 4xx answers, never a 500 or a stack trace in the log. Call it before `init()`: the limits are
+ * set as the routes are added.
+ */
+export function useJsonBodies(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRoute', (route) => {
+    route.bodyLimit = limitsFor(route.url).maxBytes;
+  });
+  app.useBodyParser('application/json', {}, async (request: FastifyRequest, body: Buffer) =>
+    parseJsonBody(body, request.headers['content-type'], limitsFor(request.routeOptions.url)),
+  );
+  app.useBodyParser('*', {}, async () => undefined);
 }
