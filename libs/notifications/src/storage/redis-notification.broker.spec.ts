@@ -165,6 +165,57 @@ describe('RedisNotificationBroker, on a real Redis', () => {
     expect(await subscribers('waiting')).toBe(1);
   });
 
+  it('the channels released in one turn of the event loop go out as one UNSUBSCRIBE', async () => {
+    const { broker } = newBroker();
+    const connection = channelConnection(broker);
+    await once(connection, 'ready');
+    const users = Array.from({ length: 50 }, (_, i) => `leaving-${i}`);
+    await Promise.all([...users, 'staying'].map((userId) => broker.acquire(userId)));
+    const unsubscribe = vi.spyOn(connection, 'unsubscribe');
+
+    for (const userId of users) broker.release(userId);
+    expect(unsubscribe).not.toHaveBeenCalled(); // at the end of the turn
+
+    await nextTurn();
+    expect(unsubscribe).toHaveBeenCalledTimes(1);
+    expect(unsubscribe.mock.calls[0]).toEqual(users.map((userId) => keys.forUser(userId).channel));
+    await waitUntil(
+      async () => (await Promise.all(users.map(subscribers))).every((count) => count === 0),
+      'every released channel unsubscribed',
+    );
+    expect(await subscribers('staying')).toBe(1);
+    expect(broker.subscribedUsers).toBe(1);
+  });
+
+  it('a channel released and acquired again in one turn ends subscribed: its UNSUBSCRIBE goes first', async () => {
+    const { broker, received } = newBroker();
+    const connection = channelConnection(broker);
+    await once(connection, 'ready');
+    await broker.acquire('back');
+    await broker.acquire('other');
+    const order: string[] = [];
+    vi.spyOn(connection, 'unsubscribe').mockImplementation(function (this: Redis, ...args) {
+      order.push('UNSUBSCRIBE');
+      return Redis.prototype.unsubscribe.apply(this, args as never);
+    });
+    vi.spyOn(connection, 'subscribe').mockImplementation(function (this: Redis, ...args) {
+      order.push('SUBSCRIBE');
+      return Redis.prototype.subscribe.apply(this, args as never);
+    });
+
+    broker.release('back');
+    const again = broker.acquire('back');
+    // A release sends the SUBSCRIBE waiting for its turn at once: the UNSUBSCRIBE before it first.
+    broker.release('other');
+    await again;
+
+    expect(order).toEqual(['UNSUBSCRIBE', 'SUBSCRIBE', 'UNSUBSCRIBE']);
+    await waitUntil(async () => (await subscribers('other')) === 0, "'other' unsubscribed");
+    expect(await subscribers('back')).toBe(1);
+    await redis.publish(keys.forUser('back').channel, message('n-back'));
+    await waitUntil(async () => received.length === 1, 'the message dispatched');
+  });
+
   it('an UNSUBSCRIBE unanswered when the connection is lost does not undo a socket back meanwhile', async () => {
     // ioredis sends the unanswered UNSUBSCRIBE again on the new connection; the SUBSCRIBE of the
     // channels still wanted must come after it, or a user whose socket came back during the outage

@@ -31,11 +31,13 @@ function deferred(): {
  * Channels go out in batches, one SUBSCRIBE each, at most one batch in flight: those acquired in a
  * turn of the event loop go at its end, and those acquired while a SUBSCRIBE waits for its answer
  * go together once it has it (a burst of connects costs a write and a Redis command per round trip,
- * not per socket; a lone connect waits no longer than before). SUBSCRIBE and UNSUBSCRIBE go out in
- * call order on one connection (a release first sends the SUBSCRIBE still waiting for its turn), so
- * a release racing an acquire always ends subscribed. Until the connection is first ready, and
- * after it is lost, it sends no SUBSCRIBE: it subscribes every wanted channel by itself once the
- * connection is ready, and until then new sockets wait.
+ * not per socket; a lone connect waits no longer than before). The channels released in a turn go
+ * as one UNSUBSCRIBE at its end (a burst of disconnects, likewise). SUBSCRIBE and UNSUBSCRIBE go out
+ * in call order on one connection (a release first sends the SUBSCRIBE still waiting for its turn,
+ * a SUBSCRIBE first sends the UNSUBSCRIBE still waiting for its own), so a release racing an
+ * acquire always ends subscribed. Until the connection is first ready, and after it is lost, it
+ * sends no SUBSCRIBE: it subscribes every wanted channel by itself once the connection is ready, and
+ * until then new sockets wait.
  */
 @Injectable()
 export class RedisNotificationBroker extends NotificationBroker implements OnApplicationShutdown {
@@ -54,6 +56,8 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
   private outage: ReturnType<typeof deferred> | undefined = deferred();
   /** Channels not sent yet: they go at the end of this turn, or once `inFlight` is answered. */
   private batch: { channels: string[]; subscribed: ReturnType<typeof deferred> } | undefined;
+  /** Channels released in this turn of the event loop: they go as one UNSUBSCRIBE at its end. */
+  private released: string[] | undefined;
   /** The SUBSCRIBE sent and not answered yet, if any. */
   private inFlight: Promise<unknown> | undefined;
   private connectedOnce = false;
@@ -125,8 +129,21 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
     // A connection that is not ready holds no subscription; the next one will not subscribe it.
     if (this.outage) return;
     this.subscribeNow();
+    if (!this.released) {
+      this.released = [];
+      setImmediate(() => this.unsubscribeNow());
+    }
+    this.released.push(this.keys.forUser(userId).channel);
+  }
+
+  /** Sends the waiting UNSUBSCRIBE, if any. */
+  private unsubscribeNow(): void {
+    const channels = this.released;
+    this.released = undefined;
+    // Lost meanwhile (the next connection subscribes only what is still wanted), or shutting down.
+    if (!channels || this.outage || this.closing) return;
     this.subscriber
-      .unsubscribe(this.keys.forUser(userId).channel)
+      .unsubscribe(...channels)
       .catch((error: Error) => this.logger.warn(`unsubscribe failed: ${error.message}`));
   }
 
@@ -150,6 +167,8 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
     this.batch = undefined;
     // Lost meanwhile: the connection subscribes every wanted channel once it is ready again.
     if (this.outage) return batch.subscribed.resolve();
+    // Released before these were acquired: a channel among them must be unsubscribed first.
+    this.unsubscribeNow();
     const sent = this.subscriber.subscribe(...batch.channels).then(
       () => batch.subscribed.resolve(),
       (error: Error) => batch.subscribed.reject(error),
