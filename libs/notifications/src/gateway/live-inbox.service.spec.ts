@@ -234,6 +234,21 @@ describe(LiveInboxService.name, () => {
     expect(streamBreaks).toHaveBeenCalledTimes(1);
   });
 
+  it('does not count a gap on a socket older than the channel connection, and makes it resume', async () => {
+    const { connection, socket } = connectionOf('ada');
+    sut.register(connection);
+    await sut.open(connection, undefined);
+    broker.generation = 1;
+
+    broker.publish(message(3, 'e1-3'));
+
+    expect(socket.close).toHaveBeenCalledWith(
+      CloseCode.InternalError,
+      'stream interrupted: resume with since',
+    );
+    expect(streamBreaks).not.toHaveBeenCalled();
+  });
+
   it('does not count a gap on a socket already closing (its channel connection was lost)', async () => {
     const { connection, socket } = connectionOf('ada');
     sut.register(connection);

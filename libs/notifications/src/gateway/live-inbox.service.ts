@@ -128,7 +128,11 @@ export class LiveInboxService {
   private resume(connection: ClientConnection, why: StreamBreak): void {
     // Closing already (its channel connection was lost, say): the gap is the reason it closes.
     if (!connection.isOpen) return;
-    if (why === 'stream interrupted') this.metrics.streamBreaks.inc();
+    // Counted when nothing else explains the gap: a socket older than the channel connection
+    // (which lost what was published while it was down) is told to resume anyway.
+    if (why === 'stream interrupted' && connection.generation === this.broker.generation) {
+      this.metrics.streamBreaks.inc();
+    }
     connection.close(CloseCode.InternalError, `${why}: resume with since`);
   }
 }
