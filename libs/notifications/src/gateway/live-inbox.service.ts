@@ -115,9 +115,7 @@ export class LiveInboxService {
       ? userIds.flatMap((userId) => [...this.registry.connectionsOf(userId)])
       : this.registry.all();
     for (const connection of affected) {
-      if (connection.generation < generation) {
-        connection.close(CloseCode.InternalError, 'stream interrupted: resume with since');
-      }
+      if (connection.generation < generation) this.resume(connection, 'stream interrupted');
     }
   }
 
