@@ -159,23 +159,26 @@ function upTime(from: number, to: number, up: Array<{ from: number; to: number }
   return up.reduce((sum, p) => sum + Math.max(0, Math.min(to, p.to) - Math.max(from, p.from)), 0);
 }
 
-/** A user's whole inbox, notification `n` → its id; or what the inbox answered instead. */
-async function inboxOf(httpUrl: string, user: string): Promise<Map<number, string> | string> {
+interface StoredItem {
+  id: string;
+  payload: { n: number };
+}
+
+/** Every notification in a user's inbox, page by page; rejects when a page is not answered 200. */
+async function inboxItems(httpUrl: string, user: string): Promise<StoredItem[]> {
   const token = await signToken(user);
-  const ids = new Map<number, string>();
+  const items: StoredItem[] = [];
   let cursor: string | null = null;
   do {
     const query: string = `?limit=100${cursor ? `&before=${cursor}` : ''}`;
     const { status, body } = await http('GET', `${httpUrl}/v1/me/notifications${query}`, {
       token,
-    }).catch((error: Error) => ({ status: 0, body: error.message }));
-    if (status !== 200) return `inbox answered ${status}`;
-    for (const item of body.items as Array<{ id: string; payload: { n: number } }>) {
-      ids.set(item.payload.n, item.id);
-    }
+    });
+    if (status !== 200) throw new Error(`inbox answered ${status}`);
+    items.push(...(body.items as StoredItem[]));
     cursor = body.nextCursor;
   } while (cursor);
-  return ids;
+  return items;
 }
 
 /**
@@ -206,7 +209,13 @@ async function describeMissing(
   for (const n of missing) {
     const userIndex = n % users.length;
     const user = users[userIndex];
-    if (!inboxes.has(user)) inboxes.set(user, await inboxOf(httpUrl, user));
+    if (!inboxes.has(user)) {
+      const inbox = await inboxItems(httpUrl, user).then(
+        (items) => new Map(items.map((item) => [item.payload.n, item.id])),
+        (error: Error) => error.message,
+      );
+      inboxes.set(user, inbox);
+    }
     const inbox = inboxes.get(user)!;
     const record = sent.get(n)!;
     const tab = tabs[userIndex];
@@ -374,18 +383,9 @@ async function runBlips(label: string, makeProducer: ProducerFactory) {
 
     const stored = new Map<number, number>();
     for (const user of users) {
-      const token = await signToken(user);
-      let cursor: string | null = null;
-      do {
-        const query: string = `?limit=100${cursor ? `&before=${cursor}` : ''}`;
-        const { body } = await http('GET', `${service.httpUrl}/v1/me/notifications${query}`, {
-          token,
-        });
-        for (const item of body.items as Array<{ payload: { n: number } }>) {
-          stored.set(item.payload.n, (stored.get(item.payload.n) ?? 0) + 1);
-        }
-        cursor = body.nextCursor;
-      } while (cursor);
+      for (const { payload } of await inboxItems(service.httpUrl, user)) {
+        stored.set(payload.n, (stored.get(payload.n) ?? 0) + 1);
+      }
     }
     await eventually(
       () => [...stored.keys()].every((n) => deliveries.has(n)),
