@@ -9,6 +9,7 @@ import { LegacyStore } from './legacy/layout-0.2.js';
 import {
   appendOne,
   createSut,
+  epochOf,
   idsOf,
   parseFrames,
   redis,
@@ -212,6 +213,40 @@ describe(RedisNotificationStore.name, () => {
           }),
         );
         expect(item.category).toBe(expected.category);
+      }
+    });
+
+    it("carries nothing of one user's append over to the next user of the same call", async () => {
+      const { sut, keys } = createSut({ historyLimit: 5 });
+      // alice has counts, a category and a collapsed notification: state a new user must not get.
+      const billing = { category: 'billing', collapseKey: 'invoice' };
+      await sut.append([{ ...request('alice', 'a1'), ...billing }]);
+      await sut.append([{ ...request('alice', 'a2'), ...billing }]);
+      await redis.set(keys.forUser('broken').meta, 'not a hash');
+
+      const [alice, newbie, broken, carol] = await sut.appendGroups([
+        [request('alice', 'a3')],
+        [request('newbie', 'n1')],
+        [request('broken', 'x1')],
+        [request('carol', 'c1')],
+      ]);
+
+      const [aliceId, newbieId, carolId] = [alice, newbie, carol].map(
+        (group) => (group as AppendResult[])[0].id,
+      );
+      expect(broken).toBeInstanceOf(Error);
+      expect(await sut.counts('alice')).toEqual({
+        unread: 2,
+        unseen: 2,
+        categories: { billing: { unread: 1, unseen: 1 } },
+      });
+      for (const [userId, id] of [
+        ['newbie', newbieId],
+        ['carol', carolId],
+      ]) {
+        expect(await sut.counts(userId)).toEqual({ unread: 1, unseen: 1, categories: {} });
+        expect(seqOf(id)).toBe(1);
+        expect(epochOf(id)).not.toBe(epochOf(aliceId));
       }
     });
 

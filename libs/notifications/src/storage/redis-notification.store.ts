@@ -24,7 +24,8 @@ import { newEpoch } from '../utils/epoch.util.js';
 import {
   APPEND_EXTRA_KEYS,
   APPEND_KEYS_PER_USER,
-  APPEND_SCRIPT,
+  APPEND_BODY,
+  APPEND_LIBRARY,
   appendManyScript,
   COUNTS_SCRIPT,
   EXPIRE_SCRIPT,
@@ -183,7 +184,7 @@ export class RedisNotificationStore extends NotificationStore {
     // by its first key.
     this.redis.defineCommand('notifAppendMany', {
       numberOfKeys: cluster ? APPEND_KEYS_PER_USER : undefined,
-      lua: appendManyScript(script(APPEND_SCRIPT)),
+      lua: appendManyScript(script(APPEND_BODY), script(APPEND_LIBRARY)),
     });
     this.redis.defineCommand('notifFallbackClaim', {
       numberOfKeys: APPEND_KEYS_PER_USER,
