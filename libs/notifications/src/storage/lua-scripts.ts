@@ -113,15 +113,24 @@ local function bump(field, delta)
   if redis.call('HINCRBY', C, field, delta) <= 0 then redis.call('HDEL', C, field) end
 end
 
--- Adds (sign 1) or takes away (-1) what a notification in this state counts for.
+-- Adds (sign 1) or takes away (-1) what a notification in this state counts for. count() is the
+-- only writer of 'un' and 'us' (known holds them), so both are set in one call.
 local function count(state, cat, sign)
-  if isUnread(state) then
-    known.un = redis.call('HINCRBY', M, 'un', sign)
+  local unread, unseen = isUnread(state), isUnseen(state)
+  if unread then
+    known.un = known.un + sign
     if cat ~= '' then bump('u:' .. cat, sign) end
   end
-  if isUnseen(state) then
-    known.us = redis.call('HINCRBY', M, 'us', sign)
+  if unseen then
+    known.us = known.us + sign
     if cat ~= '' then bump('n:' .. cat, sign) end
+  end
+  if unread and unseen then
+    redis.call('HSET', M, 'un', known.un, 'us', known.us)
+  elseif unread then
+    redis.call('HSET', M, 'un', known.un)
+  elseif unseen then
+    redis.call('HSET', M, 'us', known.us)
   end
 end
 
