@@ -35,7 +35,7 @@ describe(forCluster.name, () => {
     const sut = forCluster(APPEND_SCRIPT);
 
     expect(clusterScriptChanges(sut)).toEqual({ publishes: 0, sequences: 0 });
-    expect(sut).toContain('local seq = nextSeq()');
+    expect(sut).toContain('local seq = int(nextSeq())');
     expect(sut).toContain(`redis.call('HINCRBY', KEYS[2], 'seq', ${SEQ_FENCE})`);
     expect(sut).toContain("redis.call('CLUSTER', 'MYID')");
   });

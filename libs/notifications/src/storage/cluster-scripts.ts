@@ -17,7 +17,7 @@ import { USER_KEY_ORDER } from './lua-scripts.js';
 export const SEQ_FENCE = 1_000_000;
 
 const PUBLISH_CALL = /redis\.call\('PUBLISH',/g;
-const NEXT_SEQ_CALL = "redis.call('HINCRBY', M, 'seq', 1)";
+const NEXT_SEQ_CALL = "redis.call('HINCRBY', M, 'seq', '1')";
 
 /** The user's meta hash among the scripts' KEYS (see lua-scripts.ts). */
 const META = `KEYS[${USER_KEY_ORDER.indexOf('m') + 1}]`;

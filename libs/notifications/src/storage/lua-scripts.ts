@@ -53,6 +53,11 @@ export const APPEND_EXTRA_KEYS = ['preferences', 'presence', 'fallbacks'] as con
 
 /** Reading one entry of the history list (see the top of this file), shared by every script. */
 const ENTRIES = `
+-- A whole number as text. Cheaper than letting Lua or Redis convert it (a number concatenated is
+-- printed with '%.14g', a number passed to redis.call with '%.17g': float printing, many times
+-- the cost); the append's path passes text.
+local function int(n) return string.format('%d', n) end
+
 local function bit(state, b) return math.floor(state / b) % 2 == 1 end
 
 -- Counted as unread / unseen: the bit is set and the notification is not archived.
@@ -91,7 +96,7 @@ local L, M, K, C, E, CZ, channel, now, ttl, head, epoch, hasCategories, removedA
 const PRELUDE_LIBRARY = `${PUBLISH_FRAME_LUA}${ENTRIES}${PRELUDE_STATE}
 local function createEpoch()
   epoch = ARGV[3]
-  redis.call('HSET', M, 'epoch', epoch, 't', 0, 'lv', '${LAYOUT_VERSION}')
+  redis.call('HSET', M, 'epoch', epoch, 't', '0', 'lv', '${LAYOUT_VERSION}')
 end
 
 local function refreshTtl()
@@ -105,12 +110,12 @@ local function counter(field) return known[field] end
 
 -- Publishes a frame on the user's channel as the next version (see channel-message.ts).
 local function publish(frame, id, enqueuedAt)
-  local version = redis.call('HINCRBY', M, 'v', 1)
-  publishFrame(channel, epoch, version, id or '-', enqueuedAt or '0', frame)
+  local version = redis.call('HINCRBY', M, 'v', '1')
+  publishFrame(channel, epoch, int(version), id or '-', enqueuedAt or '0', frame)
 end
 
 local function bump(field, delta)
-  if redis.call('HINCRBY', C, field, delta) <= 0 then redis.call('HDEL', C, field) end
+  if redis.call('HINCRBY', C, field, int(delta)) <= 0 then redis.call('HDEL', C, field) end
 end
 
 -- Adds (sign 1) or takes away (-1) what a notification in this state counts for. count() is the
@@ -126,11 +131,11 @@ local function count(state, cat, sign)
     if cat ~= '' then bump('n:' .. cat, sign) end
   end
   if unread and unseen then
-    redis.call('HSET', M, 'un', known.un, 'us', known.us)
+    redis.call('HSET', M, 'un', int(known.un), 'us', int(known.us))
   elseif unread then
-    redis.call('HSET', M, 'un', known.un)
+    redis.call('HSET', M, 'un', int(known.un))
   elseif unseen then
-    redis.call('HSET', M, 'us', known.us)
+    redis.call('HSET', M, 'us', int(known.us))
   end
 end
 
@@ -159,7 +164,7 @@ local function countsJson(unread)
     local name = string.sub(flat[i], 3)
     local entry = per[name]
     if not entry then
-      entry = { 0, 0 }
+      entry = { '0', '0' }
       per[name] = entry
       names[#names + 1] = name
     end
@@ -169,7 +174,7 @@ local function countsJson(unread)
   for i, name in ipairs(names) do
     parts[i] = '"' .. name .. '":{"unread":' .. per[name][1] .. ',"unseen":' .. per[name][2] .. '}'
   end
-  return '{"unread":' .. (unread or counter('un')) .. ',"unseen":' .. counter('us') ..
+  return '{"unread":' .. int(unread or counter('un')) .. ',"unseen":' .. int(counter('us')) ..
     ',"categories":{' .. table.concat(parts, ',') .. '}}'
 end
 
@@ -315,7 +320,7 @@ if ARGV[12] ~= '' and not critical and redis.call('HGET', PR, 'i:' .. ARGV[12]) 
   return {2, '', counter('un'), '', ''}
 end
 if not epoch then createEpoch() end
-local seq = redis.call('HINCRBY', M, 'seq', 1)
+local seq = int(redis.call('HINCRBY', M, 'seq', '1'))
 local id = epoch .. '-' .. seq
 local category, expiresAt, expiresAtMs, collapseKey = ARGV[12], ARGV[13], ARGV[14], ARGV[15]
 -- The notification's JSON fields after type and category, as they are sent and stored.
@@ -339,8 +344,8 @@ end
 local body = '{"createdAt":"' .. ARGV[8] .. '","id":"' .. id .. '","type":"' .. ARGV[5] .. '"' ..
   (category ~= '' and (',"category":"' .. category .. '"') or '') .. extra .. ',"payload":' .. ARGV[6]
 local state = seen and 1 or 3
-local length = redis.call('RPUSH', L, seq .. '|' .. state .. '|' .. ARGV[20] .. '|' .. ARGV[5] ..
-  '|' .. category .. '|' .. #extra .. '|' .. extra .. ARGV[6])
+local length = redis.call('RPUSH', L, seq .. '|' .. int(state) .. '|' .. ARGV[20] .. '|' ..
+  ARGV[5] .. '|' .. category .. '|' .. int(#extra) .. '|' .. extra .. ARGV[6])
 if category ~= '' and not hasCategories then
   redis.call('HSET', M, 'cats', 1)
   hasCategories = true
@@ -393,7 +398,7 @@ end
 local unread = counter('un')
 local counts = countsJson(unread)
 publish('{"event":"notification","data":{"notification":' .. body ..
-  ',"read":false,"seen":' .. tostring(seen) .. ',"archived":false},"unread":' .. unread ..
+  ',"read":false,"seen":' .. tostring(seen) .. ',"archived":false},"unread":' .. int(unread) ..
   ',"counts":' .. counts .. '}}',
   id, ARGV[11])
 if replaced ~= '' then
