@@ -9,14 +9,22 @@
  * figures do not count what other processes on the machine do meanwhile (only while it runs a
  * command), so this is the steadier measure of a change to the script than a whole bench run.
  *
+ * With `--callgrind`, Redis runs under valgrind's callgrind instead, and what is reported is the
+ * instructions Redis executed per notification: those of 1,000 + N appends less those of 1,000, on
+ * a new server each, so that its start and end cancel out. Instructions do not depend on what else
+ * the machine does: the same build gives the same count to a fraction of a percent, so a change of
+ * a few percent shows. Needs valgrind (`apt-get install -y valgrind`); use a smaller N (3000).
+ *
  *   npm run build && node bench/store.mjs [--notifications 20000] [--per-call 11] [--users 500]
- *     [--repeat 3] [--baseline ../other-checkout]
+ *     [--repeat 3] [--baseline ../other-checkout] [--callgrind]
  */
 import { Redis } from 'ioredis';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { stopAll } from '../test/kit/processes.mjs';
 import { startRedis } from '../test/kit/redis.mjs';
 import { commandStats } from './lib/breakdown.mjs';
@@ -30,6 +38,7 @@ const { values } = parseArgs({
     users: { type: 'string', default: '500' },
     repeat: { type: 'string', default: '3' },
     baseline: { type: 'string' },
+    callgrind: { type: 'boolean' },
   },
 });
 const total = wholeNumberOption(values, 'notifications');
@@ -74,6 +83,32 @@ async function appendAll(store, count, tag) {
   }
 }
 
+/** Redis's instructions (callgrind's total) for `count` appends on a new server. */
+async function instructionsFor(createStore, count, run) {
+  const dir = mkdtempSync(join(tmpdir(), 'store-callgrind-'));
+  const out = join(dir, 'callgrind.out');
+  const wrapper = ['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`];
+  const server = await startRedis({ wrapper });
+  const redis = new Redis(server.url);
+  try {
+    await appendAll(createStore(redis), count, `cg${run}`);
+  } finally {
+    redis.disconnect();
+    await server.stop();
+  }
+  const totals = readFileSync(out, 'utf8').match(/^(?:summary|totals): (\d+)/m);
+  rmSync(dir, { recursive: true, force: true });
+  if (!totals) throw new Error('callgrind wrote no total');
+  return Number(totals[1]);
+}
+
+/** Redis's instructions per notification: 1,000 + `total` appends less 1,000. */
+async function instructionsPerNotification(createStore, run) {
+  const base = await instructionsFor(createStore, 1000, run);
+  const more = await instructionsFor(createStore, 1000 + total, run);
+  return Math.round((more - base) / total);
+}
+
 /** One measured run of `name`'s store on an empty Redis. */
 async function measure(name, createStore, redis, url, run) {
   await redis.flushall();
@@ -99,6 +134,27 @@ async function measure(name, createStore, redis, url, run) {
 
 const systems = [['store', await loadStore(fileURLToPath(new URL('..', import.meta.url)))]];
 if (values.baseline) systems.push(['store-base', await loadStore(values.baseline)]);
+
+if (values.callgrind) {
+  if (spawnSync('valgrind', ['--version']).error) {
+    console.error('--callgrind needs valgrind on the PATH: apt-get install -y valgrind');
+    process.exit(2);
+  }
+  try {
+    for (let run = 0; run < repeat; run++) {
+      for (const [name, createStore] of systems) {
+        const instructions = await instructionsPerNotification(createStore, run);
+        console.log(
+          `${name}: Redis ${instructions} instructions per notification ` +
+            `(callgrind; ${perCall} per call)`,
+        );
+      }
+    }
+  } finally {
+    await stopAll();
+  }
+  process.exit(0);
+}
 
 const server = await startRedis();
 const redis = new Redis(server.url);

@@ -9,8 +9,8 @@ const INSTALL_REDIS =
 
 /**
  * Starts a throwaway `redis-server` from the PATH on 127.0.0.1 (a free port unless `port` is
- * given), keeping nothing on disk unless `appendonly` is asked for. `stop()` also removes its
- * folder, unless `dir` was given.
+ * given), keeping nothing on disk unless `appendonly` is asked for, under `wrapper` when given
+ * (a command line such as valgrind's). `stop()` also removes its folder, unless `dir` was given.
  */
 export async function startRedis(options = {}) {
   const port = options.port ?? (await freePort());
@@ -19,7 +19,10 @@ export async function startRedis(options = {}) {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir];
   args.push('--appendonly', options.appendonly ? 'yes' : 'no');
   if (options.appendonly) args.push('--appendfsync', 'always');
-  const redis = startProcess('redis-server', 'redis-server', args);
+  // A tool that runs the server (valgrind, say): its command line, the server's follows it.
+  const [command, ...before] = options.wrapper ?? ['redis-server'];
+  if (options.wrapper) before.push('redis-server');
+  const redis = startProcess('redis-server', command, [...before, ...args]);
   try {
     await redis.waitFor('Ready to accept connections', 20_000);
   } catch (error) {
