@@ -118,8 +118,8 @@ local function bump(field, delta)
   if redis.call('HINCRBY', C, field, int(delta)) <= 0 then redis.call('HDEL', C, field) end
 end
 
--- Adds (sign 1) or takes away (-1) what a notification in this state counts for. count() is the
--- only writer of 'un' and 'us' (known holds them), so both are set in one call.
+-- Adds (sign 1) or takes away (-1) what a notification in this state counts for. In these scripts
+-- count() alone writes 'un' and 'us', and known holds their values: both are set in one call.
 local function count(state, cat, sign)
   local unread, unseen = isUnread(state), isUnseen(state)
   if unread then
