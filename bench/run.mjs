@@ -471,6 +471,7 @@ async function benchSystem(name, o) {
         lost,
         duplicates: got.duplicates,
         enqueueFailed: run.failed,
+        ...(run.firstError === undefined ? {} : { enqueueError: run.firstError }),
         latency: got.latency,
         cpuMsPer1k: {
           service: per1k('service'),
@@ -499,7 +500,9 @@ async function benchSystem(name, o) {
       log(
         name,
         `${tag}${rate}/s × ${durationMs / 1000} s: p50 ${s.latency.p50} p99 ${s.latency.p99} max ${s.latency.max} ms, ` +
-          `lost ${lost}, dup ${s.duplicates}, cpu/1k svc ${s.cpuMsPer1k.service} redis ${s.cpuMsPer1k.redis}, ` +
+          `lost ${lost}, dup ${s.duplicates}, ` +
+          (run.failed ? `enqueue failed ${run.failed} (first: ${run.firstError}), ` : '') +
+          `cpu/1k svc ${s.cpuMsPer1k.service} redis ${s.cpuMsPer1k.redis}, ` +
           `other load ${s.otherCores} cores, load loop max prod ${run.stalls.loopDelayMaxMs} ` +
           `clients ${got.stalls.loopDelayMaxMs} ms → ${s.verdict}`,
       );

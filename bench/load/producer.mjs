@@ -108,7 +108,16 @@ function httpEnqueue(baseUrl, apiKey) {
       req.on('error', reject);
       req.end(body);
     });
-  return (items) => Promise.all(items.map(post));
+  // Each request succeeds or fails alone: a failure counts its own notification only (the others of
+  // the tick were sent, and are delivered).
+  return async (items) => {
+    const outcomes = await Promise.allSettled(items.map(post));
+    const failures = outcomes.filter((outcome) => outcome.status === 'rejected');
+    if (failures.length === 0) return;
+    throw Object.assign(new Error(String(failures[0].reason?.message ?? failures[0].reason)), {
+      failedCount: failures.length,
+    });
+  };
 }
 
 serveRpc({
@@ -148,6 +157,7 @@ serveRpc({
     const lags = [];
     let sent = 0;
     let failed = 0;
+    let firstError;
     while (sent < total) {
       const now = nowMs();
       const due = Math.min(total, Math.floor((now - start) / interval) + 1);
@@ -163,8 +173,9 @@ serveRpc({
         }
         const pending = enqueue(items).then(
           () => inflight.delete(pending),
-          () => {
-            failed += items.length;
+          (error) => {
+            failed += error?.failedCount ?? items.length;
+            firstError ??= String(error?.message ?? error);
             inflight.delete(pending);
           },
         );
@@ -177,6 +188,7 @@ serveRpc({
     return {
       sent: total - failed,
       failed,
+      firstError,
       scheduledMs,
       enqueuedMs: nowMs() - start,
       lag: summarize(lags),
