@@ -386,9 +386,9 @@ refreshTtl()
 local fallbackDue = ''
 if ARGV[18] ~= '' or ARGV[19] == '1' then
   if ARGV[19] == '1' and redis.call('ZCOUNT', P, '(' .. now, '+inf') == 0 then
-    fallbackDue = string.format('%d', now)
+    fallbackDue = int(now)
   elseif ARGV[18] ~= '' then
-    fallbackDue = string.format('%d', now + tonumber(ARGV[18]))
+    fallbackDue = int(now + tonumber(ARGV[18]))
   end
   if fallbackDue ~= '' then
     redis.call('ZADD', FB, seq, id .. '|w|' .. fallbackDue .. '|' .. (critical and '1' or '0'))
