@@ -57,12 +57,17 @@ describe('the demo page and its development endpoints (e2e)', () => {
       });
 
       for (const [path, type] of [
+        ['/', /^text\/html/],
         ['/demo.js', /javascript/],
         ['/demo.css', /^text\/css/],
+        ['/sdk/client/index.js', /javascript/],
       ] as const) {
         const asset = await fetch(`${t.httpUrl}${path}`);
         expect(asset.status, path).toBe(200);
         expect(asset.headers.get('content-type'), path).toMatch(type);
+        // Every file is checked again on each load and never sniffed as another type.
+        expect(asset.headers.get('cache-control'), path).toBe('no-cache');
+        expect(asset.headers.get('x-content-type-options'), path).toBe('nosniff');
       }
       expect(await (await fetch(`${t.httpUrl}/demo.js`)).text()).toContain(
         "import { TAG_NAME } from '@rtnotify/inbox'",

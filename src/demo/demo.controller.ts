@@ -1,4 +1,5 @@
 import {
+  applyDecorators,
   Controller,
   Get,
   Header,
@@ -26,6 +27,10 @@ const HTML = 'text/html; charset=utf-8';
 const JAVASCRIPT = 'text/javascript; charset=utf-8';
 const CSS = 'text/css; charset=utf-8';
 
+/** The headers of every file the demo serves: checked on each load, never sniffed. */
+const FileHeaders = () =>
+  applyDecorators(Header('Cache-Control', 'no-cache'), Header('X-Content-Type-Options', 'nosniff'));
+
 /** The demo page and the browser SDK it imports (the client and protocol packages' builds). */
 @Controller()
 export class DemoController {
@@ -33,22 +38,19 @@ export class DemoController {
 
   @Get()
   @Header('Content-Security-Policy', CONTENT_SECURITY_POLICY)
-  @Header('Cache-Control', 'no-cache')
-  @Header('X-Content-Type-Options', 'nosniff')
+  @FileHeaders()
   index(): StreamableFile {
     return fileOf(PUBLIC_DIR, 'index.html', HTML);
   }
 
   @Get('demo.js')
-  @Header('Cache-Control', 'no-cache')
-  @Header('X-Content-Type-Options', 'nosniff')
+  @FileHeaders()
   script(): StreamableFile {
     return fileOf(PUBLIC_DIR, 'demo.js', JAVASCRIPT);
   }
 
   @Get('demo.css')
-  @Header('Cache-Control', 'no-cache')
-  @Header('X-Content-Type-Options', 'nosniff')
+  @FileHeaders()
   styles(): StreamableFile {
     return fileOf(PUBLIC_DIR, 'demo.css', CSS);
   }
@@ -60,8 +62,7 @@ export class DemoController {
   }
 
   @Get('sdk/:name/:file')
-  @Header('Cache-Control', 'no-cache')
-  @Header('X-Content-Type-Options', 'nosniff')
+  @FileHeaders()
   sdk(@Param('name') name: string, @Param('file') file: string): StreamableFile {
     if (!Object.hasOwn(SDK_DIRS, name) || !SDK_FILE_NAME.test(file)) throw new NotFoundException();
     return fileOf(SDK_DIRS[name], file, JAVASCRIPT);
