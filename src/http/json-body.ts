@@ -1,6 +1,6 @@
 import { BadRequestException, UnsupportedMediaTypeException } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { exceedsJsonDepth } from './json-depth.js';
 
 /** How large and how deep a JSON request body may be. */
@@ -44,6 +44,27 @@ export function limitsFor(url: string | undefined): JsonBodyLimits {
   return SMALL_BODY;
 }
 
+/**
+ * How long a body refused before it was read in full (413) is still read, and dropped, after the
+ * answer. Fastify closes such a connection at once, and the client, still sending, then often gets
+ * a reset (EPIPE) instead of the 413: one in twenty 2 MiB POSTs here. Reading on for a while lets it
+ * read the answer, as nginx's lingering close does; a body that is not in by then is cut.
+ */
+export const REFUSED_BODY_LINGER_MS = 2000;
+
+/**
+ * Keeps the connection of a request answered before its body was read in full (Fastify marks it
+ * `Connection: close`): Node reads the rest of the body and drops it, and the connection is cut if
+ * the body is not in within `REFUSED_BODY_LINGER_MS`.
+ */
+function lingerOnRefusedBody(request: FastifyRequest, reply: FastifyReply): void {
+  const raw = request.raw;
+  if (raw.complete || reply.getHeader('connection') !== 'close') return;
+  reply.removeHeader('connection');
+  const cut = setTimeout(() => raw.socket.destroy(), REFUSED_BODY_LINGER_MS).unref();
+  raw.once('end', () => clearTimeout(cut));
+}
+
 /** The `charset` parameter of a Content-Type header, lower-cased ('utf-8' when absent). */
 function charsetOf(contentType: string | string[] | undefined): string {
   const header = typeof contentType === 'string' ? contentType : '';
@@ -79,7 +100,8 @@ export function parseJsonBody(
 /**
  * Registers the JSON body parser (the app must be created with `bodyParser: false`): publish and
  * presence take up to 1 MiB, every other path 100 KiB, refused (413) from `Content-Length` before
- * the body is read; no body may nest deeper than its bound. A body of another type is read (within
+ * the body is read (then read and dropped for a while, so that the client gets the answer; see
+ * `REFUSED_BODY_LINGER_MS`); no body may nest deeper than its bound. A body of another type is read (within
  * the same limit) and dropped, for the route to refuse (`JsonBodyGuard`: 415) or ignore. Failures
  * are 4xx answers, never a 500 or a stack trace in the log. Call it before `init()`: the limits are
  * set as the routes are added.
@@ -88,6 +110,10 @@ export function useJsonBodies(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRoute', (route) => {
     route.bodyLimit = limitsFor(route.url).maxBytes;
+  });
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    lingerOnRefusedBody(request, reply);
+    done(null, payload);
   });
   app.useBodyParser('application/json', {}, async (request: FastifyRequest, body: Buffer) =>
     parseJsonBody(body, request.headers['content-type'], limitsFor(request.routeOptions.url)),
