@@ -101,10 +101,10 @@ export function parseJsonBody(
  * Registers the JSON body parser (the app must be created with `bodyParser: false`): publish and
  * presence take up to 1 MiB, every other path 100 KiB, refused (413) from `Content-Length` before
  * the body is read (then read and dropped for a while, so that the client gets the answer; see
- * `REFUSED_BODY_LINGER_MS`); no body may nest deeper than its bound. A body of another type is read (within
- * the same limit) and dropped, for the route to refuse (`JsonBodyGuard`: 415) or ignore. Failures
- * are 4xx answers, never a 500 or a stack trace in the log. Call it before `init()`: the limits are
- * set as the routes are added.
+ * `REFUSED_BODY_LINGER_MS`); no body may nest deeper than its bound. A body of another type is
+ * read (within the same limit) and dropped, for the route to refuse (`JsonBodyGuard`: 415) or
+ * ignore. Failures are 4xx answers, never a 500 or a stack trace in the log. Call it before
+ * `init()`: the limits are set as the routes are added.
  */
 export function useJsonBodies(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
