@@ -3,7 +3,7 @@ import { NotificationsSettings } from '../notifications.settings.js';
 import { PresenceStore, type PresenceWrite } from '../storage/presence.store.js';
 import type { ClientConnection } from './client-connection.js';
 import { ConnectionRegistry } from './connection.registry.js';
-import { GatewayPresence } from './gateway-presence.js';
+import { GatewayPresence, PRESENCE_WRITE_SPACING_MS } from './gateway-presence.js';
 
 /** A store that records each write and lets the test decide when (and how) it ends. */
 class FakeStore extends PresenceStore {
@@ -42,22 +42,31 @@ const PING_INTERVAL_MS = 900;
 /** The end of this turn of the event loop, when a write that was asked for starts. */
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Writes one after the other at once: the spacing has a spec of its own. */
+class UnspacedPresence extends GatewayPresence {
+  protected override readonly writeSpacingMs: number = 0;
+}
+
 describe(GatewayPresence.name, () => {
   let store: FakeStore;
   let registry: ConnectionRegistry<ClientConnection>;
   let inc: ReturnType<typeof vi.fn>;
   let sut: GatewayPresence;
 
-  beforeEach(() => {
-    store = new FakeStore();
-    registry = new ConnectionRegistry<ClientConnection>();
-    inc = vi.fn();
-    sut = new GatewayPresence(
+  function create(Presence: typeof GatewayPresence): GatewayPresence {
+    return new Presence(
       store,
       registry,
       new NotificationsSettings({ limits: { pingIntervalMs: PING_INTERVAL_MS } }),
       { presenceWrites: { inc } } as unknown as NotificationsMetrics,
     );
+  }
+
+  beforeEach(() => {
+    store = new FakeStore();
+    registry = new ConnectionRegistry<ClientConnection>();
+    inc = vi.fn();
+    sut = create(UnspacedPresence);
   });
 
   /** Registers a socket of the user, as LiveInboxService does. */
@@ -94,6 +103,36 @@ describe(GatewayPresence.name, () => {
     await turn();
 
     expect(store.summary()).toEqual([['+ada', '+bob', '+eve']]);
+  });
+
+  it(`starts writes at least ${PRESENCE_WRITE_SPACING_MS} ms apart: a storm of connects, each in a turn of its own, is a few writes`, async () => {
+    sut = create(GatewayPresence);
+    open('first');
+    await turn();
+    // A lone connect after a quiet spell goes at the end of its turn.
+    expect(store.summary()).toEqual([['+first']]);
+    await store.settle();
+    const users = Array.from({ length: 40 }, (_, i) => `u${i}`);
+    for (const userId of users) {
+      open(userId);
+      await turn();
+      await store.settle();
+    }
+    await vi.waitFor(() => expect(store.writes.flatMap((w) => w.present)).toHaveLength(41), {
+      timeout: 2000,
+    });
+    await store.settle();
+    const starts = store.writes.map((write) => write.now);
+    const gaps = starts.slice(1).map((at, i) => at - starts[i]);
+    // The second write waits out the spacing from the first; each later one from the one before.
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(PRESENCE_WRITE_SPACING_MS - 1);
+    expect(store.writes.length).toBeLessThan(users.length / 2);
+    // The goodbye at shutdown does not wait for the spacing.
+    const shutdown = sut.beforeApplicationShutdown();
+    await turn();
+    expect(store.writes.at(-1)?.absent).toHaveLength(41);
+    await store.settle();
+    await shutdown;
   });
 
   it('removes the entry when the last socket of the user closes, not before', async () => {
