@@ -370,9 +370,15 @@ async function benchSystem(name, o) {
     await sleep(2_000);
     await waitForQuietMachine();
     const rssBeforeKiB = rssKiB(service.pid);
+    const connectStats = await commandStats(redisNodes);
     const connectCpu = cpuNow();
     const connect = await clients.call('connect', { count: o.sockets }, 300_000);
     const connectCpuMs = cpuSince(connectCpu);
+    const connectCommands = commandUsecPer1k(
+      connectStats,
+      await commandStats(redisNodes),
+      Math.max(1, connect.connected),
+    );
     await sleep(3_000);
     const rssAfterKiB = rssKiB(service.pid);
     result.idle = {
@@ -387,6 +393,16 @@ async function benchSystem(name, o) {
       rssPerSocketKiB: round((rssAfterKiB - rssBeforeKiB) / Math.max(1, connect.connected)),
       // CPU-ms per 1,000 connects, by process (service, Redis, the clients' load process).
       cpuPer1kConnects: perThousand(connectCpuMs, connect.connected),
+      // Redis commands per 1,000 connects, by command (INFO commandstats: the commands a script
+      // runs are counted too); per connect, in all and the script calls among them.
+      redisPer1kConnects: connectCommands,
+      redisCommandsPerConnect: round(
+        Object.values(connectCommands).reduce((sum, c) => sum + c.calls, 0) / 1000,
+      ),
+      redisScriptCallsPerConnect: round(
+        ['evalsha', 'eval', 'fcall'].reduce((sum, c) => sum + (connectCommands[c]?.calls ?? 0), 0) /
+          1000,
+      ),
     };
     log(
       name,

@@ -66,6 +66,9 @@ export function printIdle(results, sockets) {
       ['CPU-ms / 1k connects: service', (r) => r.idle?.cpuPer1kConnects?.service],
       ['  Redis', (r) => r.idle?.cpuPer1kConnects?.redis],
       ['  clients (load)', (r) => r.idle?.cpuPer1kConnects?.clients],
+      // From INFO commandstats: a script call, and each command it runs, count one each.
+      ['Redis commands / connect', (r) => r.idle?.redisCommandsPerConnect],
+      ['  of which script calls', (r) => r.idle?.redisScriptCallsPerConnect],
       // All sockets dropped at once by their clients at the end of the run.
       ['CPU-ms / 1k disconnects: service', (r) => r.disconnects?.cpuPer1k?.service],
       ['  Redis', (r) => r.disconnects?.cpuPer1k?.redis],
