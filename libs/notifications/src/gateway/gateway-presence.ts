@@ -111,8 +111,7 @@ export class GatewayPresence implements BeforeApplicationShutdown {
       this.writeAgain = true;
       return;
     }
-    const wait = this.lastWriteAt + this.writeSpacingMs - Date.now();
-    this.writing = (wait > 0 && !this.stopped ? sleep(wait) : endOfTurn())
+    this.writing = this.spacedTurn()
       .then(() => this.writePending())
       .finally(() => {
         this.writing = undefined;
@@ -120,6 +119,20 @@ export class GatewayPresence implements BeforeApplicationShutdown {
         this.writeAgain = false;
         this.flush();
       });
+  }
+
+  /**
+   * Waits until `writeSpacingMs` has passed since the last write started (by the wall clock: a
+   * timer may fire up to the loop's cached time early, so it waits again), then for the end of the
+   * turn. Once stopped, only for the end of the turn.
+   */
+  private async spacedTurn(): Promise<void> {
+    let wait = this.lastWriteAt + this.writeSpacingMs - Date.now();
+    while (wait > 0 && !this.stopped) {
+      await sleep(wait);
+      wait = this.lastWriteAt + this.writeSpacingMs - Date.now();
+    }
+    await endOfTurn();
   }
 
   private async idle(): Promise<void> {
