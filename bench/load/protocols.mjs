@@ -12,8 +12,8 @@ const OPTIONS = { perMessageDeflate: false, handshakeTimeout: 30_000, autoPong: 
  * Pings are answered in batches of 100 per event-loop turn. A server that pings all its sockets at
  * once (the `ws` README heartbeat, every 30 s; ours spreads its pings over the interval) would
  * otherwise freeze this one process, which plays 10,000 browsers, for ~200 ms of pong writes, and
- * the freeze would show as the system's tail latency. A real browser answers only its own ping. Answers still go out within
- * about a second, far inside every server's ping timeout.
+ * the freeze would show as the system's tail latency. A real browser answers only its own ping.
+ * Answers still go out within about a second, far inside every server's ping timeout.
  */
 const pongs = [];
 function answerSoon(answer) {

@@ -46,9 +46,9 @@ export function limitsFor(url: string | undefined): JsonBodyLimits {
 
 /**
  * How long a body refused before it was read in full (413) is still read, and dropped, after the
- * answer. Fastify closes such a connection at once, and the client, still sending, then often gets
- * a reset (EPIPE) instead of the 413: one in twenty 2 MiB POSTs here. Reading on for a while lets it
- * read the answer, as nginx's lingering close does; a body that is not in by then is cut.
+ * answer. Fastify closes such a connection at once, and the client, still sending, then often
+ * gets a reset (EPIPE) instead of the 413: one in twenty 2 MiB POSTs here. Reading on for a while
+ * lets it read the answer, as nginx's lingering close does; a body that is not in by then is cut.
  */
 export const REFUSED_BODY_LINGER_MS = 2000;
 

@@ -102,9 +102,9 @@ export class GatewayPresence implements BeforeApplicationShutdown {
 
   /**
    * Starts a write at the end of this turn of the event loop (so that a burst of connects is one
-   * write), or, when the last one started less than `writeSpacingMs` ago, once that much has passed;
-   * or has the write under way (or waiting) followed by another. Once stopped (the goodbye at
-   * shutdown), a new write does not wait for the spacing.
+   * write), or, when the last one started less than `writeSpacingMs` ago, once that much has
+   * passed; or has the write under way (or waiting) followed by another. Once stopped (the goodbye
+   * at shutdown), a new write does not wait for the spacing.
    */
   private flush(): void {
     if (this.writing) {
