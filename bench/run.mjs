@@ -415,6 +415,7 @@ async function benchSystem(name, o) {
       await waitForQuietMachine();
       const step = ++stepId;
       await clients.call('expect', { step, kind: 'fanout', capacity: o.sockets });
+      const fanoutStats = await commandStats(redisNodes);
       const fanoutCpu = cpuNow();
       const sent = await producer.call(
         'fanout',
@@ -427,6 +428,11 @@ async function benchSystem(name, o) {
         60_000,
       );
       const fanoutCpuMs = cpuSince(fanoutCpu);
+      const fanoutCommands = commandUsecPer1k(
+        fanoutStats,
+        await commandStats(redisNodes),
+        Math.max(1, got.received),
+      );
       result.fanout = {
         users: o.sockets,
         jobs: sent.jobs,
@@ -437,6 +443,14 @@ async function benchSystem(name, o) {
         latency: got.latency,
         // CPU-ms per 1,000 users reached, by process, from the enqueue to the last arrival.
         cpuPer1kUsers: perThousand(fanoutCpuMs, got.received),
+        // Redis commands per user reached, from the enqueue to the last arrival (INFO
+        // commandstats, as for the connects): what the fan-out's critical path carries.
+        redisCommandsPerUser: round(
+          Object.values(fanoutCommands).reduce((sum, c) => sum + c.calls, 0) / 1000,
+        ),
+        redisScriptCallsPerUser: round(
+          ((fanoutCommands.evalsha?.calls ?? 0) + (fanoutCommands.eval?.calls ?? 0)) / 1000,
+        ),
       };
       log(
         name,

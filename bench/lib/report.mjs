@@ -89,6 +89,9 @@ export function printFanout(results, users) {
       ['CPU-ms / 1k users: service', (r) => r.fanout?.cpuPer1kUsers?.service],
       ['  Redis', (r) => r.fanout?.cpuPer1kUsers?.redis],
       ['  clients (load)', (r) => r.fanout?.cpuPer1kUsers?.clients],
+      // From INFO commandstats over the same span: a script call, and each command it runs.
+      ['Redis commands / user', (r) => r.fanout?.redisCommandsPerUser],
+      ['  of which script calls', (r) => r.fanout?.redisScriptCallsPerUser],
     ],
   );
 }
