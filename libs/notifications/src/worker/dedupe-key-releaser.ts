@@ -1,19 +1,43 @@
 import type { LoggerService } from '@nestjs/common';
 import type { DedupeKeyEntry, NotificationStore } from '../storage/notification.store.js';
 
-/** How long a queued key waits at most for others to share its store call. */
+/** Releases go out on a tick of this period, while any key waits. */
 export const RELEASE_FLUSH_MS = 50;
-/** Keys per store call at most; this many waiting are sent at once. */
+/**
+ * How long a completed job's keys wait before they are released: the ticks (of RELEASE_FLUSH_MS)
+ * that pass before a key queued between two ticks is sent, RELEASE_DELAY_MS in all. A fan-out's
+ * jobs complete while the notifications they stored are still being delivered; their releases (a
+ * script call per 100 users, the service's and Redis's time) go once that is done, not between
+ * its deliveries.
+ */
+export const RELEASE_DELAY_MS = 1000;
+/** Keys per store call at most: what falls due on one tick goes in calls of this many. */
 export const RELEASE_BATCH_MAX = 1000;
+/** Keys waiting at most: past this many, the oldest go at once (memory stays bounded in a flood). */
+export const RELEASE_QUEUE_MAX = 100_000;
+
+const DELAY_TICKS = Math.ceil(RELEASE_DELAY_MS / RELEASE_FLUSH_MS);
+
+/** The keys queued between two ticks. */
+interface Slot {
+  entries: DedupeKeyEntry[];
+  /** Ticks since it was opened. */
+  age: number;
+}
 
 /**
- * Releases dedupe keys (see `NotificationStore.releaseDedupeKeys`) in batches: what is queued goes to
- * the store RELEASE_FLUSH_MS after the first of it, or as soon as RELEASE_BATCH_MAX entries wait, one
- * store call per batch. A release that fails harms nothing (the key stays until the history drops
- * it): it is logged at warn once, not again until a release succeeds, and never retried.
+ * Releases dedupe keys (see `NotificationStore.releaseDedupeKeys`) about RELEASE_DELAY_MS after
+ * they were queued, what falls due together in store calls of RELEASE_BATCH_MAX keys at most. A
+ * release that fails harms nothing (the key stays until the history drops it): it is logged at warn
+ * once, not again until a release succeeds, and never retried.
+ *
+ * The delay is counted in ticks of a timer that runs only while keys wait, not by a clock: a key
+ * cannot wait much longer than RELEASE_DELAY_MS however the wall clock moves.
  */
 export class DedupeKeyReleaser {
-  private queued: DedupeKeyEntry[] = [];
+  /** Oldest first; the last one fills until the next tick. */
+  private readonly slots: Slot[] = [];
+  private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private failing = false;
@@ -29,16 +53,16 @@ export class DedupeKeyReleaser {
   /** Queues `entries` for release. Ignored once closed. */
   add(entries: readonly DedupeKeyEntry[]): void {
     if (this.closed || entries.length === 0) return;
-    for (const entry of entries) this.queued.push(entry);
-    while (this.queued.length >= RELEASE_BATCH_MAX) {
-      this.send(this.queued.splice(0, RELEASE_BATCH_MAX));
+    let slot = this.slots.at(-1);
+    if (!slot || slot.age > 0) {
+      slot = { entries: [], age: 0 };
+      this.slots.push(slot);
     }
-    if (this.queued.length === 0) this.stopTimer();
-    else if (this.timer === undefined) {
-      this.timer = setTimeout(() => this.flush(), RELEASE_FLUSH_MS);
-      // Nothing to keep a process alive for: close() sends what is left.
-      this.timer.unref();
-    }
+    for (const entry of entries) slot.entries.push(entry);
+    this.queued += entries.length;
+    const excess = this.queued - RELEASE_QUEUE_MAX;
+    if (excess > 0) this.sendOldest(Math.max(excess, RELEASE_BATCH_MAX));
+    if (this.timer === undefined) this.schedule();
   }
 
   /**
@@ -47,18 +71,44 @@ export class DedupeKeyReleaser {
    */
   async close(): Promise<void> {
     this.closed = true;
-    this.flush();
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.queued > 0) this.sendOldest(this.queued);
     await Promise.all(this.inFlight);
   }
 
-  private flush(): void {
-    this.stopTimer();
-    while (this.queued.length > 0) this.send(this.queued.splice(0, RELEASE_BATCH_MAX));
+  private schedule(): void {
+    this.timer = setTimeout(() => this.tick(), RELEASE_FLUSH_MS);
+    // Nothing to keep a process alive for: close() sends what is left.
+    this.timer.unref();
   }
 
-  private stopTimer(): void {
-    clearTimeout(this.timer);
+  /** Ages every slot by a tick and sends those that waited RELEASE_DELAY_MS. */
+  private tick(): void {
     this.timer = undefined;
+    for (const slot of this.slots) slot.age += 1;
+    const due = this.slots.filter((slot) => slot.age >= DELAY_TICKS);
+    const keys = due.reduce((sum, slot) => sum + slot.entries.length, 0);
+    if (keys > 0) this.sendOldest(keys);
+    if (this.queued > 0) this.schedule();
+  }
+
+  /** Sends the `count` oldest keys, in store calls of RELEASE_BATCH_MAX at most. */
+  private sendOldest(count: number): void {
+    let left = count;
+    let batch: DedupeKeyEntry[] = [];
+    while (left > 0) {
+      const slot = this.slots[0];
+      const taken = slot.entries.splice(0, Math.min(left, RELEASE_BATCH_MAX - batch.length));
+      for (const entry of taken) batch.push(entry);
+      left -= taken.length;
+      this.queued -= taken.length;
+      if (slot.entries.length === 0) this.slots.shift();
+      if (batch.length === RELEASE_BATCH_MAX || left === 0) {
+        this.send(batch);
+        batch = [];
+      }
+    }
   }
 
   private send(batch: DedupeKeyEntry[]): void {

@@ -7,7 +7,12 @@ import type { NotificationsMetrics } from '../notifications.metrics.js';
 import type { NotificationsRedis } from '../storage/notifications-redis.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import type { FallbackService } from '../fallback/fallback.service.js';
-import { RELEASE_BATCH_MAX, RELEASE_FLUSH_MS } from './dedupe-key-releaser.js';
+import {
+  RELEASE_BATCH_MAX,
+  RELEASE_DELAY_MS,
+  RELEASE_FLUSH_MS,
+  RELEASE_QUEUE_MAX,
+} from './dedupe-key-releaser.js';
 
 const connectionClosed = () => new Error('Connection is closed.');
 const gaveUp = () =>
@@ -351,9 +356,10 @@ describe(NotificationProcessor.name, () => {
       vi.restoreAllMocks();
     });
 
-    it('releases the key of a notify job for each of its users, once, within the flush delay', async () => {
+    it('releases the key of a notify job for each of its users, once, RELEASE_DELAY_MS after it completed', async () => {
       await complete(jobWith({ ...base, data: { userIds: ['u1', 'u2', 'u1'], type: 't' } }));
 
+      await vi.advanceTimersByTimeAsync(RELEASE_DELAY_MS - RELEASE_FLUSH_MS);
       expect(store.releaseDedupeKeys).not.toHaveBeenCalled();
       await vi.advanceTimersByTimeAsync(RELEASE_FLUSH_MS);
 
@@ -383,7 +389,7 @@ describe(NotificationProcessor.name, () => {
       });
 
       await complete(batch);
-      await vi.advanceTimersByTimeAsync(RELEASE_FLUSH_MS);
+      await vi.advanceTimersByTimeAsync(RELEASE_DELAY_MS);
 
       const at = batch.timestamp;
       expect(released()).toEqual([
@@ -415,7 +421,7 @@ describe(NotificationProcessor.name, () => {
       ],
     ])('releases nothing for %s', async (_, fields) => {
       await complete(jobWith({ ...base, ...fields }));
-      await vi.advanceTimersByTimeAsync(RELEASE_FLUSH_MS * 2);
+      await vi.advanceTimersByTimeAsync(RELEASE_DELAY_MS * 2);
 
       expect(store.append).toHaveBeenCalled();
       expect(store.releaseDedupeKeys).not.toHaveBeenCalled();
@@ -425,7 +431,7 @@ describe(NotificationProcessor.name, () => {
       sut.onCompleted(
         jobWith({ ...base, name: 'fallback-check', data: { userId: 'u1', id: 'e-1' } }),
       );
-      await vi.advanceTimersByTimeAsync(RELEASE_FLUSH_MS * 2);
+      await vi.advanceTimersByTimeAsync(RELEASE_DELAY_MS * 2);
 
       expect(store.releaseDedupeKeys).not.toHaveBeenCalled();
     });
@@ -436,16 +442,16 @@ describe(NotificationProcessor.name, () => {
       });
 
       await expect(sut.process(job, 'token')).rejects.toThrow('after the store');
-      await vi.advanceTimersByTimeAsync(RELEASE_FLUSH_MS * 2);
+      await vi.advanceTimersByTimeAsync(RELEASE_DELAY_MS * 2);
 
       expect(store.append).toHaveBeenCalledTimes(1);
       expect(store.releaseDedupeKeys).not.toHaveBeenCalled();
     });
 
-    it('sends the keys of several jobs in one store call, and at once when a batch is full', async () => {
+    it('sends the keys of jobs that complete together in one store call, a burst in calls of RELEASE_BATCH_MAX, after the delay', async () => {
       sut.onCompleted(jobWith({ ...base, id: 'a' }));
       sut.onCompleted(jobWith({ ...base, id: 'b' }));
-      await vi.advanceTimersByTimeAsync(RELEASE_FLUSH_MS);
+      await vi.advanceTimersByTimeAsync(RELEASE_DELAY_MS);
       expect(store.releaseDedupeKeys).toHaveBeenCalledTimes(1);
       expect(store.releaseDedupeKeys.mock.calls[0][0]).toHaveLength(2);
 
@@ -462,14 +468,54 @@ describe(NotificationProcessor.name, () => {
           },
         }),
       );
-      // A full batch without waiting; the rest after the delay.
-      expect(store.releaseDedupeKeys).toHaveBeenCalledTimes(2);
-      expect(store.releaseDedupeKeys.mock.calls[1][0]).toHaveLength(RELEASE_BATCH_MAX);
+      // A fan-out's keys wait too (its deliveries go first), then go together, oldest first.
+      await vi.advanceTimersByTimeAsync(RELEASE_DELAY_MS - RELEASE_FLUSH_MS);
+      expect(store.releaseDedupeKeys).toHaveBeenCalledTimes(1);
       await vi.advanceTimersByTimeAsync(RELEASE_FLUSH_MS);
       expect(store.releaseDedupeKeys).toHaveBeenCalledTimes(3);
+      expect(store.releaseDedupeKeys.mock.calls[1][0]).toHaveLength(RELEASE_BATCH_MAX);
+      expect(store.releaseDedupeKeys.mock.calls[1][0][0]).toEqual({
+        userId: 'u0',
+        dedupeKey: 'j:j1:1:0',
+      });
       expect(store.releaseDedupeKeys.mock.calls[2][0]).toEqual([
         { userId: `u${RELEASE_BATCH_MAX}`, dedupeKey: 'j:j1:1:1' },
       ]);
+    });
+
+    it('sends the oldest keys at once while more than RELEASE_QUEUE_MAX wait', async () => {
+      /** A completed batch job whose keys are `count` users' (`<tag>-<i>`). */
+      const completed = (tag: string, count: number) =>
+        sut.onCompleted(
+          jobWith({
+            ...base,
+            id: tag,
+            name: 'notify-batch',
+            data: {
+              items: Array.from({ length: Math.ceil(count / 1000) }, (_, item) => ({
+                userIds: Array.from(
+                  { length: Math.min(1000, count - item * 1000) },
+                  (_, i) => `${tag}-${item * 1000 + i}`,
+                ),
+                type: 't',
+              })),
+            },
+          }),
+        );
+      completed('old', RELEASE_QUEUE_MAX);
+      expect(store.releaseDedupeKeys).not.toHaveBeenCalled();
+
+      completed('new', 1);
+      // One more than the bound: the oldest batch goes now, the rest after the delay.
+      expect(store.releaseDedupeKeys).toHaveBeenCalledTimes(1);
+      const first = store.releaseDedupeKeys.mock.calls[0][0];
+      expect(first).toHaveLength(RELEASE_BATCH_MAX);
+      expect(first.every(({ userId }) => userId.startsWith('old-'))).toBe(true);
+      expect(first[0].userId).toBe('old-0');
+
+      await vi.advanceTimersByTimeAsync(RELEASE_DELAY_MS);
+      expect(released()).toHaveLength(RELEASE_QUEUE_MAX + 1);
+      expect(released().at(-1)).toEqual({ userId: 'new-0', dedupeKey: 'j:new:1' });
     });
 
     it('sends what is queued at shutdown, after the worker closed and before it returns', async () => {
@@ -500,7 +546,7 @@ describe(NotificationProcessor.name, () => {
 
       // Nothing is queued after that.
       sut.onCompleted(jobWith({ ...base, id: 'late' }));
-      await vi.advanceTimersByTimeAsync(RELEASE_FLUSH_MS * 2);
+      await vi.advanceTimersByTimeAsync(RELEASE_DELAY_MS * 2);
       expect(store.releaseDedupeKeys).toHaveBeenCalledTimes(1);
     });
 
@@ -514,7 +560,7 @@ describe(NotificationProcessor.name, () => {
       const secret = 'user-secret-id';
       for (let i = 0; i < 4; i++) {
         sut.onCompleted(jobWith({ ...base, id: `job-${i}`, data: { userId: secret, type: 't' } }));
-        await vi.advanceTimersByTimeAsync(RELEASE_FLUSH_MS);
+        await vi.advanceTimersByTimeAsync(RELEASE_DELAY_MS);
       }
 
       expect(store.releaseDedupeKeys).toHaveBeenCalledTimes(4);
