@@ -43,13 +43,19 @@ function onPayload(index, payload) {
   if (step.count >= step.expected) step.complete?.();
 }
 
-function tokenFor(user) {
-  return signToken(user, { secret, expiresIn: '4h' });
+/** Socket index → its user's token, signed once (`prepare`, or the first `open` that needs it). */
+const tokens = new Map();
+
+/** Signs the tokens of `indexes` not signed yet (jose, about 0.2 ms each here). */
+async function sign(indexes) {
+  for (const i of indexes) {
+    if (tokens.has(i)) continue;
+    tokens.set(i, system === 'naive' ? '' : await signToken(`u${i}`, { secret, expiresIn: '4h' }));
+  }
 }
 
 async function open(indexes, concurrency) {
-  const tokens = new Map();
-  for (const i of indexes) tokens.set(i, system === 'naive' ? '' : await tokenFor(`u${i}`));
+  await sign(indexes);
   const errors = new Map();
   let next = 0;
   let connected = 0;
@@ -87,6 +93,15 @@ serveRpc({
     baseUrl = args.baseUrl;
     secret = args.secret;
     return { pid: process.pid };
+  },
+
+  /**
+   * Signs the tokens of u0…u<count-1> ahead of `connect`: a client brings its token, so signing it
+   * is no part of the connects' time or CPU.
+   */
+  async prepare({ count }) {
+    await sign(Array.from({ length: count }, (_, i) => i));
+    return { signed: tokens.size };
   },
 
   /** Opens sockets u0…u<count-1>, `concurrency` handshakes at a time; times the whole. */
