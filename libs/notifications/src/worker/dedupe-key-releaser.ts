@@ -21,6 +21,8 @@ const DELAY_TICKS = Math.ceil(RELEASE_DELAY_MS / RELEASE_FLUSH_MS);
 /** The keys queued between two ticks. */
 interface Slot {
   entries: DedupeKeyEntry[];
+  /** How many of `entries`, from the first, are sent already. */
+  sent: number;
   /** Ticks since it was opened. */
   age: number;
 }
@@ -55,7 +57,7 @@ export class DedupeKeyReleaser {
     if (this.closed || entries.length === 0) return;
     let slot = this.slots.at(-1);
     if (!slot || slot.age > 0) {
-      slot = { entries: [], age: 0 };
+      slot = { entries: [], sent: 0, age: 0 };
       this.slots.push(slot);
     }
     for (const entry of entries) slot.entries.push(entry);
@@ -88,7 +90,7 @@ export class DedupeKeyReleaser {
     this.timer = undefined;
     for (const slot of this.slots) slot.age += 1;
     const due = this.slots.filter((slot) => slot.age >= DELAY_TICKS);
-    const keys = due.reduce((sum, slot) => sum + slot.entries.length, 0);
+    const keys = due.reduce((sum, slot) => sum + slot.entries.length - slot.sent, 0);
     if (keys > 0) this.sendOldest(keys);
     if (this.queued > 0) this.schedule();
   }
@@ -97,13 +99,15 @@ export class DedupeKeyReleaser {
   private sendOldest(count: number): void {
     let left = count;
     let batch: DedupeKeyEntry[] = [];
-    while (left > 0) {
+    while (left > 0 && this.slots.length > 0) {
       const slot = this.slots[0];
-      const taken = slot.entries.splice(0, Math.min(left, RELEASE_BATCH_MAX - batch.length));
-      for (const entry of taken) batch.push(entry);
-      left -= taken.length;
-      this.queued -= taken.length;
-      if (slot.entries.length === 0) this.slots.shift();
+      const end = slot.sent + Math.min(left, RELEASE_BATCH_MAX - batch.length);
+      const taken = Math.min(end, slot.entries.length) - slot.sent;
+      for (let i = slot.sent; i < slot.sent + taken; i++) batch.push(slot.entries[i]);
+      slot.sent += taken;
+      left -= taken;
+      this.queued -= taken;
+      if (slot.sent === slot.entries.length) this.slots.shift();
       if (batch.length === RELEASE_BATCH_MAX || left === 0) {
         this.send(batch);
         batch = [];

@@ -515,6 +515,9 @@ describe(NotificationProcessor.name, () => {
 
       await vi.advanceTimersByTimeAsync(RELEASE_DELAY_MS);
       expect(released()).toHaveLength(RELEASE_QUEUE_MAX + 1);
+      // Each once: the batch sent early is not sent again with the rest.
+      expect(new Set(released().map(({ userId }) => userId)).size).toBe(RELEASE_QUEUE_MAX + 1);
+      expect(store.releaseDedupeKeys.mock.calls.every(([keys]) => keys.length <= RELEASE_BATCH_MAX)).toBe(true);
       expect(released().at(-1)).toEqual({ userId: 'new-0', dedupeKey: 'j:new:1' });
     });
 
