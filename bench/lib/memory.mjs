@@ -193,6 +193,19 @@ export async function measureMemory(options = {}) {
       );
     });
     const storeSeconds = (Date.now() - started) / 1000;
+    if (!o.dedupeKeys) {
+      // The jobs' own keys are released about a second after each job completed: measured after.
+      const keysLeft = async () => {
+        const pipeline = client.pipeline();
+        for (let u = 0; u < o.users; u++) pipeline.zcard(`${KEY_PREFIX}:{u${u}}:k`);
+        return (await pipeline.exec()).reduce((sum, [, count]) => sum + Number(count ?? 0), 0);
+      };
+      await eventually(
+        async () => (await keysLeft()) === 0,
+        30_000,
+        "the jobs' own dedupe keys to be released",
+      );
+    }
     const withJobs = await redisMemory(client);
     const jobsAfter = await bytesOf(client, `bull:${QUEUE}:*`);
     const completed = await queue.getJobCountByTypes('completed');
