@@ -19,7 +19,7 @@ import {
   slowlogComponents,
   startSlowlog,
 } from './lib/breakdown.mjs';
-import { cpuMs, machineBusyMs, untilQuiet } from './lib/cpu.mjs';
+import { cpuMs, machineBusyMs, syscalls, untilQuiet } from './lib/cpu.mjs';
 import { measureMemory } from './lib/memory.mjs';
 import { startRedisCluster } from './lib/redis-cluster.mjs';
 import * as report from './lib/report.mjs';
@@ -337,6 +337,29 @@ async function benchSystem(name, o) {
       at: Date.now(),
     });
 
+    /** Read and write system calls of the service and of its Redis (all nodes) so far. */
+    const syscallsNow = () =>
+      Object.fromEntries(
+        ['service', 'redis'].map((k) => [
+          k,
+          [pids[k]].flat().reduce(
+            (sum, pid) => {
+              const one = syscalls(pid);
+              return { reads: sum.reads + one.reads, writes: sum.writes + one.writes };
+            },
+            { reads: 0, writes: 0 },
+          ),
+        ]),
+      );
+    /** System calls per unit since `before` (a syscallsNow()), for `units` connects, users… */
+    const syscallsPer = (before, units) => {
+      const now = syscallsNow();
+      const per = (k, f) => round((now[k][f] - before[k][f]) / Math.max(1, units));
+      return Object.fromEntries(
+        ['service', 'redis'].map((k) => [k, { writes: per(k, 'writes'), reads: per(k, 'reads') }]),
+      );
+    };
+
     /** CPU-ms each process spent since `before` (a cpuNow()). */
     const cpuSince = (before) => {
       const now = cpuNow();
@@ -374,9 +397,11 @@ async function benchSystem(name, o) {
     await clients.call('prepare', { count: o.sockets }, 300_000);
     const rssBeforeKiB = rssKiB(service.pid);
     const connectStats = await commandStats(redisNodes);
+    const connectSyscalls = syscallsNow();
     const connectCpu = cpuNow();
     const connect = await clients.call('connect', { count: o.sockets }, 300_000);
     const connectCpuMs = cpuSince(connectCpu);
+    const connectSyscallsPer = syscallsPer(connectSyscalls, connect.connected);
     const connectCommands = commandUsecPer1k(
       connectStats,
       await commandStats(redisNodes),
@@ -405,6 +430,8 @@ async function benchSystem(name, o) {
       redisScriptCallsPerConnect: round(
         ((connectCommands.evalsha?.calls ?? 0) + (connectCommands.eval?.calls ?? 0)) / 1000,
       ),
+      // Read and write system calls per connect of the service and of Redis (/proc/<pid>/io).
+      syscallsPerConnect: connectSyscallsPer,
     };
     log(
       name,
@@ -419,6 +446,7 @@ async function benchSystem(name, o) {
       const step = ++stepId;
       await clients.call('expect', { step, kind: 'fanout', capacity: o.sockets });
       const fanoutStats = await commandStats(redisNodes);
+      const fanoutSyscalls = syscallsNow();
       const fanoutCpu = cpuNow();
       const sent = await producer.call(
         'fanout',
@@ -431,6 +459,7 @@ async function benchSystem(name, o) {
         60_000,
       );
       const fanoutCpuMs = cpuSince(fanoutCpu);
+      const fanoutSyscallsPer = syscallsPer(fanoutSyscalls, got.received);
       const fanoutCommands = commandUsecPer1k(
         fanoutStats,
         await commandStats(redisNodes),
@@ -454,6 +483,7 @@ async function benchSystem(name, o) {
         redisScriptCallsPerUser: round(
           ((fanoutCommands.evalsha?.calls ?? 0) + (fanoutCommands.eval?.calls ?? 0)) / 1000,
         ),
+        syscallsPerUser: fanoutSyscallsPer,
       };
       log(
         name,
@@ -470,6 +500,7 @@ async function benchSystem(name, o) {
       const reopened = await clients.call('reopen', {}, 120_000);
       await clients.call('expect', { step, kind: 'steady', capacity });
       const stats0 = await commandStats(redisNodes);
+      const syscalls0 = syscallsNow();
       const cpu0 = cpuNow();
       const fromUs = Number(process.hrtime.bigint() / 1000n);
       const run = await producer.call(
@@ -483,6 +514,7 @@ async function benchSystem(name, o) {
         o.drainMs + 60_000,
       );
       const cpu1 = cpuNow();
+      const stepSyscalls = syscallsPer(syscalls0, run.sent);
       const toUs = Number(process.hrtime.bigint() / 1000n);
       const stats1 = await commandStats(redisNodes);
       const lost = run.sent - got.received;
@@ -511,6 +543,8 @@ async function benchSystem(name, o) {
           producer: per1k('producer'),
           clients: per1k('clients'),
         },
+        // Read and write system calls per notification, of the service and of Redis.
+        syscallsPerNotification: stepSyscalls,
         // Redis's time in each command (scripts include the commands they call), per 1,000.
         redisUsecPer1k: commandUsecPer1k(stats0, stats1, Math.max(1, run.sent)),
         loadAverage: loadAverage(),

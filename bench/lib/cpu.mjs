@@ -26,6 +26,21 @@ export function cpuMs(pid) {
   }
 }
 
+/**
+ * Read and write system calls of `pid` so far (`syscr`, `syscw` of /proc/<pid>/io; a `writev`
+ * counts one write): counts that the machine's load moves far less than CPU time. Zeros when the
+ * process is gone or the file unreadable.
+ */
+export function syscalls(pid) {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name) => Number(io.match(new RegExp(`^${name}: (\\d+)$`, 'm'))?.[1] ?? 0);
+    return { reads: field('syscr'), writes: field('syscw') };
+  } catch {
+    return { reads: 0, writes: 0 };
+  }
+}
+
 /** CPU time the whole machine spent busy so far (all cores, from /proc/stat), in ms. */
 export function machineBusyMs() {
   const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/);

@@ -69,6 +69,11 @@ export function printIdle(results, sockets) {
       // From INFO commandstats: a script call, and each command it runs, count one each.
       ['Redis commands / connect', (r) => r.idle?.redisCommandsPerConnect],
       ['  of which script calls', (r) => r.idle?.redisScriptCallsPerConnect],
+      // From /proc/<pid>/io: read and write system calls (a writev is one write).
+      ['service writes / connect', (r) => r.idle?.syscallsPerConnect?.service.writes],
+      ['  reads', (r) => r.idle?.syscallsPerConnect?.service.reads],
+      ['Redis writes / connect', (r) => r.idle?.syscallsPerConnect?.redis.writes],
+      ['  reads', (r) => r.idle?.syscallsPerConnect?.redis.reads],
       // All sockets dropped at once by their clients at the end of the run.
       ['CPU-ms / 1k disconnects: service', (r) => r.disconnects?.cpuPer1k?.service],
       ['  Redis', (r) => r.disconnects?.cpuPer1k?.redis],
@@ -92,6 +97,10 @@ export function printFanout(results, users) {
       // From INFO commandstats over the same span: a script call, and each command it runs.
       ['Redis commands / user', (r) => r.fanout?.redisCommandsPerUser],
       ['  of which script calls', (r) => r.fanout?.redisScriptCallsPerUser],
+      ['service writes / user', (r) => r.fanout?.syscallsPerUser?.service.writes],
+      ['  reads', (r) => r.fanout?.syscallsPerUser?.service.reads],
+      ['Redis writes / user', (r) => r.fanout?.syscallsPerUser?.redis.writes],
+      ['  reads', (r) => r.fanout?.syscallsPerUser?.redis.reads],
     ],
   );
 }
@@ -176,6 +185,15 @@ export function printSteady(results) {
   compare(
     'STEADY — CPU-ms per 1,000 notifications, service + redis (ours/x < 1 is better)',
     (s) => s.cpuMsPer1k.service + s.cpuMsPer1k.redis,
+  );
+  compare(
+    'STEADY — system calls per notification, service + redis, reads and writes (/proc/<pid>/io; ours/x < 1 is better)',
+    (s) =>
+      s.syscallsPerNotification &&
+      ['service', 'redis'].reduce(
+        (sum, k) => sum + s.syscallsPerNotification[k].reads + s.syscallsPerNotification[k].writes,
+        0,
+      ),
   );
 }
 
