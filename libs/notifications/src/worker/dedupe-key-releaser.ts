@@ -108,11 +108,12 @@ export class DedupeKeyReleaser {
       left -= taken;
       this.queued -= taken;
       if (slot.sent === slot.entries.length) this.slots.shift();
-      if (batch.length === RELEASE_BATCH_MAX || left === 0) {
+      if (batch.length === RELEASE_BATCH_MAX) {
         this.send(batch);
         batch = [];
       }
     }
+    if (batch.length > 0) this.send(batch);
   }
 
   private send(batch: DedupeKeyEntry[]): void {
