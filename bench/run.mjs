@@ -14,6 +14,7 @@ import { startRedis } from '../test/kit/redis.mjs';
 import { sleep } from '../test/kit/timing.mjs';
 import {
   commandStats,
+  commandsPerUnit,
   commandUsecPer1k,
   profileComponents,
   slowlogComponents,
@@ -407,6 +408,7 @@ async function benchSystem(name, o) {
       await commandStats(redisNodes),
       Math.max(1, connect.connected),
     );
+    const connectCounts = commandsPerUnit(connectCommands);
     await sleep(3_000);
     const rssAfterKiB = rssKiB(service.pid);
     result.idle = {
@@ -424,12 +426,8 @@ async function benchSystem(name, o) {
       // Redis commands per 1,000 connects, by command (INFO commandstats: the commands a script
       // runs are counted too); per connect, in all and the script calls among them.
       redisPer1kConnects: connectCommands,
-      redisCommandsPerConnect: round(
-        Object.values(connectCommands).reduce((sum, c) => sum + c.calls, 0) / 1000,
-      ),
-      redisScriptCallsPerConnect: round(
-        ((connectCommands.evalsha?.calls ?? 0) + (connectCommands.eval?.calls ?? 0)) / 1000,
-      ),
+      redisCommandsPerConnect: connectCounts.commands,
+      redisScriptCallsPerConnect: connectCounts.scriptCalls,
       // Read and write system calls per connect of the service and of Redis (/proc/<pid>/io).
       syscallsPerConnect: connectSyscallsPer,
     };
@@ -465,6 +463,7 @@ async function benchSystem(name, o) {
         await commandStats(redisNodes),
         Math.max(1, got.received),
       );
+      const fanoutCounts = commandsPerUnit(fanoutCommands);
       result.fanout = {
         users: o.sockets,
         jobs: sent.jobs,
@@ -477,12 +476,8 @@ async function benchSystem(name, o) {
         cpuPer1kUsers: perThousand(fanoutCpuMs, got.received),
         // Redis commands per user reached, from the enqueue to the last arrival (INFO
         // commandstats, as for the connects): what the fan-out's critical path carries.
-        redisCommandsPerUser: round(
-          Object.values(fanoutCommands).reduce((sum, c) => sum + c.calls, 0) / 1000,
-        ),
-        redisScriptCallsPerUser: round(
-          ((fanoutCommands.evalsha?.calls ?? 0) + (fanoutCommands.eval?.calls ?? 0)) / 1000,
-        ),
+        redisCommandsPerUser: fanoutCounts.commands,
+        redisScriptCallsPerUser: fanoutCounts.scriptCalls,
         syscallsPerUser: fanoutSyscallsPer,
       };
       log(

@@ -49,6 +49,17 @@ export function commandUsecPer1k(before, after, notifications) {
 }
 
 /**
+ * From `commandUsecPer1k` rows: the Redis commands per unit (a script call, and each command it
+ * runs, count one each) and the script calls among them (EVALSHA and EVAL).
+ */
+export function commandsPerUnit(per1k) {
+  return {
+    commands: round(Object.values(per1k).reduce((sum, c) => sum + c.calls, 0) / 1000),
+    scriptCalls: round(((per1k.evalsha?.calls ?? 0) + (per1k.eval?.calls ?? 0)) / 1000),
+  };
+}
+
+/**
  * Logs every command (with its duration) from now on, on every node of `urls`, in a log long enough
  * for one quick step; the function it resolves to stops logging and returns the entries of all nodes.
  */

@@ -66,19 +66,37 @@ export function printIdle(results, sockets) {
       ['CPU-ms / 1k connects: service', (r) => r.idle?.cpuPer1kConnects?.service],
       ['  Redis', (r) => r.idle?.cpuPer1kConnects?.redis],
       ['  clients (load)', (r) => r.idle?.cpuPer1kConnects?.clients],
-      // From INFO commandstats: a script call, and each command it runs, count one each.
-      ['Redis commands / connect', (r) => r.idle?.redisCommandsPerConnect],
-      ['  of which script calls', (r) => r.idle?.redisScriptCallsPerConnect],
-      // From /proc/<pid>/io: read and write system calls (a writev is one write).
-      ['service writes / connect', (r) => r.idle?.syscallsPerConnect?.service.writes],
-      ['  reads', (r) => r.idle?.syscallsPerConnect?.service.reads],
-      ['Redis writes / connect', (r) => r.idle?.syscallsPerConnect?.redis.writes],
-      ['  reads', (r) => r.idle?.syscallsPerConnect?.redis.reads],
+      ...countRows(
+        'connect',
+        (r) =>
+          r.idle && {
+            commands: r.idle.redisCommandsPerConnect,
+            scriptCalls: r.idle.redisScriptCallsPerConnect,
+            syscalls: r.idle.syscallsPerConnect,
+          },
+      ),
       // All sockets dropped at once by their clients at the end of the run.
       ['CPU-ms / 1k disconnects: service', (r) => r.disconnects?.cpuPer1k?.service],
       ['  Redis', (r) => r.disconnects?.cpuPer1k?.redis],
     ],
   );
+}
+
+/**
+ * The rows of what a scenario counted per `unit` (connect, user), from `counts(r)`: Redis commands
+ * (INFO commandstats: a script call, and each command it runs, count one each) and the script calls
+ * among them; read and write system calls of the service and of Redis (/proc/<pid>/io: a writev is
+ * one write).
+ */
+function countRows(unit, counts) {
+  return [
+    [`Redis commands / ${unit}`, (r) => counts(r)?.commands],
+    ['  of which script calls', (r) => counts(r)?.scriptCalls],
+    [`service writes / ${unit}`, (r) => counts(r)?.syscalls?.service.writes],
+    ['  reads', (r) => counts(r)?.syscalls?.service.reads],
+    [`Redis writes / ${unit}`, (r) => counts(r)?.syscalls?.redis.writes],
+    ['  reads', (r) => counts(r)?.syscalls?.redis.reads],
+  ];
 }
 
 export function printFanout(results, users) {
@@ -94,13 +112,15 @@ export function printFanout(results, users) {
       ['CPU-ms / 1k users: service', (r) => r.fanout?.cpuPer1kUsers?.service],
       ['  Redis', (r) => r.fanout?.cpuPer1kUsers?.redis],
       ['  clients (load)', (r) => r.fanout?.cpuPer1kUsers?.clients],
-      // From INFO commandstats over the same span: a script call, and each command it runs.
-      ['Redis commands / user', (r) => r.fanout?.redisCommandsPerUser],
-      ['  of which script calls', (r) => r.fanout?.redisScriptCallsPerUser],
-      ['service writes / user', (r) => r.fanout?.syscallsPerUser?.service.writes],
-      ['  reads', (r) => r.fanout?.syscallsPerUser?.service.reads],
-      ['Redis writes / user', (r) => r.fanout?.syscallsPerUser?.redis.writes],
-      ['  reads', (r) => r.fanout?.syscallsPerUser?.redis.reads],
+      ...countRows(
+        'user',
+        (r) =>
+          r.fanout && {
+            commands: r.fanout.redisCommandsPerUser,
+            scriptCalls: r.fanout.redisScriptCallsPerUser,
+            syscalls: r.fanout.syscallsPerUser,
+          },
+      ),
     ],
   );
 }
