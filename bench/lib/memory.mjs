@@ -170,12 +170,14 @@ export async function measureMemory(options = {}) {
     }
     if (jobs.length > 0) await queue.addBulk(jobs.splice(0));
 
-    // Done when every user's sequence has reached perUser and the queue holds nothing unfinished.
-    const stored = async () => {
+    /** The sum over every user of a number `read` queues (given the user's key base), one trip. */
+    const sumOverUsers = async (read) => {
       const pipeline = client.pipeline();
-      for (let u = 0; u < o.users; u++) pipeline.hget(`${KEY_PREFIX}:{u${u}}:m`, 'seq');
-      return (await pipeline.exec()).reduce((sum, [, seq]) => sum + Number(seq ?? 0), 0);
+      for (let u = 0; u < o.users; u++) read(pipeline, `${KEY_PREFIX}:{u${u}}:`);
+      return (await pipeline.exec()).reduce((sum, [, value]) => sum + Number(value ?? 0), 0);
     };
+    // Done when every user's sequence has reached perUser and the queue holds nothing unfinished.
+    const stored = () => sumOverUsers((pipeline, base) => pipeline.hget(`${base}m`, 'seq'));
     await eventually(
       async () => {
         const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
@@ -195,11 +197,7 @@ export async function measureMemory(options = {}) {
     const storeSeconds = (Date.now() - started) / 1000;
     if (!o.dedupeKeys) {
       // The jobs' own keys are released about a second after each job completed: measured after.
-      const keysLeft = async () => {
-        const pipeline = client.pipeline();
-        for (let u = 0; u < o.users; u++) pipeline.zcard(`${KEY_PREFIX}:{u${u}}:k`);
-        return (await pipeline.exec()).reduce((sum, [, count]) => sum + Number(count ?? 0), 0);
-      };
+      const keysLeft = () => sumOverUsers((pipeline, base) => pipeline.zcard(`${base}k`));
       await eventually(
         async () => (await keysLeft()) === 0,
         30_000,
