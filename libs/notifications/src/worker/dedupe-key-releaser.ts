@@ -23,8 +23,8 @@ interface Slot {
   entries: DedupeKeyEntry[];
   /** How many of `entries`, from the first, are sent already. */
   sent: number;
-  /** Ticks since it was opened. */
-  age: number;
+  /** The tick it was opened after (see `ticks`). */
+  opened: number;
 }
 
 /**
@@ -40,6 +40,8 @@ export class DedupeKeyReleaser {
   /** Oldest first; the last one fills until the next tick. */
   private readonly slots: Slot[] = [];
   private queued = 0;
+  /** Ticks so far: a slot is `ticks - opened` ticks old. */
+  private ticks = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private failing = false;
@@ -56,8 +58,8 @@ export class DedupeKeyReleaser {
   add(entries: readonly DedupeKeyEntry[]): void {
     if (this.closed || entries.length === 0) return;
     let slot = this.slots.at(-1);
-    if (!slot || slot.age > 0) {
-      slot = { entries: [], sent: 0, age: 0 };
+    if (!slot || slot.opened < this.ticks) {
+      slot = { entries: [], sent: 0, opened: this.ticks };
       this.slots.push(slot);
     }
     for (const entry of entries) slot.entries.push(entry);
@@ -85,11 +87,11 @@ export class DedupeKeyReleaser {
     this.timer.unref();
   }
 
-  /** Ages every slot by a tick and sends those that waited RELEASE_DELAY_MS. */
+  /** Counts a tick and sends the slots that have waited RELEASE_DELAY_MS. */
   private tick(): void {
     this.timer = undefined;
-    for (const slot of this.slots) slot.age += 1;
-    const due = this.slots.filter((slot) => slot.age >= DELAY_TICKS);
+    this.ticks += 1;
+    const due = this.slots.filter((slot) => this.ticks - slot.opened >= DELAY_TICKS);
     const keys = due.reduce((sum, slot) => sum + slot.entries.length - slot.sent, 0);
     if (keys > 0) this.sendOldest(keys);
     if (this.queued > 0) this.schedule();
