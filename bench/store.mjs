@@ -15,8 +15,11 @@
  * the machine does: the same build gives the same count to a fraction of a percent, so a change of
  * a few percent shows. Needs valgrind (`apt-get install -y valgrind`); use a smaller N (3000).
  *
+ * With `--fanout`, each call is one notification to `--per-call` users (a fan-out's group, whose
+ * users share the notification's fields) instead of as many notifications of one user each.
+ *
  *   npm run build && node bench/store.mjs [--notifications 20000] [--per-call 11] [--users 500]
- *     [--repeat 3] [--baseline ../other-checkout] [--callgrind]
+ *     [--repeat 3] [--baseline ../other-checkout] [--callgrind] [--fanout]
  */
 import { Redis } from 'ioredis';
 import { spawnSync } from 'node:child_process';
@@ -39,6 +42,7 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '3' },
     baseline: { type: 'string' },
     callgrind: { type: 'boolean' },
+    fanout: { type: 'boolean' },
   },
 });
 const total = wholeNumberOption(values, 'notifications');
@@ -63,20 +67,24 @@ async function loadStore(root) {
     );
 }
 
+/**
+ * Appends `count` notifications, `perCall` at a time: each one a group of its own (the jobs in flight
+ * together), or with `--fanout` one notification to `perCall` users (a fan-out job's group).
+ */
 async function appendAll(store, count, tag) {
   for (let i = 0; i < count; i += perCall) {
-    const groups = [];
+    const requests = [];
     for (let j = i; j < Math.min(count, i + perCall); j++) {
-      groups.push([
-        {
-          userId: `u${j % users}`,
-          type: 'bench.store',
-          payloadJson: JSON.stringify({ q: j }),
-          dedupeKey: `j:${tag}:${j}`,
-          enqueuedAt: Date.now(),
-        },
-      ]);
+      const n = values.fanout ? i : j;
+      requests.push({
+        userId: `u${j % users}`,
+        type: 'bench.store',
+        payloadJson: JSON.stringify({ q: n }),
+        dedupeKey: `j:${tag}:${n}`,
+        enqueuedAt: Date.now(),
+      });
     }
+    const groups = values.fanout ? [requests] : requests.map((request) => [request]);
     const results = await store.appendGroups(groups);
     const failed = results.find((result) => result instanceof Error);
     if (failed) throw failed;
@@ -144,9 +152,9 @@ if (values.callgrind) {
     for (let run = 0; run < repeat; run++) {
       for (const [name, createStore] of systems) {
         const instructions = await instructionsPerNotification(createStore, run);
+        const shape = values.fanout ? `fan-outs to ${perCall} users` : `${perCall} per call`;
         console.log(
-          `${name}: Redis ${instructions} instructions per notification ` +
-            `(callgrind; ${perCall} per call)`,
+          `${name}: Redis ${instructions} instructions per notification (callgrind; ${shape})`,
         );
       }
     }

@@ -86,6 +86,8 @@ end
  */
 const PRELUDE_STATE = `
 local L, M, K, C, E, CZ, channel, now, ttl, head, epoch, hasCategories, removedAny, known
+-- Set by appendManyScript alone: the user's place in the call (see createEpoch).
+local userIndex
 `;
 
 /**
@@ -94,8 +96,10 @@ local L, M, K, C, E, CZ, channel, now, ttl, head, epoch, hasCategories, removedA
  * Redis's instructions per append, counted with callgrind).
  */
 const PRELUDE_LIBRARY = `${PUBLISH_FRAME_LUA}${ENTRIES}${PRELUDE_STATE}
+-- A new history's epoch: the candidate, and in appendManyScript's calls the user's place in the call
+-- after it (made only for a new user, as a string costs Redis more than the rest of a step).
 local function createEpoch()
-  epoch = ARGV[3]
+  epoch = userIndex and ARGV[3] .. string.format('%02x', userIndex) or ARGV[3]
   redis.call('HSET', M, 'epoch', epoch, 't', '0', 'lv', '${LAYOUT_VERSION}')
 end
 
@@ -425,11 +429,13 @@ export const APPEND_KEYS_PER_USER = USER_KEY_ORDER.length + APPEND_EXTRA_KEYS.le
 
 /**
  * The fields of a notification that appendManyScript takes once for all the users that share them
- * (a fan-out): APPEND_SCRIPT's ARGV 5, 6 and 11-19, in this order.
+ * (a fan-out): APPEND_SCRIPT's ARGV 5-7 and 11-19, in this order. The dedupe key is one of them: it
+ * is the notification's (a producer's key, or the job's), the same for each of its users.
  */
 export const APPEND_BODY_FIELDS = [
   'type',
   'payloadJson',
+  'dedupeKey',
   'enqueuedAt',
   'category',
   'expiresAt',
@@ -441,6 +447,9 @@ export const APPEND_BODY_FIELDS = [
   'fallbackWhenOffline',
 ] as const;
 
+/** The ARGV of appendManyScript before its bodies. */
+const APPEND_CALL_FIELDS = 7;
+
 /**
  * The appends of several users in one call: `body` (APPEND_BODY, or its cluster form) runs once
  * per user in a protected call, so that an error is that user's reply only, as with one script per
@@ -448,17 +457,22 @@ export const APPEND_BODY_FIELDS = [
  * (APPEND_LIBRARY) runs once per call, before: its functions see each user's KEYS and ARGV and the
  * state that the body sets for that user.
  * KEYS: each user's APPEND_KEYS_PER_USER keys in turn.
- * ARGV: users, bodies, now (epoch ms), ttlSeconds, createdAt (ISO), historyLimit, cutoff; each
- * body's APPEND_BODY_FIELDS; then per user: channel, dedupeKey, the index of its body (from 0),
- * epochCandidate (one per user, so that two new users' ids differ). The users of a fan-out share
- * one body, so its payload crosses the wire once.
+ * ARGV: bodies, now (epoch ms), ttlSeconds, createdAt (ISO), historyLimit, cutoff, epochSeed (8
+ * characters); each body's APPEND_BODY_FIELDS and how many of the users, one after the other, take
+ * it; then each user's channel. The users of a fan-out share one body, so its payload crosses the
+ * wire once, and a user costs the call only its keys and its channel: every argument is a string
+ * that Redis makes for the script (about 1,500 instructions each, counted with callgrind). A new
+ * user's epochCandidate is the seed and its place in the call in two hex digits, so that two new
+ * users of a call get two epochs (APPEND_CALL_MAX users at most, under 256).
  * Returns each user's APPEND_SCRIPT reply (or error), in order.
  */
 export function appendManyScript(body: string, library = ''): string {
   const fields = APPEND_BODY_FIELDS.length;
   const keys = Array.from({ length: APPEND_KEYS_PER_USER }, (_, i) => `callKeys[k + ${i + 1}]`);
-  const shared = (first: number, last: number) =>
-    Array.from({ length: last - first + 1 }, (_, i) => `callArgv[b + ${first + i}]`).join(', ');
+  const field = (name: (typeof APPEND_BODY_FIELDS)[number]) =>
+    `callArgv[at + ${APPEND_BODY_FIELDS.indexOf(name) + 1}]`;
+  const fieldsFrom = (name: (typeof APPEND_BODY_FIELDS)[number]) =>
+    APPEND_BODY_FIELDS.slice(APPEND_BODY_FIELDS.indexOf(name)).map(field).join(', ');
   return `
 local callKeys, callArgv = KEYS, ARGV
 local KEYS, ARGV
@@ -468,21 +482,25 @@ local function appendOne(userKeys, userArgv)
 ${body}
 end
 
-local users, bodies = tonumber(callArgv[1]), tonumber(callArgv[2])
-local callNow, callTtl = callArgv[3], callArgv[4]
-local createdAt, limit, cutoff = callArgv[5], callArgv[6], callArgv[7]
-local first = 7 + bodies * ${fields}
-local replies = {}
-for i = 1, users do
-  local k, u = (i - 1) * ${APPEND_KEYS_PER_USER}, first + (i - 1) * 4
-  local b = 7 + tonumber(callArgv[u + 3]) * ${fields}
-  local ok, reply = pcall(appendOne, { ${keys.join(', ')} },
-    { callArgv[u + 1], callNow, callArgv[u + 4], callTtl, ${shared(1, 2)}, callArgv[u + 2],
-      createdAt, limit, cutoff, ${shared(3, fields)}, callNow })
-  if ok then
-    replies[i] = reply
-  else
-    replies[i] = redis.error_reply(type(reply) == 'table' and reply.err or tostring(reply))
+local bodies, callNow, callTtl = tonumber(callArgv[1]), callArgv[2], callArgv[3]
+local createdAt, limit, cutoff, seed = callArgv[4], callArgv[5], callArgv[6], callArgv[7]
+local channels = ${APPEND_CALL_FIELDS} + bodies * ${fields + 1}
+local replies, i = {}, 0
+for b = 1, bodies do
+  local at = ${APPEND_CALL_FIELDS} + (b - 1) * ${fields + 1}
+  -- APPEND_SCRIPT's ARGV; the channel (1) is each user's.
+  local userArgv = { '', callNow, seed, callTtl, ${field('type')}, ${field('payloadJson')},
+    ${field('dedupeKey')}, createdAt, limit, cutoff, ${fieldsFrom('enqueuedAt')}, callNow }
+  for _ = 1, tonumber(callArgv[at + ${fields + 1}]) do
+    i = i + 1
+    local k = (i - 1) * ${APPEND_KEYS_PER_USER}
+    userArgv[1], userIndex = callArgv[channels + i], i
+    local ok, reply = pcall(appendOne, { ${keys.join(', ')} }, userArgv)
+    if ok then
+      replies[i] = reply
+    else
+      replies[i] = redis.error_reply(type(reply) == 'table' and reply.err or tostring(reply))
+    end
   end
 end
 return replies

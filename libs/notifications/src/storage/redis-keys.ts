@@ -1,5 +1,5 @@
 import calculateSlot from 'cluster-key-slot';
-import { LEGACY_KEY_ORDER, USER_KEY_ORDER } from './lua-scripts.js';
+import { APPEND_EXTRA_KEYS, LEGACY_KEY_ORDER, USER_KEY_ORDER } from './lua-scripts.js';
 
 /** The keys of one user's data; see lua-scripts.ts for what each holds. */
 export interface UserKeys {
@@ -64,6 +64,18 @@ const GROUP_TAGS: readonly string[] = (() => {
   return tags;
 })();
 
+/** The user's pub/sub channel is named like a key of the user. */
+const CHANNEL_SUFFIX = 'ch';
+
+/** The names the scripts give APPEND_EXTRA_KEYS (USER_KEY_ORDER's are their names already). */
+const EXTRA_KEY_SUFFIXES = { preferences: 'pr', presence: 'p', fallbacks: 'fb' } as const;
+
+/** The suffixes of the append's KEYS, in order: USER_KEY_ORDER, then APPEND_EXTRA_KEYS. */
+const APPEND_KEY_SUFFIXES: readonly string[] = [
+  ...USER_KEY_ORDER,
+  ...APPEND_EXTRA_KEYS.map((name) => EXTRA_KEY_SUFFIXES[name]),
+];
+
 /**
  * Every key of one user shares the hash tag `{userId}`, so one script can touch them all, also on a
  * Redis Cluster (where `cluster` escapes the few ids that would break the tag).
@@ -82,7 +94,7 @@ export class RedisKeys {
   }
 
   forUser(userId: string): UserKeys {
-    const base = `${this.prefix}:{${this.cluster ? clusterTag(userId) : userId}}:`;
+    const base = this.baseOf(userId);
     // The suffixes are the names the scripts give the keys.
     const all = USER_KEY_ORDER.map((name) => base + name);
     return {
@@ -93,13 +105,33 @@ export class RedisKeys {
       expiry: `${base}e`,
       collapse: `${base}cz`,
       scheduled: `${base}s`,
-      channel: `${base}ch`,
-      presence: `${base}p`,
-      preferences: `${base}pr`,
-      fallbacks: `${base}fb`,
+      channel: base + CHANNEL_SUFFIX,
+      presence: base + EXTRA_KEY_SUFFIXES.presence,
+      preferences: base + EXTRA_KEY_SUFFIXES.preferences,
+      fallbacks: base + EXTRA_KEY_SUFFIXES.fallbacks,
       legacy: LEGACY_KEY_ORDER.map((name) => base + name),
       all,
     };
+  }
+
+  /**
+   * Pushes onto `into` the user's keys as the append and the fallback check take them (the KEYS of
+   * APPEND_SCRIPT: USER_KEY_ORDER, then APPEND_EXTRA_KEYS), and nothing else: a fan-out builds
+   * them for every user.
+   */
+  pushAppendKeys(into: string[], userId: string): void {
+    const base = this.baseOf(userId);
+    for (const suffix of APPEND_KEY_SUFFIXES) into.push(base + suffix);
+  }
+
+  /** The user's pub/sub channel (`forUser(userId).channel`, made alone). */
+  channelOf(userId: string): string {
+    return this.baseOf(userId) + CHANNEL_SUFFIX;
+  }
+
+  /** What every key of the user begins with (and the user's channel). */
+  private baseOf(userId: string): string {
+    return `${this.prefix}:{${this.cluster ? clusterTag(userId) : userId}}:`;
   }
 
   /**

@@ -5,6 +5,7 @@ import {
   RedisNotificationStore,
 } from './redis-notification.store.js';
 import { dedupeKeysOf } from './dedupe-index-spec-kit.js';
+import { APPEND_KEYS_PER_USER } from './lua-scripts.js';
 import { LegacyStore } from './legacy/layout-0.2.js';
 import {
   appendOne,
@@ -141,7 +142,7 @@ describe(RedisNotificationStore.name, () => {
       }
     });
 
-    it("sends a fan-out's notification once per call, not once per user", async () => {
+    it("sends a fan-out's notification once per call, and of each user only its keys and channel", async () => {
       const { sut } = createSut({ historyLimit: 5 });
       const payloadJson = JSON.stringify({ text: 'the same for everyone' });
       const calls: unknown[][] = [];
@@ -166,12 +167,43 @@ describe(RedisNotificationStore.name, () => {
         expect(calls.map((args) => args.filter((arg) => arg === payloadJson).length)).toEqual([
           1, 1, 1,
         ]);
+        // The dedupe key is the notification's, sent with it.
+        expect(calls.map((args) => args.filter((arg) => arg === 'k').length)).toEqual([1, 1, 1]);
+        // Calls of 100 and of 50 users differ by 50 users' keys and channels, and nothing else.
+        expect(calls.map((args) => args.length - calls[2].length)).toEqual([
+          50 * (APPEND_KEYS_PER_USER + 1),
+          50 * (APPEND_KEYS_PER_USER + 1),
+          0,
+        ]);
         expect((await sut.list('fan-249', { limit: 5 })).items).toEqual([
           expect.objectContaining({ payload: { text: 'the same for everyone' } }),
         ]);
       } finally {
         pipelines.mockRestore();
       }
+    });
+
+    it('keeps the dedupe key of each notification of a call, also when all else is the same', async () => {
+      const { sut, keyPrefix } = createSut({ historyLimit: 5 });
+      const same = { payloadJson: '{"same":true}' };
+
+      const [first] = await sut.appendGroups([
+        [
+          { ...request('twin-a', 'key-a'), ...same },
+          { ...request('twin-b', 'key-b'), ...same },
+        ],
+      ]);
+      const [again] = await sut.appendGroups([
+        [
+          { ...request('twin-a', 'key-b'), ...same },
+          { ...request('twin-b', 'key-b'), ...same },
+        ],
+      ]);
+
+      expect((first as AppendResult[]).map((r) => r.stored)).toEqual([true, true]);
+      expect((again as AppendResult[]).map((r) => r.stored)).toEqual([true, false]);
+      expect(await dedupeKeysOf(redis, keyPrefix, 'twin-a')).toEqual(['key-a', 'key-b']);
+      expect(await dedupeKeysOf(redis, keyPrefix, 'twin-b')).toEqual(['key-b']);
     });
 
     it('gives each new user of one call its own epoch: no two users share a notification id', async () => {

@@ -22,7 +22,6 @@ import { NotificationsSettings } from '../notifications.settings.js';
 import { asError } from '../utils/as-error.util.js';
 import { newEpoch } from '../utils/epoch.util.js';
 import {
-  APPEND_EXTRA_KEYS,
   APPEND_KEYS_PER_USER,
   APPEND_BODY,
   APPEND_LIBRARY,
@@ -91,7 +90,8 @@ export const APPEND_PIPELINE_MAX = 1000;
 /**
  * Users per append script call on one Redis (appendManyScript): a part of a fan-out goes as
  * several calls. Redis runs one call at a time, so this bounds how long its other clients wait for
- * one (about a millisecond).
+ * one (about a millisecond). At most 255: a user's place in the call makes its epoch candidate
+ * unique in two hex digits (see appendManyScript).
  */
 export const APPEND_CALL_MAX = 100;
 
@@ -109,6 +109,7 @@ function bodyOf(request: AppendRequest): Arg[] {
   return [
     request.type,
     request.payloadJson,
+    request.dedupeKey,
     request.enqueuedAt ?? 0,
     request.category ?? '',
     expiresAt ?? '',
@@ -121,11 +122,12 @@ function bodyOf(request: AppendRequest): Arg[] {
   ];
 }
 
-/** Whether two requests store the same notification (for different users, or keys): one body. */
+/** Whether two requests store the same notification (for different users): one body. */
 function sameBody(a: AppendRequest, b: AppendRequest): boolean {
   return (
     a.type === b.type &&
     a.payloadJson === b.payloadJson &&
+    a.dedupeKey === b.dedupeKey &&
     a.enqueuedAt === b.enqueuedAt &&
     a.category === b.category &&
     a.expiresAt === b.expiresAt &&
@@ -237,11 +239,6 @@ export class RedisNotificationStore extends NotificationStore {
     return [...keys, k.channel, now, newEpoch(), this.settings.historyMaxAgeSeconds];
   }
 
-  /** The KEYS of the append and the fallback check: USER_KEY_ORDER, then APPEND_EXTRA_KEYS. */
-  private appendKeys(k: UserKeys): string[] {
-    return [...k.all, ...APPEND_EXTRA_KEYS.map((name) => k[name])];
-  }
-
   async append(requests: AppendRequest[]): Promise<AppendResult[]> {
     const [result] = await this.appendGroups([requests]);
     if (result instanceof Error) throw result;
@@ -265,7 +262,7 @@ export class RedisNotificationStore extends NotificationStore {
     if (groups.every((group) => group.length === 0)) return groups.map(() => []);
     const now = Date.now();
     const maxAge = this.settings.historyMaxAgeSeconds;
-    // ARGV 3-7 of every call (see appendManyScript in lua-scripts.ts).
+    // ARGV 2-6 of every call (see appendManyScript in lua-scripts.ts); each call has its seed.
     const shared: Arg[] = [
       now,
       maxAge,
@@ -375,18 +372,23 @@ export class RedisNotificationStore extends NotificationStore {
   ): number {
     const keys: string[] = [];
     const bodies: Arg[] = [];
-    const perUser: Arg[] = [];
-    let body = -1;
+    const channels: string[] = [];
+    let bodyCount = 0;
+    /** Where the current body's count of users is in `bodies`. */
+    let users = -1;
     requests.forEach((request, i) => {
-      const k = this.keys.forUser(request.userId);
-      keys.push(...this.appendKeys(k));
-      if (i === 0 || !sameBody(requests[i - 1], request)) {
-        bodies.push(...bodyOf(request));
-        body += 1;
+      this.keys.pushAppendKeys(keys, request.userId);
+      channels.push(this.keys.channelOf(request.userId));
+      if (i > 0 && sameBody(requests[i - 1], request)) {
+        bodies[users] = (bodies[users] as number) + 1;
+        return;
       }
-      perUser.push(k.channel, request.dedupeKey, body, newEpoch());
+      bodies.push(...bodyOf(request), 1);
+      users = bodies.length - 1;
+      bodyCount += 1;
     });
-    const args = [requests.length, body + 1, ...shared, ...bodies, ...perUser];
+    // ARGV of appendManyScript in lua-scripts.ts; one epoch seed per call.
+    const args = [bodyCount, ...shared, newEpoch().slice(0, 8), ...bodies, ...channels];
     if (this.cluster) pipeline.notifAppendMany(...keys, ...args);
     else pipeline.notifAppendMany(keys.length, ...keys, ...args);
     let next = first + 1;
@@ -501,10 +503,12 @@ export class RedisNotificationStore extends NotificationStore {
 
   async claimFallback(userId: string, id: string): Promise<FallbackClaim> {
     const k = this.keys.forUser(userId);
+    const keys: string[] = [];
+    this.keys.pushAppendKeys(keys, userId);
     // With a replica acknowledgement, the claim is on the replicas before the job is added.
     const claim = async () => {
       const pipeline = storePipeline(this.redis, this.settings.replicaAck);
-      pipeline.notifFallbackClaim(...this.withPrelude(this.appendKeys(k), k), id);
+      pipeline.notifFallbackClaim(...this.withPrelude(keys, k), id);
       const [[error, reply]] = (await pipeline.exec()) ?? [];
       if (error) throw error;
       return reply as [number, string?];
