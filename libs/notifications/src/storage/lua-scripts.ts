@@ -63,7 +63,8 @@ local function int(n)
   local text = ints[n]
   if not text then
     text = string.format('%d', n)
-    ints[n] = text
+    -- (NaN is no table key.)
+    if n == n then ints[n] = text end
   end
   return text
 end
