@@ -73,7 +73,7 @@ export class ClusterNotificationBroker extends NotificationBroker implements OnA
 
   async acquire(userId: string): Promise<void> {
     this.sockets.set(userId, (this.sockets.get(userId) ?? 0) + 1);
-    await this.subscriber.subscribe(this.keys.forUser(userId).channel);
+    await this.subscriber.subscribe(this.keys.keyOf(userId, 'channel'));
   }
 
   release(userId: string): void {
@@ -85,7 +85,7 @@ export class ClusterNotificationBroker extends NotificationBroker implements OnA
       return;
     }
     this.sockets.delete(userId);
-    this.subscriber.unsubscribe(this.keys.forUser(userId).channel);
+    this.subscriber.unsubscribe(this.keys.keyOf(userId, 'channel'));
   }
 
   private count(what: 'lost' | 'restored', channels: number): void {

@@ -1,6 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
 import fc from 'fast-check';
-import { EXPIRY_GROUPS, RedisKeys, type UserKeys } from './redis-keys.js';
+import { EXPIRY_GROUPS, RedisKeys, type UserKeyName, type UserKeys } from './redis-keys.js';
 
 /** The hash tag Redis Cluster hashes for `key`: between the first `{` and the next `}`, if not empty. */
 function hashTag(key: string): string | undefined {
@@ -25,6 +25,27 @@ describe(RedisKeys.name, () => {
         presence: 'p:{}x}:p',
       });
       expect(sut.userOfChannel('p:{}x}:ch')).toBe('}x');
+    });
+
+    it("names each key alone as forUser names it, and the append's keys in the scripts' order", () => {
+      for (const cluster of [false, true]) {
+        const sut = new RedisKeys('p', cluster);
+        for (const userId of ['alice', ...awkward]) {
+          const keys = sut.forUser(userId);
+          const names = Object.keys(keys).filter((name) => name !== 'all' && name !== 'legacy');
+          for (const name of names as UserKeyName[]) {
+            expect(sut.keyOf(userId, name)).toBe(keys[name]);
+          }
+          const appendKeys: string[] = [];
+          sut.pushAppendKeys(appendKeys, userId);
+          expect(appendKeys).toEqual([
+            ...keys.all,
+            keys.preferences,
+            keys.presence,
+            keys.fallbacks,
+          ]);
+        }
+      }
     });
 
     it('keeps one expiry work list for every user', () => {

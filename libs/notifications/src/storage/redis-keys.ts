@@ -64,16 +64,28 @@ const GROUP_TAGS: readonly string[] = (() => {
   return tags;
 })();
 
-/** The user's pub/sub channel is named like a key of the user. */
-const CHANNEL_SUFFIX = 'ch';
+/** What each of a user's keys (and its channel) is called after its base: the scripts' names. */
+const SUFFIXES = {
+  history: 'l',
+  meta: 'm',
+  dedupe: 'k',
+  categoryCounts: 'c',
+  expiry: 'e',
+  collapse: 'cz',
+  scheduled: 's',
+  channel: 'ch',
+  presence: 'p',
+  preferences: 'pr',
+  fallbacks: 'fb',
+} as const satisfies Record<Exclude<keyof UserKeys, 'all' | 'legacy'>, string>;
 
-/** The names the scripts give APPEND_EXTRA_KEYS (USER_KEY_ORDER's are their names already). */
-const EXTRA_KEY_SUFFIXES = { preferences: 'pr', presence: 'p', fallbacks: 'fb' } as const;
+/** One of a user's keys, or its channel. */
+export type UserKeyName = keyof typeof SUFFIXES;
 
 /** The suffixes of the append's KEYS, in order: USER_KEY_ORDER, then APPEND_EXTRA_KEYS. */
 const APPEND_KEY_SUFFIXES: readonly string[] = [
   ...USER_KEY_ORDER,
-  ...APPEND_EXTRA_KEYS.map((name) => EXTRA_KEY_SUFFIXES[name]),
+  ...APPEND_EXTRA_KEYS.map((name) => SUFFIXES[name]),
 ];
 
 /**
@@ -95,23 +107,29 @@ export class RedisKeys {
 
   forUser(userId: string): UserKeys {
     const base = this.baseOf(userId);
-    // The suffixes are the names the scripts give the keys.
-    const all = USER_KEY_ORDER.map((name) => base + name);
     return {
-      history: `${base}l`,
-      meta: `${base}m`,
-      dedupe: `${base}k`,
-      categoryCounts: `${base}c`,
-      expiry: `${base}e`,
-      collapse: `${base}cz`,
-      scheduled: `${base}s`,
-      channel: base + CHANNEL_SUFFIX,
-      presence: base + EXTRA_KEY_SUFFIXES.presence,
-      preferences: base + EXTRA_KEY_SUFFIXES.preferences,
-      fallbacks: base + EXTRA_KEY_SUFFIXES.fallbacks,
+      history: base + SUFFIXES.history,
+      meta: base + SUFFIXES.meta,
+      dedupe: base + SUFFIXES.dedupe,
+      categoryCounts: base + SUFFIXES.categoryCounts,
+      expiry: base + SUFFIXES.expiry,
+      collapse: base + SUFFIXES.collapse,
+      scheduled: base + SUFFIXES.scheduled,
+      channel: base + SUFFIXES.channel,
+      presence: base + SUFFIXES.presence,
+      preferences: base + SUFFIXES.preferences,
+      fallbacks: base + SUFFIXES.fallbacks,
       legacy: LEGACY_KEY_ORDER.map((name) => base + name),
-      all,
+      all: USER_KEY_ORDER.map((name) => base + name),
     };
+  }
+
+  /**
+   * One of the user's keys (or its channel): `forUser(userId)[name]`, without making the other 23
+   * strings, for what runs per connect, per presence refresh or per released key.
+   */
+  keyOf(userId: string, name: UserKeyName): string {
+    return this.baseOf(userId) + SUFFIXES[name];
   }
 
   /**
@@ -122,11 +140,6 @@ export class RedisKeys {
   pushAppendKeys(into: string[], userId: string): void {
     const base = this.baseOf(userId);
     for (const suffix of APPEND_KEY_SUFFIXES) into.push(base + suffix);
-  }
-
-  /** The user's pub/sub channel (`forUser(userId).channel`, made alone). */
-  channelOf(userId: string): string {
-    return this.baseOf(userId) + CHANNEL_SUFFIX;
   }
 
   /** What every key of the user begins with (and the user's channel). */
@@ -140,13 +153,13 @@ export class RedisKeys {
    */
   expiringFor(userId: string): string {
     if (!this.cluster) return this.expiringIndexes[0];
-    const slot = calculateSlot(this.forUser(userId).meta);
+    const slot = calculateSlot(this.keyOf(userId, 'meta'));
     return this.expiringIndexes[Math.floor(slot / SLOTS_PER_GROUP)];
   }
 
   userOfChannel(channel: string): string | undefined {
     const head = `${this.prefix}:{`;
-    const tail = '}:ch';
+    const tail = `}:${SUFFIXES.channel}`;
     if (!channel.startsWith(head) || !channel.endsWith(tail)) return undefined;
     const tag = channel.slice(head.length, -tail.length);
     return this.cluster && tag.startsWith('=') ? tag.slice(1) : tag;

@@ -111,7 +111,7 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
         // During an outage the channel is subscribed with the others once the connection is ready.
         ready: this.outage
           ? Promise.resolve()
-          : this.subscribeSoon(this.keys.forUser(userId).channel),
+          : this.subscribeSoon(this.keys.keyOf(userId, 'channel')),
       };
       this.subscriptions.set(userId, subscription);
     }
@@ -133,7 +133,7 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
       this.released = [];
       setImmediate(() => this.unsubscribeNow());
     }
-    this.released.push(this.keys.forUser(userId).channel);
+    this.released.push(this.keys.keyOf(userId, 'channel'));
   }
 
   /** Sends the waiting UNSUBSCRIBE, if any. */
@@ -197,8 +197,8 @@ export class RedisNotificationBroker extends NotificationBroker implements OnApp
     this.outage = undefined;
     const again = this.connectedOnce;
     this.connectedOnce = true;
-    const channels = [...this.subscriptions.keys()].map(
-      (userId) => this.keys.forUser(userId).channel,
+    const channels = [...this.subscriptions.keys()].map((userId) =>
+      this.keys.keyOf(userId, 'channel'),
     );
     const subscribed =
       channels.length > 0 ? this.subscriber.subscribe(...channels) : Promise.resolve();

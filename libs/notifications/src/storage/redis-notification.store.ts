@@ -378,7 +378,7 @@ export class RedisNotificationStore extends NotificationStore {
     let users = -1;
     requests.forEach((request, i) => {
       this.keys.pushAppendKeys(keys, request.userId);
-      channels.push(this.keys.channelOf(request.userId));
+      channels.push(this.keys.keyOf(request.userId, 'channel'));
       if (i > 0 && sameBody(requests[i - 1], request)) {
         bodies[users] = (bodies[users] as number) + 1;
         return;
@@ -539,7 +539,8 @@ export class RedisNotificationStore extends NotificationStore {
     }
     const pipeline = this.batch();
     if (this.cluster) {
-      for (const [userId, keys] of byUser) pipeline.zrem(this.keys.forUser(userId).dedupe, ...keys);
+      for (const [userId, keys] of byUser)
+        pipeline.zrem(this.keys.keyOf(userId, 'dedupe'), ...keys);
     } else {
       // One script call per APPEND_CALL_MAX users rather than a ZREM each (a fan-out's job names
       // thousands of users).
@@ -548,7 +549,7 @@ export class RedisNotificationStore extends NotificationStore {
         const keys: string[] = [];
         const args: Arg[] = [];
         for (const [userId, dedupeKeys] of users.slice(i, i + APPEND_CALL_MAX)) {
-          keys.push(this.keys.forUser(userId).dedupe);
+          keys.push(this.keys.keyOf(userId, 'dedupe'));
           args.push(dedupeKeys.length, ...dedupeKeys);
         }
         pipeline.notifReleaseMany(keys.length, ...keys, ...args);

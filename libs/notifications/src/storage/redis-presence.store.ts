@@ -67,7 +67,7 @@ export class RedisPresenceStore extends PresenceStore {
     for (let start = 0; start < userIds.length; start += SLICE) {
       const pipeline = this.batch();
       for (const userId of userIds.slice(start, start + SLICE)) {
-        pipeline.zcount(this.keys.forUser(userId).presence, `(${now}`, '+inf');
+        pipeline.zcount(this.keys.keyOf(userId, 'presence'), `(${now}`, '+inf');
       }
       for (const [error, count] of (await pipeline.exec()) ?? []) {
         if (error) throw error;
@@ -94,7 +94,7 @@ export class RedisPresenceStore extends PresenceStore {
     for (let first = 0; first < userIds.length; first += this.usersPerCall) {
       const keys = userIds
         .slice(first, first + this.usersPerCall)
-        .map((userId) => this.keys.forUser(userId).presence);
+        .map((userId) => this.keys.keyOf(userId, 'presence'));
       const args = this.cluster ? keys : [keys.length, ...keys];
       calls.push((pipeline) => call(pipeline, args));
     }
