@@ -93,7 +93,8 @@ end
 
 /**
  * The user's state that PRELUDE_LIBRARY's functions read and write: declared here, before them,
- * and set for each user by PRELUDE_INIT (nothing keeps a value from one user to the next).
+ * and set for each user by PRELUDE_INIT (nothing keeps a value from one user to the next but the
+ * texts `now` and `ttl` were read from, which only spare reading the same text again).
  */
 const PRELUDE_STATE = `
 local L, M, K, C, E, CZ, channel, now, ttl, head, epoch, hasCategories, removedAny
@@ -112,7 +113,8 @@ local nowText, ttlText
  */
 const PRELUDE_LIBRARY = `${PUBLISH_FRAME_LUA}${ENTRIES}${PRELUDE_STATE}
 -- A new history's epoch: the candidate, and in appendManyScript's calls the user's place in the call
--- after it (made only for a new user, as a string costs Redis more than the rest of a step).
+-- after it (made only for a new user: each string a script makes costs Redis about 1,500
+-- instructions).
 local function createEpoch()
   epoch = userIndex and ARGV[3] .. string.format('%02x', userIndex) or ARGV[3]
   redis.call('HSET', M, 'epoch', epoch, 't', '0', 'lv', '${LAYOUT_VERSION}')
@@ -329,12 +331,12 @@ FB = KEYS[${USER_KEY_ORDER.length + APPEND_EXTRA_KEYS.length}]
 
 const FALLBACK_ENTRIES = `${FALLBACK_LIBRARY}${FALLBACK_INIT}`;
 
-/** The functions of the append and the state they share (see APPEND_SCRIPT). */
 /** The history limit and the text it was read from, read once per call as `now` is. */
 const APPEND_STATE = `
 local limit, limitText
 `;
 
+/** The functions of the append and the state they share (see APPEND_SCRIPT). */
 export const APPEND_LIBRARY = `${PRELUDE_LIBRARY}${TRIM_FRONT}${FALLBACK_LIBRARY}${APPEND_STATE}`;
 
 /** One user's append, after APPEND_LIBRARY (see APPEND_SCRIPT). */
@@ -514,14 +516,14 @@ ${body}
 end
 
 local bodies, callNow, callTtl = tonumber(callArgv[1]), callArgv[2], callArgv[3]
-local createdAt, limit, cutoff, seed = callArgv[4], callArgv[5], callArgv[6], callArgv[7]
+local createdAt, callLimit, cutoff, seed = callArgv[4], callArgv[5], callArgv[6], callArgv[7]
 local channels = ${APPEND_CALL_FIELDS} + bodies * ${fields + 1}
 local replies, i = {}, 0
 for b = 1, bodies do
   local at = ${APPEND_CALL_FIELDS} + (b - 1) * ${fields + 1}
   -- APPEND_SCRIPT's ARGV; the channel (1) is each user's.
   local userArgv = { '', callNow, seed, callTtl, ${field('type')}, ${field('payloadJson')},
-    ${field('dedupeKey')}, createdAt, limit, cutoff, ${fieldsFrom('enqueuedAt')}, callNow }
+    ${field('dedupeKey')}, createdAt, callLimit, cutoff, ${fieldsFrom('enqueuedAt')}, callNow }
   for _ = 1, tonumber(callArgv[at + ${fields + 1}]) do
     i = i + 1
     local k = (i - 1) * ${APPEND_KEYS_PER_USER}
