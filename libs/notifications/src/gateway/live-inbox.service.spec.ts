@@ -167,6 +167,43 @@ describe(LiveInboxService.name, () => {
     expect(connection.isLive).toBe(true);
   });
 
+  it('writes a replay, its ready and what came during it to the stream together: corked from the first frame to the last', async () => {
+    const { connection, socket } = connectionOf('ada');
+    sut.register(connection);
+    const log: string[] = [];
+    const send = socket.send;
+    socket.send = (frame: string) => {
+      log.push((JSON.parse(frame) as ServerFrame).event);
+      return send(frame);
+    };
+    const stream = { cork: () => log.push('cork'), uncork: () => log.push('uncork') };
+    let finish!: (result: ReplayResult) => void;
+    inbox.replay.mockReturnValueOnce(new Promise<ReplayResult>((resolve) => (finish = resolve)));
+
+    const opening = sut.open(connection, 'e1-0', stream);
+    await vi.waitFor(() => expect(inbox.replay).toHaveBeenCalledTimes(1));
+    broker.publish(message(3, 'e1-3'));
+    const missed = [notificationFrame('e1-1', 1), notificationFrame('e1-2', 2)];
+    finish(replay({ frames: missed, head: { epoch: 'e1', version: 2 } }));
+    await opening;
+
+    expect(log).toEqual([
+      'cork',
+      'notification',
+      'notification',
+      'ready',
+      'notification',
+      'uncork',
+    ]);
+    // Nothing to replay: ready alone is one write anyway.
+    const fresh = connectionOf('ada').connection;
+    sut.register(fresh);
+    log.length = 0;
+    await sut.open(fresh, undefined, stream);
+    expect(log).toEqual([]);
+    expect(fresh.isLive).toBe(true);
+  });
+
   it('forwards the channel to every registered socket of the user, past the snapshot only', async () => {
     const first = connectionOf('ada');
     const second = connectionOf('ada');

@@ -5,7 +5,12 @@ import { NotificationsMetrics } from '../notifications.metrics.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import { NotificationBroker, type ChannelMessage } from '../storage/notification.broker.js';
 import type { MarkResult } from '../storage/notification.store.js';
-import type { ClientConnection, StreamBreak } from './client-connection.js';
+import {
+  WriteBatch,
+  type ClientConnection,
+  type Corkable,
+  type StreamBreak,
+} from './client-connection.js';
 import { ConnectionRegistry } from './connection.registry.js';
 import { GatewayPresence } from './gateway-presence.js';
 
@@ -40,25 +45,39 @@ export class LiveInboxService {
 
   /**
    * Subscribes the socket to its user's channel, replays what it missed since `since`, sends
-   * `ready`, and makes it live: from then on it gets the user's channel.
+   * `ready`, and makes it live: from then on it gets the user's channel. The replay and `ready` are
+   * written to `stream` (the socket's TCP stream) together, not one system call per frame.
    */
-  async open(connection: ClientConnection, since: string | undefined): Promise<void> {
+  async open(
+    connection: ClientConnection,
+    since: string | undefined,
+    stream?: Corkable,
+  ): Promise<void> {
     const { userId } = connection;
     connection.subscribed = true;
     connection.generation = this.broker.generation;
     await this.broker.acquire(userId);
     const snapshot = await this.inbox.replay(userId, since);
     if (!connection.isOpen) return;
-    for (const frame of snapshot.frames) connection.send(frame);
-    connection.send('ready', {
-      userId,
-      unread: snapshot.unread,
-      replayed: snapshot.frames.length,
-      truncated: snapshot.truncated,
-      cursor: snapshot.cursor,
-      counts: snapshot.counts,
-    });
-    const broken = connection.goLive(snapshot.head);
+    const batch = new WriteBatch(snapshot.frames.length > 0 ? stream : undefined);
+    let broken: StreamBreak | undefined;
+    try {
+      for (const frame of snapshot.frames) {
+        connection.send(frame);
+        batch.sent(frame.length);
+      }
+      connection.send('ready', {
+        userId,
+        unread: snapshot.unread,
+        replayed: snapshot.frames.length,
+        truncated: snapshot.truncated,
+        cursor: snapshot.cursor,
+        counts: snapshot.counts,
+      });
+      broken = connection.goLive(snapshot.head);
+    } finally {
+      batch.end();
+    }
     if (broken) this.resume(connection, broken);
   }
 

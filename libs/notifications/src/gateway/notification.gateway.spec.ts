@@ -36,7 +36,13 @@ class FakeSocket extends EventEmitter {
 
 const COUNTS = { unread: 2, unseen: 1, categories: {} };
 
-const REQUEST = { url: '/ws?since=e1-3', headers: {} } as IncomingMessage;
+/** The upgraded TCP stream, which the replay is written through (corked). */
+const STREAM = { cork: () => undefined, uncork: () => undefined };
+const REQUEST = {
+  url: '/ws?since=e1-3',
+  headers: {},
+  socket: STREAM,
+} as unknown as IncomingMessage;
 
 describe(NotificationGateway.name, () => {
   let authenticate: ReturnType<typeof vi.fn<(request: IncomingMessage) => Promise<UpgradeOutcome>>>;
@@ -103,7 +109,7 @@ describe(NotificationGateway.name, () => {
     expect(heartbeat.start).toHaveBeenCalledOnce();
   });
 
-  it('admits an authenticated socket: watched, registered, opened from `since`', async () => {
+  it('admits an authenticated socket: watched, registered, opened from `since` on its TCP stream', async () => {
     await connect();
 
     expect(heartbeat.watch).toHaveBeenCalledWith(
@@ -111,7 +117,11 @@ describe(NotificationGateway.name, () => {
       10_000,
     );
     expect(inbox.register).toHaveBeenCalledOnce();
-    expect(inbox.open).toHaveBeenCalledWith(expect.objectContaining({ userId: 'ada' }), 'e1-3');
+    expect(inbox.open).toHaveBeenCalledWith(
+      expect.objectContaining({ userId: 'ada' }),
+      'e1-3',
+      STREAM,
+    );
   });
 
   it('closes a refused socket with the close code and reason, and counts it', async () => {

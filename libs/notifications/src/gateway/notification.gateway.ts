@@ -96,7 +96,7 @@ export class NotificationGateway
     connection.authenticated = await connection.authenticated;
     if (!connection.authenticated) return;
     try {
-      await this.inbox.open(connection, sinceOf(request));
+      await this.inbox.open(connection, sinceOf(request), request.socket);
     } catch (error) {
       this.logger.error(`connect failed: ${(error as Error).message}`);
       connection.close(CloseCode.InternalError, 'internal error');

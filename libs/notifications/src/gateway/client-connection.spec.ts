@@ -1,0 +1,38 @@
+import { WRITE_BATCH_MAX, WriteBatch } from './client-connection.js';
+
+describe(WriteBatch.name, () => {
+  const recordingStream = () => {
+    const log: string[] = [];
+    return { log, stream: { cork: () => log.push('cork'), uncork: () => log.push('uncork') } };
+  };
+
+  it('holds the writes until it ends, letting them go each time about WRITE_BATCH_MAX is held', () => {
+    const { log, stream } = recordingStream();
+    const batch = new WriteBatch(stream);
+    const third = Math.ceil(WRITE_BATCH_MAX / 3);
+    for (let i = 0; i < 5; i++) {
+      log.push('frame');
+      batch.sent(third);
+    }
+    batch.end();
+
+    // Let go after the third frame (at WRITE_BATCH_MAX), then what was left at the end.
+    expect(log).toEqual([
+      'cork',
+      'frame',
+      'frame',
+      'frame',
+      'uncork',
+      'cork',
+      'frame',
+      'frame',
+      'uncork',
+    ]);
+  });
+
+  it('writes each frame by itself without a stream', () => {
+    const batch = new WriteBatch(undefined);
+    batch.sent(WRITE_BATCH_MAX * 2);
+    expect(() => batch.end()).not.toThrow();
+  });
+});
