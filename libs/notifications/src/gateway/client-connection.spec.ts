@@ -29,10 +29,4 @@ describe(WriteBatch.name, () => {
       'uncork',
     ]);
   });
-
-  it('writes each frame by itself without a stream', () => {
-    const batch = new WriteBatch(undefined);
-    batch.sent(WRITE_BATCH_MAX * 2);
-    expect(() => batch.end()).not.toThrow();
-  });
 });

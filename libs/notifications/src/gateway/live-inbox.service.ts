@@ -74,6 +74,7 @@ export class LiveInboxService {
         cursor: snapshot.cursor,
         counts: snapshot.counts,
       });
+      // What came during the replay (a round trip's worth) goes in the same batch, uncounted.
       broken = connection.goLive(snapshot.head);
     } finally {
       batch.end();
