@@ -27,7 +27,7 @@ describe(RedisKeys.name, () => {
       expect(sut.userOfChannel('p:{}x}:ch')).toBe('}x');
     });
 
-    it("names each key alone as forUser names it, and the append's keys in the scripts' order", () => {
+    it("names each key alone as forUser names it, and the append's keys in the scripts' order with the channel", () => {
       for (const cluster of [false, true]) {
         const sut = new RedisKeys('p', cluster);
         for (const userId of ['alice', ...awkward]) {
@@ -37,7 +37,7 @@ describe(RedisKeys.name, () => {
             expect(sut.keyOf(userId, name)).toBe(keys[name]);
           }
           const appendKeys: string[] = [];
-          sut.pushAppendKeys(appendKeys, userId);
+          expect(sut.pushAppendKeys(appendKeys, userId)).toBe(keys.channel);
           expect(appendKeys).toEqual([
             ...keys.all,
             keys.preferences,

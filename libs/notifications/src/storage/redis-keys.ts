@@ -134,12 +134,13 @@ export class RedisKeys {
 
   /**
    * Pushes onto `into` the user's keys as the append and the fallback check take them (the KEYS of
-   * APPEND_SCRIPT: USER_KEY_ORDER, then APPEND_EXTRA_KEYS), and nothing else: a fan-out builds
-   * them for every user.
+   * APPEND_SCRIPT: USER_KEY_ORDER, then APPEND_EXTRA_KEYS), and returns the user's channel (their
+   * ARGV[1]), all from one base: a fan-out builds them for every user.
    */
-  pushAppendKeys(into: string[], userId: string): void {
+  pushAppendKeys(into: string[], userId: string): string {
     const base = this.baseOf(userId);
     for (const suffix of APPEND_KEY_SUFFIXES) into.push(base + suffix);
+    return base + SUFFIXES.channel;
   }
 
   /** What every key of the user begins with (and the user's channel). */

@@ -231,12 +231,12 @@ export class RedisNotificationStore extends NotificationStore {
 
   /** USER_KEY_ORDER's KEYS and the ARGV every per-user script begins with. */
   private common(k: UserKeys, now = Date.now()): Arg[] {
-    return this.withPrelude(k.all, k, now);
+    return this.withPrelude(k.all, k.channel, now);
   }
 
   /** `keys`, then the ARGV every per-user script begins with: channel, now, epoch candidate, TTL. */
-  private withPrelude(keys: string[], k: UserKeys, now = Date.now()): Arg[] {
-    return [...keys, k.channel, now, newEpoch(), this.settings.historyMaxAgeSeconds];
+  private withPrelude(keys: string[], channel: string, now = Date.now()): Arg[] {
+    return [...keys, channel, now, newEpoch(), this.settings.historyMaxAgeSeconds];
   }
 
   async append(requests: AppendRequest[]): Promise<AppendResult[]> {
@@ -377,8 +377,7 @@ export class RedisNotificationStore extends NotificationStore {
     /** Where the current body's count of users is in `bodies`. */
     let users = -1;
     requests.forEach((request, i) => {
-      this.keys.pushAppendKeys(keys, request.userId);
-      channels.push(this.keys.keyOf(request.userId, 'channel'));
+      channels.push(this.keys.pushAppendKeys(keys, request.userId));
       if (i > 0 && sameBody(requests[i - 1], request)) {
         bodies[users] = (bodies[users] as number) + 1;
         return;
@@ -502,13 +501,12 @@ export class RedisNotificationStore extends NotificationStore {
   }
 
   async claimFallback(userId: string, id: string): Promise<FallbackClaim> {
-    const k = this.keys.forUser(userId);
     const keys: string[] = [];
-    this.keys.pushAppendKeys(keys, userId);
+    const channel = this.keys.pushAppendKeys(keys, userId);
     // With a replica acknowledgement, the claim is on the replicas before the job is added.
     const claim = async () => {
       const pipeline = storePipeline(this.redis, this.settings.replicaAck);
-      pipeline.notifFallbackClaim(...this.withPrelude(keys, k), id);
+      pipeline.notifFallbackClaim(...this.withPrelude(keys, channel), id);
       const [[error, reply]] = (await pipeline.exec()) ?? [];
       if (error) throw error;
       return reply as [number, string?];
