@@ -8,8 +8,11 @@
  * and its write system calls (`syscw` of /proc/<pid>/io: a `writev` counts one), the counts the
  * machine's load moves least.
  *
+ * `--payload-bytes` pads each payload: a replay larger than `maxBufferedBytes` (1 MiB) must arrive
+ * whole, not be closed as a slow consumer.
+ *
  *   npm run build && node bench/replay.mjs [--notifications 100] [--reconnects 200] [--repeat 3]
- *     [--baseline ../other-checkout]
+ *     [--payload-bytes 16] [--baseline ../other-checkout]
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -29,6 +32,7 @@ const { values } = parseArgs({
   options: {
     notifications: { type: 'string', default: '100' },
     reconnects: { type: 'string', default: '200' },
+    'payload-bytes': { type: 'string', default: '16' },
     repeat: { type: 'string', default: '3' },
     baseline: { type: 'string' },
   },
@@ -36,22 +40,31 @@ const { values } = parseArgs({
 const notifications = wholeNumberOption(values, 'notifications');
 const reconnects = wholeNumberOption(values, 'reconnects');
 const repeat = wholeNumberOption(values, 'repeat');
+const payloadBytes = wholeNumberOption(values, 'payload-bytes');
 
-/** Connects as `user` with `since`; resolves with how many notifications came before `ready`. */
+/**
+ * Connects with the token's user and `since`; resolves with how many notifications came before
+ * `ready`, rejects when the socket closes before it.
+ */
 function replayOnce(url, token, since) {
   return new Promise((done, fail) => {
     const ws = new WebSocket(`${url}?since=${encodeURIComponent(since)}`, ['bearer', token], {
       perMessageDeflate: false,
     });
     let replayed = 0;
+    let ready = false;
     ws.on('message', (data) => {
       const { event } = JSON.parse(data.toString());
       if (event === 'notification') replayed += 1;
       if (event !== 'ready') return;
+      ready = true;
       ws.close();
-      ws.once('close', () => done(replayed));
     });
     ws.on('error', fail);
+    ws.on('close', (code, reason) => {
+      if (ready) done(replayed);
+      else fail(new Error(`closed ${code} ${reason} before ready`));
+    });
   });
 }
 
@@ -103,7 +116,11 @@ async function measure(name, root) {
         const response = await fetch(`${base}/v1/notifications`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
-          body: JSON.stringify({ userId: 'replayer', type: 'bench.replay', payload: { q: i } }),
+          body: JSON.stringify({
+            userId: 'replayer',
+            type: 'bench.replay',
+            payload: { q: i, pad: 'x'.repeat(payloadBytes) },
+          }),
         });
         if (!response.ok) throw new Error(`publish: ${response.status} ${await response.text()}`);
       }

@@ -141,3 +141,41 @@ describe('resume with since (e2e)', () => {
     expect(await client.waitClosed()).toMatchObject({ code: 1011, reason: /history reset/ });
   });
 });
+
+describe('a replay larger than a socket may buffer (e2e)', () => {
+  let t: TestApp;
+  const track = closeAfterEach();
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('arrives whole, in order, before ready: it goes to the kernel in parts, not held as one', async () => {
+    const userId = 'large-replay';
+    const first = TestClient.connect(t.wsUrl, { token: await signToken(userId) });
+    track(first);
+    const { cursor } = await first.next('ready');
+    await first.close();
+    // 100 payloads of 15,000 bytes: 1.5 MB, more than maxBufferedBytes (1 MiB) at once.
+    const pad = 'x'.repeat(15_000);
+    const jobs = await t.producer.addBulk(
+      Array.from({ length: 100 }, (_, n) => ({
+        name: 'notify',
+        data: { userId, type: 'resume.large', payload: { n, pad } },
+      })),
+    );
+    for (const job of jobs) await job.waitUntilFinished(t.queueEvents, 10_000);
+
+    const back = TestClient.connect(t.wsUrl, { token: await signToken(userId), since: cursor });
+    track(back);
+    expect(await back.next('ready', 10_000)).toMatchObject({ replayed: 100, truncated: false });
+    // In the order they were stored (the jobs ran concurrently), each once.
+    const seqs = back.notificationIds().map((id) => Number(id.split('-')[1]));
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    const numbers = back.all('notification').map((data) => data.notification.payload.n as number);
+    expect(numbers.sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, n) => n));
+  });
+});
