@@ -1,4 +1,7 @@
 import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
+import { once } from 'node:events';
+import { connect as connectTcp } from 'node:net';
+import { upgradeHead } from './kit/raw-http.mjs';
 import { closeAfterEach, TestClient } from './kit/ws-client.js';
 import { startTestApp, type TestApp } from './kit/test-app.js';
 import { TEST_JWT_SECRET, signToken, unsignedToken } from './kit/tokens.mjs';
@@ -117,6 +120,30 @@ describe('wire protocol v1 (e2e)', () => {
       const [first] = tabs;
       first.send('ping', { ts: 2 });
       expect(await first.next('pong')).toEqual({ ts: 2 });
+    });
+  });
+
+  describe('the handshake', () => {
+    it('sends the 101 and the ready frame in one write: the client reads them together', async () => {
+      const port = Number(new URL(t.wsUrl).port);
+      const path = new URL(t.wsUrl).pathname;
+      const head = upgradeHead(path, [
+        'Origin: https://app.example',
+        `Sec-WebSocket-Protocol: bearer, ${await signToken('one-write')}`,
+      ]);
+      const socket = connectTcp(port, '127.0.0.1');
+      try {
+        socket.write(head);
+        const [first] = (await once(socket, 'data')) as [Buffer];
+        const text = first.toString('latin1');
+        expect(text).toMatch(/^HTTP\/1\.1 101 /);
+        // The 101's head, then an unmasked text frame (FIN, opcode 1) that is `ready`.
+        const frame = first.subarray(text.indexOf('\r\n\r\n') + 4);
+        expect(frame[0]).toBe(0x81);
+        expect(frame.toString('utf8')).toContain('{"event":"ready"');
+      } finally {
+        socket.destroy();
+      }
     });
   });
 

@@ -1,11 +1,13 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedis, type RedisServer } from '../kit/redis.mjs';
 import { redisOptionsFromUrl } from '../../src/redis/redis-url.js';
 import { reportCounts } from '../kit/counts.js';
+import { upgradeHead } from '../kit/raw-http.mjs';
 import { eventually } from '../kit/timing.mjs';
 import { http, storedIds } from '../kit/http.mjs';
 import { waitForJobs } from '../kit/jobs.js';
@@ -173,6 +175,40 @@ describe('faults: Redis (e2e)', { timeout: 120_000 }, () => {
       expect(tab.duplicates).toBe(0);
     } finally {
       await tab.close();
+      await service.stop('SIGKILL');
+      await redis.stop();
+    }
+  });
+
+  it('a socket that connects while Redis is down gets its 101 at once, and ready once Redis is back', async () => {
+    let redis = await startRedis();
+    const service = await startService(serviceEnv(redis));
+    const url = new URL(service.wsUrl);
+    const socket = connectTcp(Number(url.port), '127.0.0.1');
+    try {
+      await redis.kill();
+      // The gateway holds a 101 back for the socket's first frames (HandshakeHolds), for a tenth
+      // of a second at most: this connect cannot get them before Redis is back.
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+      const startedAt = Date.now();
+      socket.write(
+        upgradeHead(url.pathname, [
+          `Sec-WebSocket-Protocol: bearer, ${await signToken('early-bird')}`,
+        ]),
+      );
+      await eventually(() => answer.startsWith('HTTP/1.1 101 '), 5_000, 'the 101');
+      const upgradedMs = Date.now() - startedAt;
+      expect(answer).not.toContain('"event":"ready"');
+
+      redis = await startRedis({ port: redis.port });
+      const backAt = Date.now();
+      await eventually(() => answer.includes('{"event":"ready"'), 30_000, 'ready');
+      console.log(
+        `[faults] connect during an outage: 101 after ${upgradedMs} ms, ready ${Date.now() - backAt} ms after Redis was back`,
+      );
+    } finally {
+      socket.destroy();
       await service.stop('SIGKILL');
       await redis.stop();
     }

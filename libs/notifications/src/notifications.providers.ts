@@ -4,6 +4,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { ConnectionRegistry } from './gateway/connection.registry.js';
 import { ConnectionHeartbeat } from './gateway/connection-heartbeat.js';
 import { GatewayPresence } from './gateway/gateway-presence.js';
+import { HandshakeHolds } from './gateway/handshake-holds.js';
 import { LiveInboxService } from './gateway/live-inbox.service.js';
 import { gatewayForPath } from './gateway/notification.gateway.js';
 import { UpgradeAuthenticator } from './gateway/upgrade-authenticator.js';
@@ -124,6 +125,7 @@ export function createNotificationsProviders(setup: NotificationsRoleSetup): Pro
       UpgradeAuthenticator,
       GatewayPresence,
       ConnectionHeartbeat,
+      HandshakeHolds,
       LiveInboxService,
       gatewayForPath(setup.socketPath),
     );

@@ -8,7 +8,7 @@ describe(WriteBatch.name, () => {
 
   it('holds the writes until it ends, letting them go each time about WRITE_BATCH_MAX is held', () => {
     const { log, stream } = recordingStream();
-    const batch = new WriteBatch(stream);
+    const batch = new WriteBatch(stream).hold();
     const third = Math.ceil(WRITE_BATCH_MAX / 3);
     for (let i = 0; i < 5; i++) {
       log.push('frame');
@@ -28,5 +28,23 @@ describe(WriteBatch.name, () => {
       'frame',
       'uncork',
     ]);
+  });
+
+  it('holds nothing until told to, holds once however often told, and ends once', () => {
+    const { log, stream } = recordingStream();
+    const batch = new WriteBatch(stream);
+    batch.sent(WRITE_BATCH_MAX);
+    batch.end();
+    expect(log).toEqual([]);
+
+    batch.hold();
+    batch.hold();
+    expect(batch.isHolding).toBe(true);
+    batch.end();
+    batch.end();
+    expect(batch.isHolding).toBe(false);
+    // Held again after it ended (a replay after its handshake was let go).
+    batch.hold().end();
+    expect(log).toEqual(['cork', 'uncork', 'cork', 'uncork']);
   });
 });

@@ -21,22 +21,37 @@ export interface Corkable {
 export const WRITE_BATCH_MAX = 64 * 1024;
 
 /**
- * Frames sent one after the other (a reconnecting socket's replay) go to the kernel together: one
- * system call per `WRITE_BATCH_MAX` or so of them, not one per frame (`node bench/replay.mjs`, 99
+ * Writes that go to the kernel together: the frames sent while it holds (a reconnecting socket's
+ * replay, its `ready`; and, held from the handshake, the `101` before them, see HandshakeHolds) go
+ * in one system call per `WRITE_BATCH_MAX` or so, not one each (`node bench/replay.mjs`, 99
  * replayed per connect: 27-29 µs of the gateway's CPU per replayed notification against 35-38 with
- * a write each). Only what `sent` is told of counts toward `WRITE_BATCH_MAX`. Without a stream, each
- * frame is written by itself as usual.
+ * a write each). Only what `sent` is told of counts toward `WRITE_BATCH_MAX`. Without a stream, or
+ * while it does not hold, each frame is written by itself as usual.
  */
 export class WriteBatch {
   private held = 0;
+  private holding = false;
 
-  constructor(private readonly stream: Corkable | undefined) {
-    stream?.cork();
+  constructor(private readonly stream: Corkable | undefined) {}
+
+  /** Whether it holds the stream's writes (corked) until `end`. */
+  get isHolding(): boolean {
+    return this.holding;
+  }
+
+  /** Starts holding the stream's writes, unless it holds them already. */
+  hold(): this {
+    if (this.stream && !this.holding) {
+      this.stream.cork();
+      this.holding = true;
+      this.held = 0;
+    }
+    return this;
   }
 
   /** A frame of `length` was sent; past WRITE_BATCH_MAX held, what is held goes. */
   sent(length: number): void {
-    if (!this.stream) return;
+    if (!this.holding || !this.stream) return;
     this.held += length;
     if (this.held < WRITE_BATCH_MAX) return;
     this.held = 0;
@@ -44,9 +59,11 @@ export class WriteBatch {
     this.stream.cork();
   }
 
-  /** Lets go of what is held. */
+  /** Lets go of what is held; it holds no more until `hold`. */
   end(): void {
-    this.stream?.uncork();
+    if (!this.holding || !this.stream) return;
+    this.holding = false;
+    this.stream.uncork();
   }
 }
 

@@ -4,6 +4,7 @@ import type { ClientConnection } from './client-connection.js';
 import { ConnectionHeartbeat } from './connection-heartbeat.js';
 import { ConnectionRegistry } from './connection.registry.js';
 import type { GatewayPresence } from './gateway-presence.js';
+import type { HandshakeHolds } from './handshake-holds.js';
 
 const LIMITS = { pingIntervalMs: 1000, pingTimeoutMs: 300, tokenExpiryGraceMs: 50 };
 
@@ -37,15 +38,20 @@ describe(ConnectionHeartbeat.name, () => {
   let connection: ClientConnection;
   let refreshDue: ReturnType<typeof vi.fn>;
   let presence: GatewayPresence;
+  let releaseOverdue: ReturnType<typeof vi.fn>;
+  let holds: HandshakeHolds;
 
   beforeEach(() => {
     refreshDue = vi.fn();
     presence = { refreshDue } as unknown as GatewayPresence;
+    releaseOverdue = vi.fn();
+    holds = { releaseOverdue } as unknown as HandshakeHolds;
     registry = new ConnectionRegistry<ClientConnection>();
     sut = new ConnectionHeartbeat(
       registry,
       new NotificationsSettings({ limits: LIMITS }),
       presence,
+      holds,
     );
     fake = fakeConnection('ada');
     connection = fake.connection;
@@ -88,11 +94,12 @@ describe(ConnectionHeartbeat.name, () => {
       expect(connection.nextPingAt).toBe(2000);
     });
 
-    it('has the presence entries that are due refreshed on every tick', () => {
+    it('has the presence entries that are due refreshed, and the overdue handshakes let go, on every tick', () => {
       sut.tick(999);
       sut.tick(1000);
 
       expect(refreshDue.mock.calls).toEqual([[999], [1000]]);
+      expect(releaseOverdue.mock.calls).toEqual([[999], [1000]]);
     });
 
     it('does not ping again while a ping is unanswered', () => {
@@ -171,6 +178,7 @@ describe(ConnectionHeartbeat.name, () => {
           registry,
           new NotificationsSettings({ limits: { pingIntervalMs } }),
           presence,
+          holds,
         ).tickMs;
 
       expect(tickMs(1000)).toBe(50);

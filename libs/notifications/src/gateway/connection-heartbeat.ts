@@ -5,6 +5,7 @@ import { SlicedWalk } from '../utils/sliced-walk.util.js';
 import type { ClientConnection } from './client-connection.js';
 import { ConnectionRegistry } from './connection.registry.js';
 import { GatewayPresence } from './gateway-presence.js';
+import { HandshakeHolds } from './handshake-holds.js';
 
 /**
  * Keeps the gateway's sockets honest: closes a socket whose token expired (4401, after the grace),
@@ -13,7 +14,8 @@ import { GatewayPresence } from './gateway-presence.js';
  * expiry checks) are spread over the interval instead of arriving as one burst. A tick looks at a
  * slice of the sockets (a tenth of them, at least 500: see SlicedWalk), so each socket is looked at
  * every ten ticks (0.5-1 s): a ping, a cut or a close for an expired token is up to that late. Each
- * tick also has `GatewayPresence` refresh the presence entries that are due (one batch).
+ * tick also has `GatewayPresence` refresh the presence entries that are due (one batch), and lets
+ * go of the handshakes held too long (see HandshakeHolds).
  */
 @Injectable()
 export class ConnectionHeartbeat implements OnModuleDestroy {
@@ -27,6 +29,7 @@ export class ConnectionHeartbeat implements OnModuleDestroy {
     private readonly registry: ConnectionRegistry<ClientConnection>,
     private readonly settings: NotificationsSettings,
     private readonly presence: GatewayPresence,
+    private readonly holds: HandshakeHolds,
   ) {}
 
   /** How often it ticks: a twentieth of the ping interval, between 50 and 100 ms. */
@@ -74,5 +77,6 @@ export class ConnectionHeartbeat implements OnModuleDestroy {
       }
     });
     this.presence.refreshDue(now);
+    this.holds.releaseOverdue(now);
   }
 }

@@ -10,7 +10,7 @@ import type {
 } from '../storage/notification.broker.js';
 import type { ReplayResult } from '../storage/notification.store.js';
 import { serializedFrame } from '../storage/serialized-frame.js';
-import { ClientConnection } from './client-connection.js';
+import { ClientConnection, WriteBatch } from './client-connection.js';
 import { ConnectionRegistry } from './connection.registry.js';
 import type { GatewayPresence } from './gateway-presence.js';
 import { LiveInboxService } from './live-inbox.service.js';
@@ -180,7 +180,8 @@ describe(LiveInboxService.name, () => {
     let finish!: (result: ReplayResult) => void;
     inbox.replay.mockReturnValueOnce(new Promise<ReplayResult>((resolve) => (finish = resolve)));
 
-    const opening = sut.open(connection, 'e1-0', stream);
+    // Its handshake was let go already (a slow connect): the replay is held by itself.
+    const opening = sut.open(connection, 'e1-0', new WriteBatch(stream));
     await vi.waitFor(() => expect(inbox.replay).toHaveBeenCalledTimes(1));
     broker.publish(message(3, 'e1-3'));
     const missed = [notificationFrame('e1-1', 1), notificationFrame('e1-2', 2)];
@@ -199,9 +200,31 @@ describe(LiveInboxService.name, () => {
     const fresh = connectionOf('ada').connection;
     sut.register(fresh);
     log.length = 0;
-    await sut.open(fresh, undefined, stream);
+    await sut.open(fresh, undefined, new WriteBatch(stream));
     expect(log).toEqual([]);
     expect(fresh.isLive).toBe(true);
+  });
+
+  it('sends the first frames in the batch that holds the handshake, and ends it', async () => {
+    const log: string[] = [];
+    const stream = { cork: () => log.push('cork'), uncork: () => log.push('uncork') };
+    for (const frames of [[], [notificationFrame('e1-1', 1)]]) {
+      const { connection, socket } = connectionOf('ada');
+      sut.register(connection);
+      const send = socket.send;
+      socket.send = (frame: string) => {
+        log.push((JSON.parse(frame) as ServerFrame).event);
+        return send(frame);
+      };
+      const batch = new WriteBatch(stream).hold();
+      inbox.replay.mockResolvedValueOnce(replay({ frames, head: { epoch: 'e1', version: 1 } }));
+
+      await sut.open(connection, 'e1-0', batch);
+
+      expect(batch.isHolding).toBe(false);
+    }
+    // Held once each (by the handshake), not again for the replay.
+    expect(log).toEqual(['cork', 'ready', 'uncork', 'cork', 'notification', 'ready', 'uncork']);
   });
 
   it('forwards the channel to every registered socket of the user, past the snapshot only', async () => {

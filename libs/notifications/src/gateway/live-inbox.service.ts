@@ -5,12 +5,7 @@ import { NotificationsMetrics } from '../notifications.metrics.js';
 import { NotificationsSettings } from '../notifications.settings.js';
 import { NotificationBroker, type ChannelMessage } from '../storage/notification.broker.js';
 import type { MarkResult } from '../storage/notification.store.js';
-import {
-  WriteBatch,
-  type ClientConnection,
-  type Corkable,
-  type StreamBreak,
-} from './client-connection.js';
+import { WriteBatch, type ClientConnection, type StreamBreak } from './client-connection.js';
 import { ConnectionRegistry } from './connection.registry.js';
 import { GatewayPresence } from './gateway-presence.js';
 
@@ -46,12 +41,13 @@ export class LiveInboxService {
   /**
    * Subscribes the socket to its user's channel, replays what it missed since `since`, sends
    * `ready`, and makes it live: from then on it gets the user's channel. The replay and `ready` are
-   * written to `stream` (the socket's TCP stream) together, not one system call per frame.
+   * written together through `batch` (of the socket's TCP stream), not one system call per frame,
+   * along with what it held already (the handshake's `101`, see HandshakeHolds); `open` ends it.
    */
   async open(
     connection: ClientConnection,
     since: string | undefined,
-    stream?: Corkable,
+    batch = new WriteBatch(undefined),
   ): Promise<void> {
     const { userId } = connection;
     connection.subscribed = true;
@@ -59,7 +55,8 @@ export class LiveInboxService {
     await this.broker.acquire(userId);
     const snapshot = await this.inbox.replay(userId, since);
     if (!connection.isOpen) return;
-    const batch = new WriteBatch(snapshot.frames.length > 0 ? stream : undefined);
+    // Let go of by now (a slow connect): held again for a replay, as `ready` alone is one write.
+    if (snapshot.frames.length > 0) batch.hold();
     let broken: StreamBreak | undefined;
     try {
       for (const frame of snapshot.frames) {

@@ -5,11 +5,16 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { NotificationsMetrics } from '../notifications.metrics.js';
 import { NotificationsSettings } from '../notifications.settings.js';
-import type { ClientConnection } from './client-connection.js';
+import { WriteBatch, type ClientConnection } from './client-connection.js';
 import type { ConnectionHeartbeat } from './connection-heartbeat.js';
+import { HandshakeHolds } from './handshake-holds.js';
 import type { LiveInboxService } from './live-inbox.service.js';
 import { NotificationGateway } from './notification.gateway.js';
-import type { UpgradeAuthenticator, UpgradeOutcome } from './upgrade-authenticator.js';
+import type {
+  UpgradeAuthenticator,
+  UpgradeOutcome,
+  VerifyClient,
+} from './upgrade-authenticator.js';
 
 const OPEN = 1;
 const CLOSED = 3;
@@ -20,10 +25,14 @@ class FakeSocket extends EventEmitter {
   bufferedAmount = 0;
   readonly sent: ServerFrame[] = [];
   closedWith: [number, string] | undefined;
+  constructor(private readonly log: string[] = []) {
+    super();
+  }
   send(frame: string): void {
     this.sent.push(JSON.parse(frame) as ServerFrame);
   }
   close(code: number, reason: string): void {
+    this.log.push(`close ${code}`);
     this.closedWith = [code, reason];
     this.readyState = CLOSED;
     queueMicrotask(() => this.emit('close'));
@@ -36,15 +45,12 @@ class FakeSocket extends EventEmitter {
 
 const COUNTS = { unread: 2, unseen: 1, categories: {} };
 
-/** The upgraded TCP stream, which the replay is written through (corked). */
-const STREAM = { cork: () => undefined, uncork: () => undefined };
-const REQUEST = {
-  url: '/ws?since=e1-3',
-  headers: {},
-  socket: STREAM,
-} as unknown as IncomingMessage;
-
 describe(NotificationGateway.name, () => {
+  /** What the upgraded TCP stream (held from the handshake to `ready`) and the sockets were told. */
+  let log: string[];
+  let request: IncomingMessage;
+  let holds: HandshakeHolds;
+  let verifyClient: ReturnType<typeof vi.fn<VerifyClient>>;
   let authenticate: ReturnType<typeof vi.fn<(request: IncomingMessage) => Promise<UpgradeOutcome>>>;
   let heartbeat: {
     start: ReturnType<typeof vi.fn>;
@@ -53,7 +59,9 @@ describe(NotificationGateway.name, () => {
   };
   let inbox: {
     register: ReturnType<typeof vi.fn<(connection: ClientConnection) => boolean>>;
-    open: ReturnType<typeof vi.fn>;
+    open: ReturnType<
+      typeof vi.fn<(c: ClientConnection, since?: string, batch?: WriteBatch) => Promise<void>>
+    >;
     close: ReturnType<typeof vi.fn>;
     markRead: ReturnType<typeof vi.fn>;
     mark: ReturnType<typeof vi.fn>;
@@ -63,6 +71,14 @@ describe(NotificationGateway.name, () => {
   let sut: NotificationGateway;
 
   beforeEach(() => {
+    log = [];
+    request = {
+      url: '/ws?since=e1-3',
+      headers: {},
+      socket: { cork: () => log.push('cork'), uncork: () => log.push('uncork') },
+    } as unknown as IncomingMessage;
+    holds = new HandshakeHolds();
+    verifyClient = vi.fn<VerifyClient>((_info, done) => done(true));
     authenticate = vi.fn(async () => ({ identity: { userId: 'ada', expiresAt: 10_000 } }));
     heartbeat = { start: vi.fn(), stop: vi.fn(), watch: vi.fn() };
     const open = new Set<ClientConnection>();
@@ -80,17 +96,20 @@ describe(NotificationGateway.name, () => {
       delivered: { inc: vi.fn() },
     } as unknown as NotificationsMetrics;
     sut = new NotificationGateway(
-      { authenticate } as unknown as UpgradeAuthenticator,
+      { authenticate, verifyClient } as unknown as UpgradeAuthenticator,
       heartbeat as unknown as ConnectionHeartbeat,
       inbox as unknown as LiveInboxService,
+      holds,
       new NotificationsSettings({ limits: { maxMessagesPerMinute: 3, maxFrameBytes: 2048 } }),
       metrics,
     );
   });
 
+  /** A socket whose upgrade was accepted (its stream held, as `verifyClient` does), connected. */
   async function connect(): Promise<FakeSocket> {
-    const socket = new FakeSocket();
-    await sut.handleConnection(socket as unknown as WebSocket, REQUEST);
+    const socket = new FakeSocket(log);
+    holds.hold(request.socket);
+    await sut.handleConnection(socket as unknown as WebSocket, request);
     return socket;
   }
 
@@ -109,7 +128,34 @@ describe(NotificationGateway.name, () => {
     expect(heartbeat.start).toHaveBeenCalledOnce();
   });
 
-  it('admits an authenticated socket: watched, registered, opened from `since` on its TCP stream', async () => {
+  it("holds an accepted upgrade's answer back (its stream corked), and not a refused one's", () => {
+    const server = { options: {} } as WebSocketServer;
+    sut.afterInit(server);
+    const verify = server.options.verifyClient as VerifyClient;
+    const done = vi.fn();
+
+    verify({ req: request, secure: false }, done);
+    expect(done).toHaveBeenLastCalledWith(true);
+    expect(log).toEqual(['cork']);
+    expect(holds.batchOf(request.socket).isHolding).toBe(true);
+
+    const refused = {
+      url: '/ws',
+      headers: {},
+      socket: { cork: () => log.push('cork 2'), uncork: () => 0 },
+    } as unknown as IncomingMessage;
+    verifyClient.mockImplementationOnce((_info, answer) => answer(false, 401, 'missing token'));
+    verify({ req: refused, secure: false }, done);
+    expect(done).toHaveBeenLastCalledWith(false, 401, 'missing token');
+    expect(log).toEqual(['cork']);
+  });
+
+  it('admits an authenticated socket: watched, registered, opened from `since` with the batch that holds its handshake', async () => {
+    let heldWhileOpening: boolean | undefined;
+    inbox.open.mockImplementationOnce(async (_connection, _since, batch) => {
+      heldWhileOpening = batch?.isHolding;
+    });
+
     await connect();
 
     expect(heartbeat.watch).toHaveBeenCalledWith(
@@ -120,8 +166,11 @@ describe(NotificationGateway.name, () => {
     expect(inbox.open).toHaveBeenCalledWith(
       expect.objectContaining({ userId: 'ada' }),
       'e1-3',
-      STREAM,
+      expect.any(WriteBatch),
     );
+    expect(heldWhileOpening).toBe(true);
+    // Let go once the connect is done.
+    expect(log).toEqual(['cork', 'uncork']);
   });
 
   it('closes a refused socket with the close code and reason, and counts it', async () => {
@@ -134,6 +183,8 @@ describe(NotificationGateway.name, () => {
     expect(socket.closedWith).toEqual([CloseCode.Unauthorized, 'token expired']);
     expect(rejected).toHaveBeenCalledWith({ code: String(CloseCode.Unauthorized) });
     expect(inbox.register).not.toHaveBeenCalled();
+    // The close goes out with the held handshake.
+    expect(log).toEqual(['cork', `close ${CloseCode.Unauthorized}`, 'uncork']);
   });
 
   it('closes a socket over maxSocketsPerUser with 4429', async () => {
@@ -153,6 +204,7 @@ describe(NotificationGateway.name, () => {
 
     expect(socket.closedWith).toEqual([CloseCode.InternalError, 'internal error']);
     expect(logged).toHaveBeenCalledWith('connect failed: redis down');
+    expect(log).toEqual(['cork', `close ${CloseCode.InternalError}`, 'uncork']);
     logged.mockRestore();
   });
 
@@ -242,7 +294,7 @@ describe(NotificationGateway.name, () => {
     let admit!: (outcome: UpgradeOutcome) => void;
     authenticate.mockReturnValueOnce(new Promise((resolve) => (admit = resolve)));
     const socket = new FakeSocket();
-    const connected = sut.handleConnection(socket as unknown as WebSocket, REQUEST);
+    const connected = sut.handleConnection(socket as unknown as WebSocket, request);
 
     socket.frame({ event: 'ping', data: {} });
     await settle();

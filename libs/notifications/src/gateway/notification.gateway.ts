@@ -13,6 +13,7 @@ import { NotificationsSettings } from '../notifications.settings.js';
 import { ClientConnection, type ConnectionHooks } from './client-connection.js';
 import { isFrameError, parseClientFrame } from './client-frames.js';
 import { ConnectionHeartbeat } from './connection-heartbeat.js';
+import { HandshakeHolds } from './handshake-holds.js';
 import { sinceOf } from './handshake.js';
 import { LiveInboxService } from './live-inbox.service.js';
 import { closeCodeOfSocketError } from './socket-errors.js';
@@ -57,6 +58,7 @@ export class NotificationGateway
     private readonly authenticator: UpgradeAuthenticator,
     private readonly heartbeat: ConnectionHeartbeat,
     private readonly inbox: LiveInboxService,
+    private readonly holds: HandshakeHolds,
     private readonly settings: NotificationsSettings,
     metrics: NotificationsMetrics,
   ) {
@@ -77,7 +79,13 @@ export class NotificationGateway
     server.options.handleProtocols = (protocols) =>
       protocols.has(BEARER_PROTOCOL) ? BEARER_PROTOCOL : false;
     // Origin and token are checked before the handshake completes: refused upgrades get 403/401.
-    server.options.verifyClient = this.authenticator.verifyClient;
+    // An accepted one's `101` is held back for the socket's first frames (see HandshakeHolds).
+    const verify = this.authenticator.verifyClient;
+    server.options.verifyClient = (info, done) =>
+      verify(info, (ok, ...refusal) => {
+        if (ok) this.holds.hold(info.req.socket);
+        done(ok, ...refusal);
+      });
     this.heartbeat.start();
   }
 
@@ -92,14 +100,18 @@ export class NotificationGateway
     socket.on('pong', this.listeners.pong);
     socket.on('ping', this.listeners.ping);
     socket.on('message', this.listeners.message);
-    connection.authenticated = this.admit(connection, request);
-    connection.authenticated = await connection.authenticated;
-    if (!connection.authenticated) return;
+    // Holds the `101` (see HandshakeHolds) until `ready`, or until the socket is refused.
+    const batch = this.holds.batchOf(request.socket);
     try {
-      await this.inbox.open(connection, sinceOf(request), request.socket);
+      connection.authenticated = this.admit(connection, request);
+      connection.authenticated = await connection.authenticated;
+      if (!connection.authenticated) return;
+      await this.inbox.open(connection, sinceOf(request), batch);
     } catch (error) {
       this.logger.error(`connect failed: ${(error as Error).message}`);
       connection.close(CloseCode.InternalError, 'internal error');
+    } finally {
+      batch.end();
     }
   }
 
