@@ -55,7 +55,8 @@ export class LiveInboxService {
     await this.broker.acquire(userId);
     const snapshot = await this.inbox.replay(userId, since);
     if (!connection.isOpen) return;
-    // Let go of by now (a slow connect): held again for a replay, as `ready` alone is one write.
+    // The handshake's hold may be gone (a slow connect): a replay is held again; `ready` alone is
+    // one write anyway.
     if (snapshot.frames.length > 0) batch.hold();
     let broken: StreamBreak | undefined;
     try {
