@@ -187,8 +187,8 @@ describe('faults: Redis (e2e)', { timeout: 120_000 }, () => {
     const socket = connectTcp(Number(url.port), '127.0.0.1');
     try {
       await redis.kill();
-      // The gateway holds a 101 back for the socket's first frames (HandshakeHolds), for a tenth
-      // of a second at most: this connect cannot get them before Redis is back.
+      // The gateway holds a 101 back for the socket's first frames (HandshakeHolds), for 100 ms
+      // and up to a heartbeat tick more: this connect cannot get them before Redis is back.
       let answer = '';
       socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
       const startedAt = Date.now();
