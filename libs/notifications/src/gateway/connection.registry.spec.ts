@@ -125,5 +125,44 @@ describe(ConnectionRegistry.name, () => {
       expect(sut.userCount).toBe(1);
       expect(sut.has('bob')).toBe(false);
     });
+
+    it('keeps every connection of a user through one, two, three and back to one', () => {
+      const [a1, a2, a3] = [connection('alice'), connection('alice'), connection('alice')];
+      sut.add(a1);
+      sut.add(a2);
+      sut.add(a3);
+
+      sut.remove(a2);
+      expect([...sut.connectionsOf('alice')]).toEqual([a1, a3]);
+      sut.remove(a1);
+      expect([...sut.connectionsOf('alice')]).toEqual([a3]);
+      expect(sut.remove(a1)).toBe(false);
+      expect(sut.add(a3)).toBe(true);
+      expect(sut.countOf('alice')).toBe(1);
+
+      sut.add(a1);
+      expect([...sut.connectionsOf('alice')]).toEqual([a3, a1]);
+      expect([...sut.all()]).toEqual([a3, a1]);
+      expect(sut.connectionCount).toBe(2);
+    });
+  });
+
+  describe('forEachOf', () => {
+    it("visits each of the user's connections, a lone one too, and no one else's", () => {
+      const [a1, a2, b1] = [connection('alice'), connection('alice'), connection('bob')];
+      sut.add(a1);
+      sut.add(b1);
+      const visited = (userId: string) => {
+        const seen: RegisteredConnection[] = [];
+        sut.forEachOf(userId, (c) => seen.push(c));
+        return seen;
+      };
+
+      expect(visited('alice')).toEqual([a1]);
+      sut.add(a2);
+      expect(visited('alice')).toEqual([a1, a2]);
+      expect(visited('bob')).toEqual([b1]);
+      expect(visited('carol')).toEqual([]);
+    });
   });
 });

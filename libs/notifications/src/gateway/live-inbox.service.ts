@@ -114,10 +114,10 @@ export class LiveInboxService {
   }
 
   private deliver(message: ChannelMessage): void {
-    for (const connection of this.registry.connectionsOf(message.userId)) {
+    this.registry.forEachOf(message.userId, (connection) => {
       const broken = connection.offer(message);
       if (broken) this.resume(connection, broken);
-    }
+    });
     if (message.id !== undefined && message.enqueuedAt > 0) {
       this.metrics.pushLatency.observe((Date.now() - message.enqueuedAt) / 1000);
     }

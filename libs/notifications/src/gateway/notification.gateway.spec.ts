@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { CloseCode, type ServerFrame } from '@rtnotify/protocol';
+import { GATEWAY_OPTIONS } from '@nestjs/websockets/constants.js';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket, WebSocketServer } from 'ws';
@@ -9,7 +10,7 @@ import { WriteBatch, type ClientConnection } from './client-connection.js';
 import type { ConnectionHeartbeat } from './connection-heartbeat.js';
 import { HandshakeHolds } from './handshake-holds.js';
 import type { LiveInboxService } from './live-inbox.service.js';
-import { NotificationGateway } from './notification.gateway.js';
+import { gatewayForPath, NotificationGateway } from './notification.gateway.js';
 import type {
   UpgradeAuthenticator,
   UpgradeOutcome,
@@ -25,6 +26,9 @@ class FakeSocket extends EventEmitter {
   bufferedAmount = 0;
   readonly sent: ServerFrame[] = [];
   closedWith: [number, string] | undefined;
+  /** Whether the client answers a close frame (else the socket stays closing). */
+  answersClose = true;
+  terminated = false;
   constructor(private readonly log: string[] = []) {
     super();
   }
@@ -34,6 +38,12 @@ class FakeSocket extends EventEmitter {
   close(code: number, reason: string): void {
     this.log.push(`close ${code}`);
     this.closedWith = [code, reason];
+    if (!this.answersClose) return;
+    this.readyState = CLOSED;
+    queueMicrotask(() => this.emit('close'));
+  }
+  terminate(): void {
+    this.terminated = true;
     this.readyState = CLOSED;
     queueMicrotask(() => this.emit('close'));
   }
@@ -352,5 +362,33 @@ describe(NotificationGateway.name, () => {
       expect(socket.closedWith).toEqual([CloseCode.GoingAway, 'server shutting down: reconnect']);
     }
     expect(late.closedWith).toEqual([CloseCode.GoingAway, 'server shutting down: reconnect']);
+    expect(sockets.some((socket) => socket.terminated)).toBe(false);
+  });
+
+  it('is served on its path by a ws server that keeps no list of its sockets', () => {
+    expect(Reflect.getMetadata(GATEWAY_OPTIONS, gatewayForPath('/sockets'))).toEqual({
+      path: '/sockets',
+      clientTracking: false,
+    });
+  });
+
+  it('cuts at shutdown, after 2 s, a socket whose client did not answer the close', async () => {
+    const [answering, silent] = [await connect(), await connect()];
+    silent.answersClose = false;
+    vi.useFakeTimers();
+    try {
+      const shutdown = sut.beforeApplicationShutdown();
+      await vi.advanceTimersByTimeAsync(1999);
+      expect(silent.terminated).toBe(false);
+
+      await vi.advanceTimersByTimeAsync(1);
+      await shutdown;
+    } finally {
+      vi.useRealTimers();
+    }
+
+    expect(silent.closedWith?.[0]).toBe(CloseCode.GoingAway);
+    expect(silent.terminated).toBe(true);
+    expect(answering.terminated).toBe(false);
   });
 });

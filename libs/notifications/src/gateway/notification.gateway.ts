@@ -25,6 +25,9 @@ import { UpgradeAuthenticator } from './upgrade-authenticator.js';
  */
 const CLOSE_HANDSHAKE_TIMEOUT_MS = 5000;
 
+/** ws's `readyState` of a closed socket. */
+const CLOSED = 3;
+
 /** Listeners of a socket; `this` is the socket. */
 interface SocketListeners {
   message: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
@@ -125,7 +128,8 @@ export class NotificationGateway
   async beforeApplicationShutdown(): Promise<void> {
     this.draining = true;
     this.heartbeat.stop();
-    const closed = [...this.inbox.connections()].map(
+    const connections = [...this.inbox.connections()];
+    const closed = connections.map(
       (connection) =>
         new Promise<void>((resolve) => {
           connection.socket.once('close', () => resolve());
@@ -133,6 +137,11 @@ export class NotificationGateway
         }),
     );
     await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, 2000).unref())]);
+    // The ws server keeps no list of its sockets (see gatewayForPath), so Nest cannot end those
+    // that did not answer the close: they are cut here.
+    for (const { socket } of connections) {
+      if (socket.readyState !== CLOSED) socket.terminate();
+    }
   }
 
   /** Authenticates the socket's user and registers the socket; false when it was closed instead. */
@@ -245,9 +254,13 @@ export class NotificationGateway
   }
 }
 
-/** The gateway served on `path` (`@WebSocketGateway` needs the path at declaration time). */
+/**
+ * The gateway served on `path` (`@WebSocketGateway` needs the path at declaration time). Its ws
+ * server does not track its clients (`clientTracking`): the registry knows the sockets already,
+ * and ws's list would cost every idle socket a `close` listener and a place in a set.
+ */
 export function gatewayForPath(path: string): typeof NotificationGateway {
-  @WebSocketGateway({ path })
+  @WebSocketGateway({ path, clientTracking: false })
   class PathNotificationGateway extends NotificationGateway {}
   return PathNotificationGateway;
 }
