@@ -103,8 +103,11 @@ export class ClientConnection implements RegisteredConnection {
   expiresAt = Number.POSITIVE_INFINITY;
   /** Holds a subscription to the user's channel, to be released on close. */
   subscribed = false;
-  /** The broker generation its subscription dates from (see NotificationBroker.generation). */
-  generation = 0;
+  /**
+   * The broker generation its snapshot was taken on (see NotificationBroker.generation); undefined
+   * until its snapshot is asked for.
+   */
+  generation: number | undefined;
 
   constructor(
     readonly socket: WebSocket,

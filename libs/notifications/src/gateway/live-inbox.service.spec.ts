@@ -379,6 +379,52 @@ describe(LiveInboxService.name, () => {
     expect(fresh.socket.close).not.toHaveBeenCalled();
   });
 
+  it('lets a socket still waiting for its channel when the connection was lost go live once it is back', async () => {
+    let subscribed!: () => void;
+    broker.acquire.mockReturnValueOnce(
+      new Promise((resolve) => (subscribed = () => resolve(undefined))),
+    );
+    const early = connectionOf('ada');
+    sut.register(early.connection);
+    const opening = sut.open(early.connection, undefined);
+
+    // Lost and back before the socket's subscription was answered: its snapshot comes after.
+    broker.generation = 1;
+    for (const listener of broker.resubscribed) listener();
+    subscribed();
+    await opening;
+    expect(early.events()).toEqual(['ready']);
+    expect(early.socket.close).not.toHaveBeenCalled();
+
+    // Lost once its snapshot was taken: it may have missed what came meanwhile.
+    broker.generation = 2;
+    for (const listener of broker.resubscribed) listener();
+    expect(early.socket.close).toHaveBeenCalledWith(
+      CloseCode.InternalError,
+      'stream interrupted: resume with since',
+    );
+  });
+
+  it('makes a socket resume when the channel connection was lost while its snapshot was taken', async () => {
+    let answer!: (result: ReplayResult) => void;
+    inbox.replay.mockReturnValueOnce(new Promise((resolve) => (answer = resolve)));
+    const { connection, socket, events } = connectionOf('ada');
+    sut.register(connection);
+    const opening = sut.open(connection, undefined);
+    await vi.waitFor(() => expect(inbox.replay).toHaveBeenCalledOnce());
+
+    broker.generation = 1;
+    for (const listener of broker.resubscribed) listener();
+    answer(replay());
+    await opening;
+
+    expect(events()).toEqual([]);
+    expect(socket.close).toHaveBeenCalledWith(
+      CloseCode.InternalError,
+      'stream interrupted: resume with since',
+    );
+  });
+
   it('unregisters and releases the channel once, on close', async () => {
     const { connection } = connectionOf('ada');
     sut.register(connection);

@@ -51,8 +51,11 @@ export class LiveInboxService {
   ): Promise<void> {
     const { userId } = connection;
     connection.subscribed = true;
-    connection.generation = this.broker.generation;
     await this.broker.acquire(userId);
+    // From here on, a lost channel connection may take messages that come after the snapshot: the
+    // socket then resumes (resumeInterrupted). Lost before, it missed nothing: the snapshot is taken
+    // on the channel subscribed again.
+    connection.generation = this.broker.generation;
     const snapshot = await this.inbox.replay(userId, since);
     if (!connection.isOpen) return;
     // The handshake's hold may be gone (a slow connect): a replay is held again; `ready` alone is
@@ -133,7 +136,10 @@ export class LiveInboxService {
       ? userIds.flatMap((userId) => [...this.registry.connectionsOf(userId)])
       : this.registry.all();
     for (const connection of affected) {
-      if (connection.generation < generation) this.resume(connection, 'stream interrupted');
+      // A socket whose snapshot is not asked for yet will take it on the channel as it is now.
+      if (connection.generation !== undefined && connection.generation < generation) {
+        this.resume(connection, 'stream interrupted');
+      }
     }
   }
 
