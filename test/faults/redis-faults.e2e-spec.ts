@@ -34,18 +34,36 @@ function serviceEnv(
 }
 
 /**
- * Waits until a raw socket has read a `ready` frame (`read()`: what it has read); failing, says what
- * it read and what the service logged last.
+ * A raw TCP client of the service's socket endpoint, connected at once. It upgrades as a user when
+ * told, and keeps what it reads (latin1) for the test to look in.
  */
-async function untilReady(read: () => string, service: ServiceProcess): Promise<void> {
-  await eventually(() => read().includes('{"event":"ready"'), 30_000, 'ready').catch(
-    (error: Error) => {
-      const what = JSON.stringify(read().slice(0, 400));
-      throw new Error(
-        `${error.message}; the socket read ${what}; the service logged:\n${service.output().slice(-2000)}`,
+function rawSocketOf(service: ServiceProcess) {
+  const url = new URL(service.wsUrl);
+  const socket = connectTcp(Number(url.port), '127.0.0.1');
+  let read = '';
+  socket.on('data', (chunk: Buffer) => (read += chunk.toString('latin1')));
+  return {
+    read: () => read,
+    /** Sends the upgrade with `user`'s token; resolves once the `101` is in. */
+    async upgrade(user: string): Promise<void> {
+      const token = await signToken(user);
+      socket.write(upgradeHead(url.pathname, [`Sec-WebSocket-Protocol: bearer, ${token}`]));
+      await eventually(() => read.startsWith('HTTP/1.1 101 '), 5_000, 'the 101');
+    },
+    /** Resolves once a `ready` frame is in; failing, says what it read and what the service logged. */
+    async untilReady(): Promise<void> {
+      await eventually(() => read.includes('{"event":"ready"'), 30_000, 'ready').catch(
+        (error: Error) => {
+          const what = JSON.stringify(read.slice(0, 400));
+          const logged = service.output().slice(-2000);
+          throw new Error(
+            `${error.message}; the socket read ${what}; the service logged:\n${logged}`,
+          );
+        },
       );
     },
-  );
+    destroy: () => socket.destroy(),
+  };
 }
 
 /** Publishes over HTTP until acknowledged (202), retrying 503s with the same dedupeKey. */
@@ -199,27 +217,19 @@ describe('faults: Redis (e2e)', { timeout: 120_000 }, () => {
   it('a socket that connects while Redis is down gets its 101 at once, and ready once Redis is back', async () => {
     let redis = await startRedis();
     const service = await startService(serviceEnv(redis));
-    const url = new URL(service.wsUrl);
-    const socket = connectTcp(Number(url.port), '127.0.0.1');
+    const socket = rawSocketOf(service);
     try {
       await redis.kill();
       // The gateway holds a 101 back for the socket's first frames (HandshakeHolds), for 100 ms
       // and up to a heartbeat tick more: this connect cannot get them before Redis is back.
-      let answer = '';
-      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
       const startedAt = Date.now();
-      socket.write(
-        upgradeHead(url.pathname, [
-          `Sec-WebSocket-Protocol: bearer, ${await signToken('early-bird')}`,
-        ]),
-      );
-      await eventually(() => answer.startsWith('HTTP/1.1 101 '), 5_000, 'the 101');
+      await socket.upgrade('early-bird');
       const upgradedMs = Date.now() - startedAt;
-      expect(answer).not.toContain('"event":"ready"');
+      expect(socket.read()).not.toContain('"event":"ready"');
 
       redis = await startRedis({ port: redis.port });
       const backAt = Date.now();
-      await untilReady(() => answer, service);
+      await socket.untilReady();
       console.log(
         `[faults] connect during an outage: 101 after ${upgradedMs} ms, ready ${Date.now() - backAt} ms after Redis was back`,
       );
@@ -233,30 +243,24 @@ describe('faults: Redis (e2e)', { timeout: 120_000 }, () => {
   it('a socket whose channel is still being subscribed when Redis goes away gets ready once it is back', async () => {
     let redis = await startRedis();
     const service = await startService(serviceEnv(redis));
-    const url = new URL(service.wsUrl);
     const admin = new Redis(redis.url);
-    const socket = connectTcp(Number(url.port), '127.0.0.1');
+    const socket = rawSocketOf(service);
     try {
       // Redis answers no one for a while: the socket's SUBSCRIBE stays unanswered when it dies, so
       // the gateway learns of the loss after the connect began (as under load it may anyway).
       await admin.call('CLIENT', 'PAUSE', '20000', 'ALL');
-      let answer = '';
-      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
-      socket.write(
-        upgradeHead(url.pathname, [`Sec-WebSocket-Protocol: bearer, ${await signToken('paused')}`]),
-      );
-      await eventually(() => answer.startsWith('HTTP/1.1 101 '), 5_000, 'the 101');
+      await socket.upgrade('paused');
 
       admin.disconnect();
       await redis.kill();
       redis = await startRedis({ port: redis.port });
       const backAt = Date.now();
-      await untilReady(() => answer, service);
+      await socket.untilReady();
       console.log(
         `[faults] connect with its SUBSCRIBE lost with Redis: ready ${Date.now() - backAt} ms after Redis was back`,
       );
       // Not closed to resume: its snapshot was taken once the channel was subscribed again.
-      expect(answer).not.toContain('resume with since');
+      expect(socket.read()).not.toContain('resume with since');
     } finally {
       admin.disconnect();
       socket.destroy();
