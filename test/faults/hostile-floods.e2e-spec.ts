@@ -46,8 +46,8 @@ describe('hostile floods against an app with the default limits (e2e)', { timeou
       10_000,
       'bystander notifications',
     );
-    // Each once, in store order. Twenty jobs, not one: with the default worker concurrency (32)
-    // BullMQ may start a job before one added earlier, so store order need not be the order of add.
+    // Each once, in store order. The 20 are separate jobs: with the default worker concurrency (32),
+    // BullMQ may start one before a job added earlier, so store order need not be the order of add.
     const received = bystander.all('notification').map((data) => data.notification);
     expect(received.map((n) => n.payload.i).sort((a, b) => a - b)).toEqual(
       Array.from({ length: 20 }, (_, i) => i),
