@@ -4,7 +4,9 @@ import type { RegisteredConnection } from './connection.registry.js';
 import type { ChannelMessage } from '../storage/notification.broker.js';
 import type { SerializedFrame } from '../storage/serialized-frame.js';
 
+/** ws's `readyState` of an open socket and of a closed one. */
 const OPEN = 1;
+const CLOSED = 3;
 /** How long a socket closed for being slow may take to drain before it is cut. */
 const SLOW_CONSUMER_GRACE_MS = 5000;
 
@@ -156,6 +158,11 @@ export class ClientConnection implements RegisteredConnection {
     if (this.socket.readyState > OPEN) return;
     this.hooks.closedByServer(code);
     this.socket.close(code, reason);
+  }
+
+  /** Ends the socket at once, unless it is closed already (its client did not answer a close). */
+  cut(): void {
+    if (this.socket.readyState !== CLOSED) this.socket.terminate();
   }
 
   /** Counts a client frame; false once the socket is over `perMinute` in the current minute. */

@@ -25,9 +25,6 @@ import { UpgradeAuthenticator } from './upgrade-authenticator.js';
  */
 const CLOSE_HANDSHAKE_TIMEOUT_MS = 5000;
 
-/** ws's `readyState` of a closed socket. */
-const CLOSED = 3;
-
 /** Listeners of a socket; `this` is the socket. */
 interface SocketListeners {
   message: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
@@ -139,9 +136,7 @@ export class NotificationGateway
     await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, 2000).unref())]);
     // The ws server keeps no list of its sockets (see gatewayForPath), so Nest cannot end those
     // that did not answer the close: they are cut here.
-    for (const { socket } of connections) {
-      if (socket.readyState !== CLOSED) socket.terminate();
-    }
+    for (const connection of connections) connection.cut();
   }
 
   /** Authenticates the socket's user and registers the socket; false when it was closed instead. */
