@@ -20,7 +20,7 @@ import {
   slowlogComponents,
   startSlowlog,
 } from './lib/breakdown.mjs';
-import { cpuMs, machineBusyMs, syscalls, untilQuiet } from './lib/cpu.mjs';
+import { cpuMs, machineBusyMs, runQueueWait, syscalls, untilQuiet } from './lib/cpu.mjs';
 import { measureMemory } from './lib/memory.mjs';
 import { startRedisCluster } from './lib/redis-cluster.mjs';
 import * as report from './lib/report.mjs';
@@ -361,6 +361,41 @@ async function benchSystem(name, o) {
       );
     };
 
+    /** Run-queue waits of the service's and Redis's main threads so far (Redis: all nodes). */
+    const waitsNow = () =>
+      Object.fromEntries(
+        ['service', 'redis'].map((k) => [
+          k,
+          [pids[k]].flat().reduce(
+            (sum, pid) => {
+              const one = runQueueWait(pid);
+              return { ms: sum.ms + one.ms, slices: sum.slices + one.slices };
+            },
+            { ms: 0, slices: 0 },
+          ),
+        ]),
+      );
+    /**
+     * Per process since `before` (a waitsNow()) over `elapsedMs`: ms waited for a CPU per second,
+     * and µs per wait on average (per time slice it was given).
+     */
+    const waitsSince = (before, elapsedMs) => {
+      const now = waitsNow();
+      return Object.fromEntries(
+        ['service', 'redis'].map((k) => {
+          const ms = now[k].ms - before[k].ms;
+          const slices = now[k].slices - before[k].slices;
+          return [
+            k,
+            {
+              msPerSecond: round((ms * 1000) / Math.max(1, elapsedMs)),
+              usPerWait: round((ms * 1000) / Math.max(1, slices)),
+            },
+          ];
+        }),
+      );
+    };
+
     /** CPU-ms each process spent since `before` (a cpuNow()). */
     const cpuSince = (before) => {
       const now = cpuNow();
@@ -496,6 +531,7 @@ async function benchSystem(name, o) {
       await clients.call('expect', { step, kind: 'steady', capacity });
       const stats0 = await commandStats(redisNodes);
       const syscalls0 = syscallsNow();
+      const waits0 = waitsNow();
       const cpu0 = cpuNow();
       const fromUs = Number(process.hrtime.bigint() / 1000n);
       const run = await producer.call(
@@ -509,6 +545,7 @@ async function benchSystem(name, o) {
         o.drainMs + 60_000,
       );
       const cpu1 = cpuNow();
+      const waits = waitsSince(waits0, cpu1.at - cpu0.at);
       const stepSyscalls = syscallsPer(syscalls0, run.sent);
       const toUs = Number(process.hrtime.bigint() / 1000n);
       const stats1 = await commandStats(redisNodes);
@@ -540,6 +577,9 @@ async function benchSystem(name, o) {
         },
         // Read and write system calls per notification, of the service and of Redis.
         syscallsPerNotification: stepSyscalls,
+        // How long their main threads were ready to run but had no CPU (the machine's share of
+        // the tail: an event loop that waits for a core delays everything it has).
+        runQueueWait: waits,
         // Redis's time in each command (scripts include the commands they call), per 1,000.
         redisUsecPer1k: commandUsecPer1k(stats0, stats1, Math.max(1, run.sent)),
         loadAverage: loadAverage(),
@@ -564,6 +604,7 @@ async function benchSystem(name, o) {
           `lost ${lost}, dup ${s.duplicates}, ` +
           (run.failed ? `enqueue failed ${run.failed} (first: ${run.firstError}), ` : '') +
           `cpu/1k svc ${s.cpuMsPer1k.service} redis ${s.cpuMsPer1k.redis}, ` +
+          `waited for a CPU svc ${waits.service.msPerSecond} redis ${waits.redis.msPerSecond} ms/s, ` +
           `other load ${s.otherCores} cores, load loop max prod ${run.stalls.loopDelayMaxMs} ` +
           `clients ${got.stalls.loopDelayMaxMs} ms → ${s.verdict}`,
       );

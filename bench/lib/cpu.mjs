@@ -41,6 +41,21 @@ export function syscalls(pid) {
   }
 }
 
+/**
+ * How long the main thread of `pid` has waited so far for a CPU while it was ready to run, in ms,
+ * and how many times it was put on one (`/proc/<pid>/schedstat`: its run-queue delay and its count
+ * of time slices). A process whose event loop had work but no core adds to every latency it
+ * measures or causes: on a machine this small, that is the tail. Zeros when it is gone.
+ */
+export function runQueueWait(pid) {
+  try {
+    const [, waitNs, slices] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(' ');
+    return { ms: Number(waitNs) / 1e6, slices: Number(slices) };
+  } catch {
+    return { ms: 0, slices: 0 };
+  }
+}
+
 /** CPU time the whole machine spent busy so far (all cores, from /proc/stat), in ms. */
 export function machineBusyMs() {
   const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/);

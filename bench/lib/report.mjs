@@ -150,12 +150,14 @@ export function printSteady(results) {
       s.cpuMsPer1k.redis,
       s.cpuMsPer1k.producer,
       s.cpuMsPer1k.clients,
+      s.runQueueWait?.service.msPerSecond ?? null,
+      s.runQueueWait?.redis.msPerSecond ?? null,
       s.otherCores,
       loadStallMs(s),
       verdictText[s.verdict] + (s.producerBehind ? ', load behind' : ''),
     ]);
     printTable(
-      `STEADY — ${results[name].label}: open-loop steps (latency ms, enqueue → receive; CPU-ms per 1,000 notifications; other load = cores used by the rest of the machine; load stall = longest event-loop stall of the load processes, ms)`,
+      `STEADY — ${results[name].label}: open-loop steps (latency ms, enqueue → receive; CPU-ms per 1,000 notifications; svc wait, redis wait = ms per second their main thread was ready to run but had no CPU; other load = cores used by the rest of the machine; load stall = longest event-loop stall of the load processes, ms)`,
       [
         'rate/s',
         'sent',
@@ -169,6 +171,8 @@ export function printSteady(results) {
         'cpu redis',
         'cpu prod',
         'cpu clients',
+        'svc wait',
+        'redis wait',
         'other load',
         'load stall',
         'verdict',
