@@ -45,7 +45,7 @@ export function syscalls(pid) {
  * How long the main thread of `pid` has waited so far for a CPU while it was ready to run, in ms,
  * and how many times it was put on one (`/proc/<pid>/schedstat`: its run-queue delay and its count
  * of time slices). A process whose event loop had work but no core adds to every latency it
- * measures or causes: on a machine this small, that is the tail. Zeros when it is gone.
+ * measures or causes: on a machine this small, much of a low-load tail. Zeros when it is gone.
  */
 export function runQueueWait(pid) {
   try {
