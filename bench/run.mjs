@@ -338,20 +338,24 @@ async function benchSystem(name, o) {
       at: Date.now(),
     });
 
-    /** Read and write system calls of the service and of its Redis (all nodes) so far. */
-    const syscallsNow = () =>
+    /**
+     * `read(pid)` of the service and of its Redis (all nodes, each field summed), so far: counters
+     * such as system calls or run-queue waits.
+     */
+    const serviceAndRedis = (read) =>
       Object.fromEntries(
         ['service', 'redis'].map((k) => [
           k,
-          [pids[k]].flat().reduce(
-            (sum, pid) => {
-              const one = syscalls(pid);
-              return { reads: sum.reads + one.reads, writes: sum.writes + one.writes };
-            },
-            { reads: 0, writes: 0 },
-          ),
+          [pids[k]]
+            .flat()
+            .map(read)
+            .reduce((sum, one) =>
+              Object.fromEntries(Object.entries(sum).map(([f, v]) => [f, v + one[f]])),
+            ),
         ]),
       );
+    /** Read and write system calls of the service and of its Redis (all nodes) so far. */
+    const syscallsNow = () => serviceAndRedis(syscalls);
     /** System calls per unit since `before` (a syscallsNow()), for `units` connects, users… */
     const syscallsPer = (before, units) => {
       const now = syscallsNow();
@@ -362,19 +366,7 @@ async function benchSystem(name, o) {
     };
 
     /** Run-queue waits of the service's and Redis's main threads so far (Redis: all nodes). */
-    const waitsNow = () =>
-      Object.fromEntries(
-        ['service', 'redis'].map((k) => [
-          k,
-          [pids[k]].flat().reduce(
-            (sum, pid) => {
-              const one = runQueueWait(pid);
-              return { ms: sum.ms + one.ms, slices: sum.slices + one.slices };
-            },
-            { ms: 0, slices: 0 },
-          ),
-        ]),
-      );
+    const waitsNow = () => serviceAndRedis(runQueueWait);
     /**
      * Per process since `before` (a waitsNow()) over `elapsedMs`: ms waited for a CPU per second,
      * and µs per wait on average (per time slice it was given).
