@@ -1,4 +1,4 @@
-import { USER_KEY_ORDER } from './lua-scripts.js';
+import { NEXT_SEQ_LUA, USER_KEY_ORDER } from './lua-scripts.js';
 
 /*
  * The store's scripts as they run on a Redis Cluster. Two mechanical changes, made here and nowhere
@@ -10,14 +10,14 @@ import { USER_KEY_ORDER } from './lua-scripts.js';
  *   after it issued (and published) ids that never reached its replica. The first store for a user on
  *   another node (a promoted replica, or the new owner of a migrated slot) therefore skips
  *   `SEQ_FENCE` numbers, so that an id a client may already have seen is never issued again for a
- *   different notification.
+ *   different notification. The append's own `nextSeq` (NEXT_SEQ_LUA) is replaced by one that
+ *   writes the number it issues at once (the append writes it again, the same, with its counts).
  */
 
 /** How many sequence numbers a user's history skips when it is first written on another node. */
 export const SEQ_FENCE = 1_000_000;
 
 const PUBLISH_CALL = /redis\.call\('PUBLISH',/g;
-const NEXT_SEQ_CALL = "redis.call('HINCRBY', M, 'seq', '1')";
 
 /** The user's meta hash among the scripts' KEYS (see lua-scripts.ts). */
 const META = `KEYS[${USER_KEY_ORDER.indexOf('m') + 1}]`;
@@ -42,13 +42,12 @@ export interface ClusterScriptChanges {
 export function clusterScriptChanges(lua: string): ClusterScriptChanges {
   return {
     publishes: lua.match(PUBLISH_CALL)?.length ?? 0,
-    sequences: lua.split(NEXT_SEQ_CALL).length - 1,
+    sequences: lua.split(NEXT_SEQ_LUA).length - 1,
   };
 }
 
 /** The cluster form of one of the store's scripts (see the top of this file). */
 export function forCluster(lua: string): string {
   const published = lua.replace(PUBLISH_CALL, "redis.call('SPUBLISH',");
-  if (!published.includes(NEXT_SEQ_CALL)) return published;
-  return NEXT_SEQ + published.split(NEXT_SEQ_CALL).join('nextSeq()');
+  return published.split(NEXT_SEQ_LUA).join(NEXT_SEQ);
 }

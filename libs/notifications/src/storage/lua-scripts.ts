@@ -137,9 +137,9 @@ local function bump(field, delta)
 end
 
 -- Adds (sign 1) or takes away (-1) what a notification in this state counts for. In these scripts
--- count() alone writes 'un' and 'us', and unreadNow and unseenNow hold their values: both are set
--- in one call.
-local function count(state, cat, sign)
+-- count() alone writes 'un' and 'us' (or, when it is told to leave them, the append's last write),
+-- and unreadNow and unseenNow hold their values: both are set in one call.
+local function count(state, cat, sign, leaveCounts)
   local unread, unseen = isUnread(state), isUnseen(state)
   if unread then
     unreadNow = unreadNow + sign
@@ -149,6 +149,7 @@ local function count(state, cat, sign)
     unseenNow = unseenNow + sign
     if cat ~= '' then bump('n:' .. cat, sign) end
   end
+  if leaveCounts then return end
   if unread and unseen then
     redis.call('HSET', M, 'un', int(unreadNow), 'us', int(unseenNow))
   elseif unread then
@@ -263,7 +264,7 @@ channel = ARGV[1]
 -- instructions, callgrind).
 if ARGV[2] ~= nowText then nowText, now = ARGV[2], tonumber(ARGV[2]) end
 if ARGV[4] ~= ttlText then ttlText, ttl = ARGV[4], tonumber(ARGV[4]) end
-head = redis.call('HMGET', M, 'epoch', 'ne', 'cats', 'rm', 'lv', 'un', 'us')
+head = redis.call('HMGET', M, 'epoch', 'ne', 'cats', 'rm', 'lv', 'un', 'us', 'seq')
 epoch = head[1]
 if epoch and head[5] ~= '${LAYOUT_VERSION}' then
   return redis.error_reply('${LEGACY_LAYOUT_ERROR} this history is in the 0.2 layout')
@@ -336,8 +337,26 @@ const APPEND_STATE = `
 local limit, limitText
 `;
 
+/**
+ * Lua: the sequence number the append issues, the one after the head's. Nothing is written here: the
+ * append writes it with the counts, in one HSET, once it stores (a duplicate writes nothing). On a
+ * cluster, cluster-scripts.ts puts a fenced one in its place.
+ */
+export const NEXT_SEQ_LUA = `
+local function nextSeq() return (tonumber(head[8]) or 0) + 1 end
+`;
+
+/** The append's reply for a notification stored already (by its dedupe key). */
+const DUPLICATE_REPLY = `
+local function duplicateOf(existingSeq)
+  local existing = epoch .. '-' .. existingSeq
+  local entry = fallbackEntry(existing)
+  return {0, existing, unreadNow, '', entry and entry.due or ''}
+end
+`;
+
 /** The functions of the append and the state they share (see APPEND_SCRIPT). */
-export const APPEND_LIBRARY = `${PRELUDE_LIBRARY}${TRIM_FRONT}${FALLBACK_LIBRARY}${APPEND_STATE}`;
+export const APPEND_LIBRARY = `${PRELUDE_LIBRARY}${TRIM_FRONT}${FALLBACK_LIBRARY}${APPEND_STATE}${NEXT_SEQ_LUA}${DUPLICATE_REPLY}`;
 
 /** One user's append, after APPEND_LIBRARY (see APPEND_SCRIPT). */
 export const APPEND_BODY = `${PRELUDE_INIT}${FALLBACK_INIT}
@@ -345,20 +364,25 @@ local PR, P = KEYS[${USER_KEY_ORDER.length + 1}], KEYS[${USER_KEY_ORDER.length +
 local dedupeKey = ARGV[7]
 if ARGV[9] ~= limitText then limitText, limit = ARGV[9], tonumber(ARGV[9]) end
 local critical = ARGV[17] == '1'
-local existingSeq = epoch and redis.call('ZSCORE', K, dedupeKey)
-if existingSeq then
-  local existing = epoch .. '-' .. existingSeq
-  local entry = fallbackEntry(existing)
-  return {0, existing, unreadNow, '', entry and entry.due or ''}
-end
--- Muted in-app: nothing is written (not even a new user's epoch, which would have no TTL).
-if ARGV[12] ~= '' and not critical and redis.call('HGET', PR, 'i:' .. ARGV[12]) == '0' then
-  return {2, '', unreadNow, '', ''}
-end
-if not epoch then createEpoch() end
-local seq = int(redis.call('HINCRBY', M, 'seq', '1'))
-local id = epoch .. '-' .. seq
 local category, expiresAt, expiresAtMs, collapseKey = ARGV[12], ARGV[13], ARGV[14], ARGV[15]
+-- One the user may have muted in-app: a duplicate is still answered as one; muted, nothing is
+-- written (not even a new user's epoch, which would have no TTL).
+if category ~= '' and not critical then
+  local existingSeq = epoch and redis.call('ZSCORE', K, dedupeKey)
+  if existingSeq then return duplicateOf(existingSeq) end
+  if redis.call('HGET', PR, 'i:' .. category) == '0' then return {2, '', unreadNow, '', ''} end
+end
+local known = epoch
+if not known then createEpoch() end
+local seq = int(nextSeq())
+-- The dedupe key is added first, and only if it is not there: one call both checks and records it.
+-- A duplicate has written nothing (on a cluster, the fenced nextSeq has: a gap in the sequence).
+if redis.call('ZADD', K, 'NX', seq, dedupeKey) == 0 then
+  if known then return duplicateOf(redis.call('ZSCORE', K, dedupeKey)) end
+  -- A new history, and a key left from an earlier one: this notification's now.
+  redis.call('ZADD', K, seq, dedupeKey)
+end
+local id = epoch .. '-' .. seq
 -- The notification's JSON fields after type and category, as they are sent and stored.
 local extra = ''
 if expiresAt ~= '' then extra = ',"expiresAt":"' .. expiresAt .. '"' end
@@ -384,13 +408,13 @@ if category ~= '' and not hasCategories then
   redis.call('HSET', M, 'cats', 1)
   hasCategories = true
 end
-count(state, category, 1)
+-- 'un' and 'us' are written below, with the sequence.
+count(state, category, 1, true)
 if expiresAtMs ~= '' then
   redis.call('ZADD', E, expiresAtMs, seq)
   local ne = redis.call('HGET', M, 'ne')
   if not ne or tonumber(expiresAtMs) < tonumber(ne) then redis.call('HSET', M, 'ne', expiresAtMs) end
 end
-redis.call('ZADD', K, seq, dedupeKey)
 
 -- The oldest go: past the history limit, and (oldest first, in chunks) those older than the cutoff.
 local drop = math.max(length - limit, 0)
@@ -431,6 +455,8 @@ if ARGV[18] ~= '' or ARGV[19] == '1' then
 end
 local unread = unreadNow
 local counts = countsJson(unread)
+-- One write for the sequence and the counts (count() left them).
+redis.call('HSET', M, 'seq', seq, 'un', int(unread), 'us', int(unseenNow))
 -- The notification is written into the frame in place, not made a string of its own first.
 publish('{"event":"notification","data":{"notification":{"createdAt":"' .. ARGV[8] .. '","id":"' ..
   id .. '","type":"' .. ARGV[5] .. '"' ..

@@ -6,6 +6,7 @@ import {
 } from './redis-notification.store.js';
 import { dedupeKeysOf } from './dedupe-index-spec-kit.js';
 import { APPEND_KEYS_PER_USER } from './lua-scripts.js';
+import { RedisKeys } from './redis-keys.js';
 import { LegacyStore } from './legacy/layout-0.2.js';
 import {
   appendOne,
@@ -67,6 +68,34 @@ describe(RedisNotificationStore.name, () => {
       expect(a2).toEqual({ userId: 'alice', id: a1.id, stored: false, unread: 1 });
       expect(b1).toMatchObject({ userId: 'bob', stored: true, unread: 1 });
       expect(await sut.unreadCount('alice')).toBe(1);
+    });
+
+    it('writes nothing for a duplicate: no sequence number, count or message', async () => {
+      const { sut, keyPrefix } = createSut({ historyLimit: 5 });
+      const meta = new RedisKeys(keyPrefix).forUser('alice').meta;
+      const first = await appendOne(sut, 'alice', 'once');
+      const before = await redis.hgetall(meta);
+
+      const again = await appendOne(sut, 'alice', 'once');
+
+      expect(again).toMatchObject({ stored: false, id: first.id, unread: 1 });
+      expect(await redis.hgetall(meta)).toEqual(before);
+      expect(seqOf((await appendOne(sut, 'alice', 'next')).id)).toBe(seqOf(first.id) + 1);
+    });
+
+    it("stores a new history's first notification under a key left from an earlier history", async () => {
+      const { sut, keyPrefix } = createSut({ historyLimit: 5 });
+      const first = await appendOne(sut, 'alice', 'kept');
+      // Everything but the dedupe index gone (by hand: the keys share one TTL).
+      const keys = new RedisKeys(keyPrefix).forUser('alice');
+      await redis.del(...keys.all.filter((key) => key !== keys.dedupe));
+
+      const again = await appendOne(sut, 'alice', 'kept');
+
+      expect(again).toMatchObject({ stored: true, unread: 1 });
+      expect(epochOf(again.id)).not.toBe(epochOf(first.id));
+      expect(seqOf(again.id)).toBe(1);
+      expect(await appendOne(sut, 'alice', 'kept')).toMatchObject({ stored: false, id: again.id });
     });
   });
 
