@@ -137,8 +137,8 @@ local function bump(field, delta)
 end
 
 -- Adds (sign 1) or takes away (-1) what a notification in this state counts for. In these scripts
--- count() alone writes 'un' and 'us' (or, when it is told to leave them, the append's last write),
--- and unreadNow and unseenNow hold their values: both are set in one call.
+-- only count() writes 'un' and 'us', unless it is told to leave them (the append writes them with
+-- the sequence number), and unreadNow and unseenNow hold their values: both are set in one call.
 local function count(state, cat, sign, leaveCounts)
   local unread, unseen = isUnread(state), isUnseen(state)
   if unread then
