@@ -350,7 +350,7 @@ local function nextSeq() return (tonumber(head[8]) or 0) + 1 end
 const DUPLICATE_REPLY = `
 local function duplicateOf(existingSeq)
   local existing = epoch .. '-' .. existingSeq
-  local entry = fallbackEntry(existing)
+  local entry = FB and fallbackEntry(existing)
   return {0, existing, unreadNow, '', entry and entry.due or ''}
 end
 `;
@@ -483,8 +483,29 @@ return {1, id, unread, replaced, fallbackDue}
  */
 export const APPEND_SCRIPT = `${APPEND_LIBRARY}${APPEND_BODY}`;
 
-/** The KEYS of one user's append: USER_KEY_ORDER, then APPEND_EXTRA_KEYS. */
+/**
+ * The KEYS of one user's append: USER_KEY_ORDER, then APPEND_EXTRA_KEYS. In appendManyScript's calls
+ * on one Redis, the users of a notification that needs none of the extra keys pass USER_KEY_ORDER
+ * only (see needsExtraKeys).
+ */
 export const APPEND_KEYS_PER_USER = USER_KEY_ORDER.length + APPEND_EXTRA_KEYS.length;
+
+/**
+ * Whether an append reads or writes the extra keys (APPEND_EXTRA_KEYS): the preferences for a
+ * category, the presence and the fallbacks for a fallback. A duplicate of one without a fallback
+ * answers that none is due without reading the fallbacks.
+ */
+export function needsExtraKeys(notification: {
+  category?: string;
+  fallbackDelayMs?: number;
+  fallbackWhenOffline?: boolean;
+}): boolean {
+  return (
+    notification.category !== undefined ||
+    notification.fallbackDelayMs !== undefined ||
+    notification.fallbackWhenOffline === true
+  );
+}
 
 /**
  * The fields of a notification that appendManyScript takes once for all the users that share them
@@ -515,12 +536,15 @@ const APPEND_CALL_FIELDS = 7;
  * user (what the user's script wrote before the error stays written, as it would then). `library`
  * (APPEND_LIBRARY) runs once per call, before: its functions see each user's KEYS and ARGV and the
  * state that the body sets for that user.
- * KEYS: each user's APPEND_KEYS_PER_USER keys in turn.
+ * KEYS: each user's keys in turn: APPEND_KEYS_PER_USER, or USER_KEY_ORDER's alone when the body
+ * says so.
  * ARGV: bodies, now (epoch ms), ttlSeconds, createdAt (ISO), historyLimit, cutoff, epochSeed (8
- * characters); each body's APPEND_BODY_FIELDS and how many of the users, one after the other, take
- * it; then each user's channel. The users of a fan-out share one body, so its payload crosses the
- * wire once, and a user costs the call only its keys and its channel: every argument is a string
- * that Redis makes for the script (about 1,500 instructions each, counted with callgrind). A new
+ * characters); each body's APPEND_BODY_FIELDS, how many of the users, one after the other, take it
+ * and whether they pass the extra keys ('1', or '' when the notification needs none of them:
+ * needsExtraKeys); then each user's channel. The users of a fan-out share one body, so its payload
+ * crosses the wire once, and a user costs the call only its keys and its channel: every argument is
+ * a string that Redis makes for the script (about 1,500 instructions each, counted with callgrind;
+ * the three extra keys are about 3 % of a common append's instructions). A new
  * user's epochCandidate is the seed and its place in the call in two hex digits, so that two new
  * users of a call get two epochs (APPEND_CALL_MAX users at most, under 256).
  * Returns each user's APPEND_SCRIPT reply (or error), in order.
@@ -528,6 +552,8 @@ const APPEND_CALL_FIELDS = 7;
 export function appendManyScript(body: string, library = ''): string {
   const fields = APPEND_BODY_FIELDS.length;
   const keys = Array.from({ length: APPEND_KEYS_PER_USER }, (_, i) => `callKeys[k + ${i + 1}]`);
+  const ownKeys = keys.slice(0, USER_KEY_ORDER.length);
+  const perBody = fields + 2;
   const field = (name: (typeof APPEND_BODY_FIELDS)[number]) =>
     `callArgv[at + ${APPEND_BODY_FIELDS.indexOf(name) + 1}]`;
   const fieldsFrom = (name: (typeof APPEND_BODY_FIELDS)[number]) =>
@@ -543,18 +569,26 @@ end
 
 local bodies, callNow, callTtl = tonumber(callArgv[1]), callArgv[2], callArgv[3]
 local createdAt, callLimit, cutoff, seed = callArgv[4], callArgv[5], callArgv[6], callArgv[7]
-local channels = ${APPEND_CALL_FIELDS} + bodies * ${fields + 1}
-local replies, i = {}, 0
+local channels = ${APPEND_CALL_FIELDS} + bodies * ${perBody}
+local replies, i, k = {}, 0, 0
 for b = 1, bodies do
-  local at = ${APPEND_CALL_FIELDS} + (b - 1) * ${fields + 1}
+  local at = ${APPEND_CALL_FIELDS} + (b - 1) * ${perBody}
+  local extra = callArgv[at + ${fields + 2}] == '1'
   -- APPEND_SCRIPT's ARGV; the channel (1) is each user's.
   local userArgv = { '', callNow, seed, callTtl, ${field('type')}, ${field('payloadJson')},
     ${field('dedupeKey')}, createdAt, callLimit, cutoff, ${fieldsFrom('enqueuedAt')}, callNow }
   for _ = 1, tonumber(callArgv[at + ${fields + 1}]) do
     i = i + 1
-    local k = (i - 1) * ${APPEND_KEYS_PER_USER}
     userArgv[1], userIndex = callArgv[channels + i], i
-    local ok, reply = pcall(appendOne, { ${keys.join(', ')} }, userArgv)
+    local userKeys
+    if extra then
+      userKeys = { ${keys.join(', ')} }
+      k = k + ${APPEND_KEYS_PER_USER}
+    else
+      userKeys = { ${ownKeys.join(', ')} }
+      k = k + ${USER_KEY_ORDER.length}
+    end
+    local ok, reply = pcall(appendOne, userKeys, userArgv)
     if ok then
       replies[i] = reply
     else

@@ -44,6 +44,9 @@ describe(RedisKeys.name, () => {
             keys.presence,
             keys.fallbacks,
           ]);
+          const ownKeys: string[] = [];
+          expect(sut.pushAppendKeys(ownKeys, userId, false)).toBe(keys.channel);
+          expect(ownKeys).toEqual(keys.all);
         }
       }
     });

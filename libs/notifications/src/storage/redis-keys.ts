@@ -134,12 +134,14 @@ export class RedisKeys {
 
   /**
    * Pushes onto `into` the user's keys as the append and the fallback check take them (the KEYS of
-   * APPEND_SCRIPT: USER_KEY_ORDER, then APPEND_EXTRA_KEYS), and returns the user's channel (their
-   * ARGV[1]), all from one base: a fan-out builds them for every user.
+   * APPEND_SCRIPT: USER_KEY_ORDER, then APPEND_EXTRA_KEYS; without `extra`, USER_KEY_ORDER only),
+   * and returns the user's channel (their ARGV[1]), all from one base: a fan-out builds them for
+   * every user.
    */
-  pushAppendKeys(into: string[], userId: string): string {
+  pushAppendKeys(into: string[], userId: string, extra = true): string {
     const base = this.baseOf(userId);
-    for (const suffix of APPEND_KEY_SUFFIXES) into.push(base + suffix);
+    const count = extra ? APPEND_KEY_SUFFIXES.length : USER_KEY_ORDER.length;
+    for (let i = 0; i < count; i++) into.push(base + APPEND_KEY_SUFFIXES[i]);
     return base + SUFFIXES.channel;
   }
 

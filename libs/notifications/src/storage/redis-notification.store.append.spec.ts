@@ -5,7 +5,7 @@ import {
   RedisNotificationStore,
 } from './redis-notification.store.js';
 import { dedupeKeysOf } from './dedupe-index-spec-kit.js';
-import { APPEND_KEYS_PER_USER } from './lua-scripts.js';
+import { APPEND_KEYS_PER_USER, USER_KEY_ORDER } from './lua-scripts.js';
 import { RedisKeys } from './redis-keys.js';
 import { LegacyStore } from './legacy/layout-0.2.js';
 import {
@@ -198,10 +198,11 @@ describe(RedisNotificationStore.name, () => {
         ]);
         // The dedupe key is the notification's, sent with it.
         expect(calls.map((args) => args.filter((arg) => arg === 'k').length)).toEqual([1, 1, 1]);
-        // Calls of 100 and of 50 users differ by 50 users' keys and channels, and nothing else.
+        // Calls of 100 and of 50 users differ by 50 users' keys and channels, and nothing else: a
+        // notification without a category or a fallback needs none of the extra keys.
         expect(calls.map((args) => args.length - calls[2].length)).toEqual([
-          50 * (APPEND_KEYS_PER_USER + 1),
-          50 * (APPEND_KEYS_PER_USER + 1),
+          50 * (USER_KEY_ORDER.length + 1),
+          50 * (USER_KEY_ORDER.length + 1),
           0,
         ]);
         expect((await sut.list('fan-249', { limit: 5 })).items).toEqual([
@@ -210,6 +211,49 @@ describe(RedisNotificationStore.name, () => {
       } finally {
         pipelines.mockRestore();
       }
+    });
+
+    it('passes the extra keys only for the notifications that need them, each user reading its own', async () => {
+      const { sut, keys } = createSut({ historyLimit: 5 });
+      await redis.hset(keys.forUser('bob').preferences, 'i:muted', '0');
+      await redis.hset(keys.forUser('dan').preferences, 'i:muted', '0');
+      const commands = vi.spyOn(redis, 'sendCommand');
+      try {
+        const muted = (userId: string) => ({ ...request(userId, 'm'), category: 'muted' });
+        const [alice, bob, carol, dan, erin] = await sut.append([
+          request('alice', 'a'),
+          muted('bob'),
+          { ...request('carol', 'c'), fallbackDelayMs: 60_000 },
+          muted('dan'),
+          request('erin', 'e'),
+        ]);
+
+        expect(alice).toMatchObject({ stored: true });
+        expect(bob).toMatchObject({ stored: false, suppressed: true });
+        expect(carol).toMatchObject({ stored: true, fallbackDueAt: expect.any(Number) });
+        expect(dan).toMatchObject({ stored: false, suppressed: true });
+        expect(erin).toMatchObject({ stored: true });
+        // One call (EVALSHA, or EVAL the first time: the number of keys follows the script): the
+        // keys of alice and erin (6 each), and of bob, carol and dan (9 each).
+        const numberOfKeys = commands.mock.calls.map(([command]) => Number(command.args[1]));
+        expect(new Set(numberOfKeys)).toEqual(
+          new Set([2 * USER_KEY_ORDER.length + 3 * APPEND_KEYS_PER_USER]),
+        );
+      } finally {
+        commands.mockRestore();
+      }
+      // A duplicate answers when its fallback is due, and that none is for one without a fallback.
+      const [carolAgain, erinAgain] = await sut.append([
+        { ...request('carol', 'c'), fallbackDelayMs: 60_000 },
+        request('erin', 'e'),
+      ]);
+      expect(carolAgain).toMatchObject({ stored: false, fallbackDueAt: expect.any(Number) });
+      expect(erinAgain).toEqual({
+        userId: 'erin',
+        id: expect.any(String),
+        stored: false,
+        unread: 1,
+      });
     });
 
     it('keeps the dedupe key of each notification of a call, also when all else is the same', async () => {

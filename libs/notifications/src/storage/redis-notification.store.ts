@@ -35,6 +35,7 @@ import {
   LIST_SCRIPT,
   MARK_SCRIPT,
   MIGRATE_SCRIPT,
+  needsExtraKeys,
   RELEASE_MANY_SCRIPT,
   REPLAY_SCRIPT,
   RESCHEDULE_SCRIPT,
@@ -376,14 +377,18 @@ export class RedisNotificationStore extends NotificationStore {
     let bodyCount = 0;
     /** Where the current body's count of users is in `bodies`. */
     let users = -1;
+    /** Whether the current body's users pass the extra keys (always, on a cluster). */
+    let extra = true;
     requests.forEach((request, i) => {
-      channels.push(this.keys.pushAppendKeys(keys, request.userId));
       if (i > 0 && sameBody(requests[i - 1], request)) {
+        channels.push(this.keys.pushAppendKeys(keys, request.userId, extra));
         bodies[users] = (bodies[users] as number) + 1;
         return;
       }
-      bodies.push(...bodyOf(request), 1);
-      users = bodies.length - 1;
+      extra = this.cluster || needsExtraKeys(request);
+      channels.push(this.keys.pushAppendKeys(keys, request.userId, extra));
+      bodies.push(...bodyOf(request), 1, extra ? '1' : '');
+      users = bodies.length - 2;
       bodyCount += 1;
     });
     // ARGV of appendManyScript in lua-scripts.ts; one epoch seed per call.
