@@ -6,7 +6,6 @@ import {
 } from './redis-notification.store.js';
 import { dedupeKeysOf } from './dedupe-index-spec-kit.js';
 import { APPEND_KEYS_PER_USER, USER_KEY_ORDER } from './lua-scripts.js';
-import { RedisKeys } from './redis-keys.js';
 import { LegacyStore } from './legacy/layout-0.2.js';
 import {
   appendOne,
@@ -71,8 +70,8 @@ describe(RedisNotificationStore.name, () => {
     });
 
     it('writes nothing for a duplicate: no sequence number, count or message', async () => {
-      const { sut, keyPrefix } = createSut({ historyLimit: 5 });
-      const meta = new RedisKeys(keyPrefix).forUser('alice').meta;
+      const { sut, keys } = createSut({ historyLimit: 5 });
+      const meta = keys.forUser('alice').meta;
       const first = await appendOne(sut, 'alice', 'once');
       const before = await redis.hgetall(meta);
 
@@ -84,11 +83,11 @@ describe(RedisNotificationStore.name, () => {
     });
 
     it("stores a new history's first notification under a key left from an earlier history", async () => {
-      const { sut, keyPrefix } = createSut({ historyLimit: 5 });
+      const { sut, keys } = createSut({ historyLimit: 5 });
       const first = await appendOne(sut, 'alice', 'kept');
       // Everything but the dedupe index gone (by hand: the keys share one TTL).
-      const keys = new RedisKeys(keyPrefix).forUser('alice');
-      await redis.del(...keys.all.filter((key) => key !== keys.dedupe));
+      const alice = keys.forUser('alice');
+      await redis.del(...alice.all.filter((key) => key !== alice.dedupe));
 
       const again = await appendOne(sut, 'alice', 'kept');
 

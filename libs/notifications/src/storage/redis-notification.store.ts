@@ -380,13 +380,13 @@ export class RedisNotificationStore extends NotificationStore {
     /** Whether the current body's users pass the extra keys (always, on a cluster). */
     let extra = true;
     requests.forEach((request, i) => {
-      if (i > 0 && sameBody(requests[i - 1], request)) {
-        channels.push(this.keys.pushAppendKeys(keys, request.userId, extra));
+      const newBody = i === 0 || !sameBody(requests[i - 1], request);
+      if (newBody) extra = this.cluster || needsExtraKeys(request);
+      channels.push(this.keys.pushAppendKeys(keys, request.userId, extra));
+      if (!newBody) {
         bodies[users] = (bodies[users] as number) + 1;
         return;
       }
-      extra = this.cluster || needsExtraKeys(request);
-      channels.push(this.keys.pushAppendKeys(keys, request.userId, extra));
       bodies.push(...bodyOf(request), 1, extra ? '1' : '');
       users = bodies.length - 2;
       bodyCount += 1;
