@@ -14,8 +14,13 @@
  * slows Redis down a little) and the scripts' time is split by whose they are: BullMQ's or the
  * store's.
  *
+ * With `--gc`, the system runs with `--trace-gc-nvp`, and what its garbage collector did during
+ * the drain is printed per 1,000 jobs: KiB allocated, scavenges (their pauses in ms, and KiB they
+ * kept in the young generation and promoted to the old one) and mark-compacts. The bytes allocated
+ * hardly move with the machine's load, so they show a change to the worker's allocations.
+ *
  *   npm run build && node bench/drain.mjs --jobs 20000 [--baseline ../main] [--systems ours,naive]
- *     [--concurrency N] [--repeat 3] [--slowlog]
+ *     [--concurrency N] [--repeat 3] [--slowlog] [--gc]
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -32,6 +37,7 @@ import {
   startSlowlog,
 } from './lib/breakdown.mjs';
 import { cpuMs } from './lib/cpu.mjs';
+import { gcLines, gcPer } from './lib/gc.mjs';
 import { JOB_OPTIONS } from './lib/job-options.mjs';
 import { wholeNumberOption } from './lib/options.mjs';
 import { round } from './lib/stats.mjs';
@@ -54,6 +60,7 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '1' },
     prof: { type: 'string' },
     slowlog: { type: 'boolean' },
+    gc: { type: 'boolean' },
   },
 });
 const jobs = wholeNumberOption(values, 'jobs');
@@ -77,10 +84,17 @@ async function drainOnce(name) {
   const env = { ...def.env, PORT: String(port), REDIS_URL: redis.url };
   if (concurrency) env.WORKER_CONCURRENCY = String(concurrency);
   const nodeArgs = values.prof ? ['--cpu-prof', '--cpu-prof-dir', `${values.prof}/${name}`] : [];
+  if (values.gc) nodeArgs.push('--trace-gc-nvp');
+  const startedAt = Date.now();
   const service = startProcess(name, process.execPath, [...nodeArgs, def.script], {
     env,
     echo: Boolean(process.env.BENCH_VERBOSE),
   });
+  // All of it (the kept output is only its end); complete once the process has exited.
+  let output = '';
+  service.process.stdout.on('data', (chunk) => (output += chunk));
+  let row;
+  let drainMs;
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
   connection.on('error', () => {}); // Redis is stopped before the last reconnection attempt
   const queue = new Queue('notifications', { connection });
@@ -119,7 +133,8 @@ async function drainOnce(name) {
     const commands = commandUsecPer1k(stats0, await commandStats(redis.url), jobs);
     const scripts = stopSlowlog && slowlogComponents(await stopSlowlog(), jobs);
     const per1k = (ms) => round((ms / jobs) * 1000);
-    return {
+    drainMs = [c0.at - startedAt, c1.at - startedAt];
+    row = {
       system: name,
       svc: per1k(c1.svc - c0.svc),
       redis: per1k(c1.redis - c0.redis),
@@ -136,6 +151,9 @@ async function drainOnce(name) {
     await service.stop('SIGTERM', 10_000);
     await redis.stop();
   }
+  // The isolate starts a little after the spawn: the window starts and ends that much later.
+  if (values.gc) row.gc = gcPer(gcLines(output), drainMs[0], drainMs[1], jobs / 1000);
+  return row;
 }
 
 try {
@@ -163,6 +181,13 @@ try {
         `  Redis commands per 1,000 jobs (calls, usec): ` +
           top.map(([command, c]) => `${command} ${c.calls} ${c.usec}`).join(', '),
       );
+      if (row.gc)
+        console.error(
+          `  GC per 1,000 jobs: ${row.gc.allocatedKiB} KiB allocated; ${row.gc.scavenges} ` +
+            `scavenges (${row.gc.scavengeMs} ms, ${row.gc.survivedKiB} KiB survived, ` +
+            `${row.gc.promotedKiB} KiB promoted); ${row.gc.markCompacts} mark-compacts ` +
+            `(${row.gc.markCompactMs} ms)`,
+        );
       if (row.scripts)
         console.error(
           `  by owner (slow log; calls, usec per 1,000 jobs): ` +
