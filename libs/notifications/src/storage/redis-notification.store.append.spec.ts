@@ -5,7 +5,11 @@ import {
   RedisNotificationStore,
 } from './redis-notification.store.js';
 import { dedupeKeysOf } from './dedupe-index-spec-kit.js';
-import { APPEND_KEYS_PER_USER, USER_KEY_ORDER } from './lua-scripts.js';
+import {
+  APPEND_BODY_REQUIRED_FIELDS,
+  APPEND_KEYS_PER_USER,
+  USER_KEY_ORDER,
+} from './lua-scripts.js';
 import { LegacyStore } from './legacy/layout-0.2.js';
 import {
   appendOne,
@@ -204,6 +208,11 @@ describe(RedisNotificationStore.name, () => {
           50 * (USER_KEY_ORDER.length + 1),
           0,
         ]);
+        // The last call: the number of keys, the keys, the call's seven fields, the body's three
+        // counts and its fields (the optional ones are all empty, so none is sent), the channels.
+        expect(calls[2].length).toBe(
+          1 + 50 * USER_KEY_ORDER.length + 7 + 3 + APPEND_BODY_REQUIRED_FIELDS + 50,
+        );
         expect((await sut.list('fan-249', { limit: 5 })).items).toEqual([
           expect.objectContaining({ payload: { text: 'the same for everyone' } }),
         ]);

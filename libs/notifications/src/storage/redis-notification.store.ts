@@ -22,6 +22,7 @@ import { NotificationsSettings } from '../notifications.settings.js';
 import { asError } from '../utils/as-error.util.js';
 import { newEpoch } from '../utils/epoch.util.js';
 import {
+  APPEND_BODY_REQUIRED_FIELDS,
   APPEND_KEYS_PER_USER,
   APPEND_BODY,
   APPEND_LIBRARY,
@@ -104,10 +105,13 @@ interface Placed {
   expiry: number;
 }
 
-/** The request's fields as appendManyScript takes them (APPEND_BODY_FIELDS in lua-scripts.ts). */
+/**
+ * The request's fields as appendManyScript takes them (APPEND_BODY_FIELDS in lua-scripts.ts), the
+ * empty ones at the end left out (see APPEND_BODY_REQUIRED_FIELDS).
+ */
 function bodyOf(request: AppendRequest): Arg[] {
   const { collapseKey, expiresAt } = request;
-  return [
+  const fields: Arg[] = [
     request.type,
     request.payloadJson,
     request.dedupeKey,
@@ -121,6 +125,10 @@ function bodyOf(request: AppendRequest): Arg[] {
     request.fallbackDelayMs ?? '',
     request.fallbackWhenOffline ? '1' : '',
   ];
+  let length = fields.length;
+  while (length > APPEND_BODY_REQUIRED_FIELDS && fields[length - 1] === '') length -= 1;
+  fields.length = length;
+  return fields;
 }
 
 /** Whether two requests store the same notification (for different users): one body. */
@@ -387,8 +395,9 @@ export class RedisNotificationStore extends NotificationStore {
         bodies[users] = (bodies[users] as number) + 1;
         return;
       }
-      bodies.push(...bodyOf(request), 1, extra ? '1' : '');
-      users = bodies.length - 2;
+      const fields = bodyOf(request);
+      users = bodies.length;
+      bodies.push(1, extra ? '1' : '', fields.length, ...fields);
       bodyCount += 1;
     });
     // ARGV of appendManyScript in lua-scripts.ts; one epoch seed per call.
