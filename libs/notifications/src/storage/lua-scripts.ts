@@ -5,7 +5,8 @@ import { PUBLISH_FRAME_LUA } from './channel-message.js';
  * round trip. Every per-user script takes the same KEYS (USER_KEY_ORDER) and begins with the same
  * ARGV: channel, now (epoch ms), epochCandidate, ttlSeconds (0 for none). Two take several users
  * per call, on one Redis only (a cluster call names one user): appendManyScript runs the append
- * once per user, and RELEASE_MANY_SCRIPT drops dedupe keys.
+ * once per user (on one Redis it makes the users' keys itself), and RELEASE_MANY_SCRIPT drops dedupe
+ * keys.
  *
  * A user's data (layout 2; LEGACY_KEY_ORDER names the keys of the 0.2.x layout, see MIGRATE_SCRIPT):
  * - l  LIST of the stored notifications, oldest first, in seq order (seqs may have gaps: removed
@@ -537,30 +538,52 @@ export const APPEND_BODY_REQUIRED_FIELDS = 4;
 const APPEND_CALL_FIELDS = 7;
 
 /**
+ * How appendManyScript makes a user's keys and channel from the user's base (RedisKeys.baseOf): the
+ * suffixes of APPEND_SCRIPT's KEYS in order (USER_KEY_ORDER, then APPEND_EXTRA_KEYS), and the
+ * channel's.
+ */
+export interface UserKeySuffixes {
+  keys: readonly string[];
+  channel: string;
+}
+
+/**
  * The appends of several users in one call: `body` (APPEND_BODY, or its cluster form) runs once
  * per user in a protected call, so that an error is that user's reply only, as with one script per
  * user (what the user's script wrote before the error stays written, as it would then). `library`
  * (APPEND_LIBRARY) runs once per call, before: its functions see each user's KEYS and ARGV and the
  * state that the body sets for that user.
- * KEYS: each user's keys in turn: APPEND_KEYS_PER_USER, or USER_KEY_ORDER's alone when the body
- * says so.
+ *
+ * How a user's keys get there depends on `suffixes`:
+ * - given (one Redis): the call passes no KEYS, only each user's base, what the user's keys and
+ *   channel begin with, and the script makes the keys and the channel from it. A script may touch
+ *   keys it was not given outside a cluster (BullMQ's scripts make theirs too), and making a key
+ *   in the script costs Redis less than receiving it (−2.5 to −3 % of its instructions per
+ *   notification, callgrind) and the service far less than sending it;
+ * - not given (a cluster, where Redis routes and checks a call by the keys it names, one user's):
+ *   KEYS are each user's keys in turn, and the user's channel comes in place of the base.
+ * A user takes APPEND_KEYS_PER_USER keys, or USER_KEY_ORDER's alone when its body says so.
+ *
  * ARGV: bodies, now (epoch ms), ttlSeconds, createdAt (ISO), historyLimit, cutoff, epochSeed (8
- * characters); each body: how many of the users, one after the other, take it, whether they pass the
+ * characters); each body: how many of the users, one after the other, take it, whether they take the
  * extra keys ('1', or '' when the notification needs none of them: needsExtraKeys), how many of its
  * APPEND_BODY_FIELDS follow (at least APPEND_BODY_REQUIRED_FIELDS: the empty ones at the end are
- * left out, and read as empty), and those fields; then each user's channel. The users of a fan-out
- * share one body, so its payload crosses the wire once, and a user costs the call only its keys and
- * its channel: every argument is a string that Redis makes for the script (about 1,500 instructions
- * each, counted with callgrind; the three extra keys are about 3 % of a common append's
- * instructions). An empty one costs Redis less (leaving out a common notification's eight empty
- * fields saved 1.1-1.3 %), but the service builds and writes each argument too. A new
- * user's epochCandidate is the seed and its place in the call in two hex digits, so that two new
- * users of a call get two epochs (APPEND_CALL_MAX users at most, under 256).
+ * left out, and read as empty), and those fields; then each user's base (or channel). The users of
+ * a fan-out share one body, so its payload crosses the wire once, and a user costs the call only its
+ * base. Every argument is a string that Redis makes for the script, and the service builds and
+ * writes: an empty one costs Redis little (leaving out a common notification's eight empty fields
+ * saved 1.1–1.6 % of its instructions), the others about 1,500 instructions each. A new user's
+ * epochCandidate is the seed and its place in the call in two hex digits, so that two new users of
+ * a call get two epochs (APPEND_CALL_MAX users at most, under 256).
  * Returns each user's APPEND_SCRIPT reply (or error), in order.
  */
-export function appendManyScript(body: string, library = ''): string {
-  const keys = Array.from({ length: APPEND_KEYS_PER_USER }, (_, i) => `callKeys[k + ${i + 1}]`);
+export function appendManyScript(body: string, library = '', suffixes?: UserKeySuffixes): string {
+  const keys = suffixes
+    ? suffixes.keys.map((suffix) => `base .. '${suffix}'`)
+    : Array.from({ length: APPEND_KEYS_PER_USER }, (_, i) => `callKeys[k + ${i + 1}]`);
   const ownKeys = keys.slice(0, USER_KEY_ORDER.length);
+  /** Where the next user's keys begin in KEYS (without suffixes). */
+  const advance = (count: number) => (suffixes ? '' : `\n      k = k + ${count}`);
   /** A body's field (`at` is where its fields begin, `n` how many it sends). */
   const field = (name: (typeof APPEND_BODY_FIELDS)[number]) => {
     const index = APPEND_BODY_FIELDS.indexOf(name) + 1;
@@ -581,12 +604,12 @@ end
 
 local bodies, callNow, callTtl = tonumber(callArgv[1]), callArgv[2], callArgv[3]
 local createdAt, callLimit, cutoff, seed = callArgv[4], callArgv[5], callArgv[6], callArgv[7]
--- The channels follow the bodies, each three arguments and its fields.
-local channels = ${APPEND_CALL_FIELDS}
-for _ = 1, bodies do channels = channels + 3 + tonumber(callArgv[channels + 3]) end
+-- The users' bases (or channels) follow the bodies, each three arguments and its fields.
+local users = ${APPEND_CALL_FIELDS}
+for _ = 1, bodies do users = users + 3 + tonumber(callArgv[users + 3]) end
 local replies, i, k, at = {}, 0, 0, ${APPEND_CALL_FIELDS}
 for _ = 1, bodies do
-  local users, extra, n =
+  local count, extra, n =
     tonumber(callArgv[at + 1]), callArgv[at + 2] == '1', tonumber(callArgv[at + 3])
   at = at + 3
   -- APPEND_SCRIPT's ARGV; the channel (1) is each user's.
@@ -595,16 +618,19 @@ for _ = 1, bodies do
     ${fieldsFrom('enqueuedAt')},
     callNow }
   at = at + n
-  for _ = 1, users do
+  for _ = 1, count do
     i = i + 1
-    userArgv[1], userIndex = callArgv[channels + i], i
+    ${
+      suffixes
+        ? `local base = callArgv[users + i]
+    userArgv[1], userIndex = base .. '${suffixes.channel}', i`
+        : 'userArgv[1], userIndex = callArgv[users + i], i'
+    }
     local userKeys
     if extra then
-      userKeys = { ${keys.join(', ')} }
-      k = k + ${APPEND_KEYS_PER_USER}
+      userKeys = { ${keys.join(', ')} }${advance(APPEND_KEYS_PER_USER)}
     else
-      userKeys = { ${ownKeys.join(', ')} }
-      k = k + ${USER_KEY_ORDER.length}
+      userKeys = { ${ownKeys.join(', ')} }${advance(USER_KEY_ORDER.length)}
     end
     local ok, reply = pcall(appendOne, userKeys, userArgv)
     if ok then

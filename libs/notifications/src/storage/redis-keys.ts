@@ -82,8 +82,11 @@ const SUFFIXES = {
 /** One of a user's keys, or its channel. */
 export type UserKeyName = keyof typeof SUFFIXES;
 
+/** What a user's channel is called after its base. */
+export const CHANNEL_SUFFIX = SUFFIXES.channel;
+
 /** The suffixes of the append's KEYS, in order: USER_KEY_ORDER, then APPEND_EXTRA_KEYS. */
-const APPEND_KEY_SUFFIXES: readonly string[] = [
+export const APPEND_KEY_SUFFIXES: readonly string[] = [
   ...USER_KEY_ORDER,
   ...APPEND_EXTRA_KEYS.map((name) => SUFFIXES[name]),
 ];
@@ -135,8 +138,8 @@ export class RedisKeys {
   /**
    * Pushes onto `into` the user's keys as the append and the fallback check take them (the KEYS of
    * APPEND_SCRIPT: USER_KEY_ORDER, then APPEND_EXTRA_KEYS; without `extra`, USER_KEY_ORDER only),
-   * and returns the user's channel (their ARGV[1]), all from one base: a fan-out builds them for
-   * every user.
+   * and returns the user's channel (their ARGV[1]), all from one base: a fan-out on a cluster
+   * builds them for every user (on one Redis the append makes them from `baseOf`).
    */
   pushAppendKeys(into: string[], userId: string, extra = true): string {
     const base = this.baseOf(userId);
@@ -145,8 +148,11 @@ export class RedisKeys {
     return base + SUFFIXES.channel;
   }
 
-  /** What every key of the user begins with (and the user's channel). */
-  private baseOf(userId: string): string {
+  /**
+   * What every key of the user begins with (and the user's channel): the key is the base and its
+   * suffix (see appendManyScript, which makes them so).
+   */
+  baseOf(userId: string): string {
     return `${this.prefix}:{${this.cluster ? clusterTag(userId) : userId}}:`;
   }
 

@@ -5,11 +5,7 @@ import {
   RedisNotificationStore,
 } from './redis-notification.store.js';
 import { dedupeKeysOf } from './dedupe-index-spec-kit.js';
-import {
-  APPEND_BODY_REQUIRED_FIELDS,
-  APPEND_KEYS_PER_USER,
-  USER_KEY_ORDER,
-} from './lua-scripts.js';
+import { APPEND_BODY_REQUIRED_FIELDS } from './lua-scripts.js';
 import { LegacyStore } from './legacy/layout-0.2.js';
 import {
   appendOne,
@@ -174,8 +170,8 @@ describe(RedisNotificationStore.name, () => {
       }
     });
 
-    it("sends a fan-out's notification once per call, and of each user only its keys and channel", async () => {
-      const { sut } = createSut({ historyLimit: 5 });
+    it("sends a fan-out's notification once per call, and of each user only its base", async () => {
+      const { sut, keys } = createSut({ historyLimit: 5 });
       const payloadJson = JSON.stringify({ text: 'the same for everyone' });
       const calls: unknown[][] = [];
       const pipeline = redis.pipeline.bind(redis);
@@ -201,18 +197,16 @@ describe(RedisNotificationStore.name, () => {
         ]);
         // The dedupe key is the notification's, sent with it.
         expect(calls.map((args) => args.filter((arg) => arg === 'k').length)).toEqual([1, 1, 1]);
-        // Calls of 100 and of 50 users differ by 50 users' keys and channels, and nothing else: a
-        // notification without a category or a fallback needs none of the extra keys.
-        expect(calls.map((args) => args.length - calls[2].length)).toEqual([
-          50 * (USER_KEY_ORDER.length + 1),
-          50 * (USER_KEY_ORDER.length + 1),
-          0,
-        ]);
-        // The last call: the number of keys, the keys, the call's seven fields, the body's three
-        // counts and its fields (the optional ones are all empty, so none is sent), the channels.
-        expect(calls[2].length).toBe(
-          1 + 50 * USER_KEY_ORDER.length + 7 + 3 + APPEND_BODY_REQUIRED_FIELDS + 50,
+        // Calls of 100 and of 50 users differ by 50 users' bases, and nothing else: the script
+        // makes each user's keys and channel from its base.
+        expect(calls.map((args) => args.length - calls[2].length)).toEqual([50, 50, 0]);
+        expect(calls[2].slice(-50)).toEqual(
+          fanOut.slice(200).map((r) => keys.forUser(r.userId).history.slice(0, -1)),
         );
+        // The last call: no keys (their number, 0), the call's seven fields, the body's three counts
+        // and its fields (the optional ones are all empty, so none is sent), the bases.
+        expect(calls[2][0]).toBe(0);
+        expect(calls[2].length).toBe(1 + 7 + 3 + APPEND_BODY_REQUIRED_FIELDS + 50);
         expect((await sut.list('fan-249', { limit: 5 })).items).toEqual([
           expect.objectContaining({ payload: { text: 'the same for everyone' } }),
         ]);
@@ -221,7 +215,7 @@ describe(RedisNotificationStore.name, () => {
       }
     });
 
-    it('passes the extra keys only for the notifications that need them, each user reading its own', async () => {
+    it('makes the extra keys only for the notifications that need them, each user reading its own', async () => {
       const { sut, keys } = createSut({ historyLimit: 5 });
       await redis.hset(keys.forUser('bob').preferences, 'i:muted', '0');
       await redis.hset(keys.forUser('dan').preferences, 'i:muted', '0');
@@ -241,12 +235,10 @@ describe(RedisNotificationStore.name, () => {
         expect(carol).toMatchObject({ stored: true, fallbackDueAt: expect.any(Number) });
         expect(dan).toMatchObject({ stored: false, suppressed: true });
         expect(erin).toMatchObject({ stored: true });
-        // One call (EVALSHA, or EVAL the first time: the number of keys follows the script): the
-        // keys of alice and erin (6 each), and of bob, carol and dan (9 each).
+        // One call (EVALSHA, or EVAL the first time: the number of keys follows the script), with
+        // no keys: the script makes them, each user's own (bob's and dan's preferences mute them).
         const numberOfKeys = commands.mock.calls.map(([command]) => Number(command.args[1]));
-        expect(new Set(numberOfKeys)).toEqual(
-          new Set([2 * USER_KEY_ORDER.length + 3 * APPEND_KEYS_PER_USER]),
-        );
+        expect(new Set(numberOfKeys)).toEqual(new Set([0]));
       } finally {
         commands.mockRestore();
       }

@@ -47,7 +47,7 @@ import { clusterHealth } from './cluster-health.js';
 import { storePipeline } from './cluster-pipeline.js';
 import { forCluster } from './cluster-scripts.js';
 import { NotificationsRedis } from './notifications-redis.js';
-import { RedisKeys, type UserKeys } from './redis-keys.js';
+import { APPEND_KEY_SUFFIXES, CHANNEL_SUFFIX, RedisKeys, type UserKeys } from './redis-keys.js';
 import { serializedFrame } from './serialized-frame.js';
 import { TurnPipeline } from './turn-pipeline.js';
 import { decodeEntry } from './stored-entry.js';
@@ -190,12 +190,16 @@ export class RedisNotificationStore extends NotificationStore {
     const script = cluster ? forCluster : (lua: string) => lua;
     const numberOfKeys = USER_KEY_ORDER.length;
     // The append and the fallback check also take the user's preferences, presence and fallbacks
-    // (APPEND_KEYS_PER_USER). For the append, on one Redis the number of KEYS comes first (as many
-    // users as a call takes); on a cluster it is one user's, so that the pipeline routes each call
-    // by its first key.
+    // (APPEND_KEYS_PER_USER). The append, on one Redis, makes its users' keys from their bases (see
+    // appendManyScript), and the number of KEYS (none) comes first; on a cluster a call names one
+    // user's keys, so that the pipeline routes it by its first key.
     this.redis.defineCommand('notifAppendMany', {
       numberOfKeys: cluster ? APPEND_KEYS_PER_USER : undefined,
-      lua: appendManyScript(script(APPEND_BODY), script(APPEND_LIBRARY)),
+      lua: appendManyScript(
+        script(APPEND_BODY),
+        script(APPEND_LIBRARY),
+        cluster ? undefined : { keys: APPEND_KEY_SUFFIXES, channel: CHANNEL_SUFFIX },
+      ),
     });
     this.redis.defineCommand('notifFallbackClaim', {
       numberOfKeys: APPEND_KEYS_PER_USER,
@@ -368,7 +372,8 @@ export class RedisNotificationStore extends NotificationStore {
 
   /**
    * Queues one call of appendManyScript for `requests` (consecutive requests with the same
-   * notification share a body), then each expiring one's entry on the sweeper's list; writes in
+   * notification share a body; each user adds its base, or on a cluster its keys and channel),
+   * then each expiring one's entry on the sweeper's list; writes in
    * `places` where each request's replies will be, counting from `first`, the call's position in the
    * pipeline, and returns how many commands it queued.
    */
@@ -381,16 +386,21 @@ export class RedisNotificationStore extends NotificationStore {
   ): number {
     const keys: string[] = [];
     const bodies: Arg[] = [];
-    const channels: string[] = [];
+    /** Each user's base, or on a cluster its channel (its keys go to `keys`). */
+    const perUser: string[] = [];
     let bodyCount = 0;
     /** Where the current body's count of users is in `bodies`. */
     let users = -1;
-    /** Whether the current body's users pass the extra keys (always, on a cluster). */
+    /** Whether the current body's users take the extra keys (always, on a cluster). */
     let extra = true;
     requests.forEach((request, i) => {
       const newBody = i === 0 || !sameBody(requests[i - 1], request);
       if (newBody) extra = this.cluster || needsExtraKeys(request);
-      channels.push(this.keys.pushAppendKeys(keys, request.userId, extra));
+      perUser.push(
+        this.cluster
+          ? this.keys.pushAppendKeys(keys, request.userId, extra)
+          : this.keys.baseOf(request.userId),
+      );
       if (!newBody) {
         bodies[users] = (bodies[users] as number) + 1;
         return;
@@ -401,9 +411,9 @@ export class RedisNotificationStore extends NotificationStore {
       bodyCount += 1;
     });
     // ARGV of appendManyScript in lua-scripts.ts; one epoch seed per call.
-    const args = [bodyCount, ...shared, newEpoch().slice(0, 8), ...bodies, ...channels];
+    const args = [bodyCount, ...shared, newEpoch().slice(0, 8), ...bodies, ...perUser];
     if (this.cluster) pipeline.notifAppendMany(...keys, ...args);
-    else pipeline.notifAppendMany(keys.length, ...keys, ...args);
+    else pipeline.notifAppendMany(0, ...args);
     let next = first + 1;
     requests.forEach((request, index) => {
       const place = places[index];
