@@ -39,7 +39,9 @@ export function dedupeKeyOf(
 
 /** The users an item is for, each once. */
 export function recipientsOf(item: KeyedItem): string[] {
-  return [...new Set(item.userIds ?? [item.userId as string])];
+  // Most items name one user: no set to make.
+  if (item.userIds === undefined) return [item.userId as string];
+  return [...new Set(item.userIds)];
 }
 
 /**

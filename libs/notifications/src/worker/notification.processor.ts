@@ -189,19 +189,21 @@ export class NotificationProcessor
     });
     const results = await this.append(job, token, requests);
     // Also after a retried store (the results of duplicates say when their fallback is due): the
-    // checks' job ids make a second schedule add nothing.
-    await this.fallback.schedule(results);
+    // checks' job ids make a second schedule add nothing. Without fallbacks none is ever due.
+    if (fallback !== undefined) await this.fallback.schedule(results);
     // Best effort: a claim left behind only makes a cancel answer "fired", which it is.
     if (gate) {
       await this.scheduled.release(gate.claimed, gate.dedupeKey, job.id ?? '').catch(() => {});
     }
-    const kept = results.filter((r) => !r.suppressed);
-    const result: NotifyJobResult = {
-      ids: kept.map((r) => r.id),
-      stored: kept.filter((r) => r.stored).length,
-      expired,
-      suppressed: results.length - kept.length,
-    };
+    const result: NotifyJobResult = { ids: [], stored: 0, expired, suppressed: 0 };
+    for (const { id, stored, suppressed } of results) {
+      if (suppressed) {
+        result.suppressed += 1;
+        continue;
+      }
+      result.ids.push(id);
+      if (stored) result.stored += 1;
+    }
     if (gate) result.cancelled = gate.cancelled.size;
     return result;
   }
@@ -255,7 +257,7 @@ export class NotificationProcessor
    * worker is closing, the job is parked in `delayed` without spending an attempt. Retrying is safe:
    * each notification is stored once per dedupe key.
    */
-  private async append(
+  private append(
     job: Job,
     token: string | undefined,
     requests: AppendRequest[],
