@@ -215,6 +215,34 @@ describe(RedisNotificationStore.name, () => {
       }
     });
 
+    it("makes from each user's base the keys and channel RedisKeys names, whatever the user id", async () => {
+      const { sut, keys } = createSut({ historyLimit: 5 });
+      const userIds = ['}{x', 'it\'s "quoted"\n', '🎉 ü', 'x:l', 'ends with }:'];
+      const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+      const subscriber = redis.duplicate();
+      const channels: string[] = [];
+      subscriber.on('message', (channel: string) => channels.push(channel));
+      try {
+        await subscriber.subscribe(...userIds.map((userId) => keys.forUser(userId).channel));
+        const results = await sut.append(
+          userIds.map((userId) => ({ ...request(userId, 'k'), category: 'c', expiresAt })),
+        );
+
+        expect(results.map((r) => r.stored)).toEqual(userIds.map(() => true));
+        for (const userId of userIds) {
+          const userKeys = keys.forUser(userId);
+          expect(await redis.llen(userKeys.history)).toBe(1);
+          expect(await redis.zcard(userKeys.dedupe)).toBe(1);
+          expect(await redis.hget(userKeys.categoryCounts, 'u:c')).toBe('1');
+          expect(await redis.zcard(userKeys.expiry)).toBe(1);
+        }
+        await vi.waitFor(() => expect(channels).toHaveLength(userIds.length));
+        expect(channels).toEqual(userIds.map((userId) => keys.forUser(userId).channel));
+      } finally {
+        subscriber.disconnect();
+      }
+    });
+
     it('makes the extra keys only for the notifications that need them, each user reading its own', async () => {
       const { sut, keys } = createSut({ historyLimit: 5 });
       await redis.hset(keys.forUser('bob').preferences, 'i:muted', '0');
