@@ -1,7 +1,11 @@
 import fc from 'fast-check';
 import { validatePlain } from '../utils/validation.util.js';
-import { NotifyJobDto } from './notify-job.dto.js';
-import { isPlainlyValidNotification, validateNotification } from './notify-job.validation.js';
+import { NotifyBatchJobDto, NotifyJobDto } from './notify-job.dto.js';
+import {
+  isPlainlyValidBatch,
+  isPlainlyValidNotification,
+  validateNotification,
+} from './notify-job.validation.js';
 
 const id = fc.oneof(
   fc.string({ minLength: 0, maxLength: 130 }),
@@ -186,6 +190,58 @@ describe(isPlainlyValidNotification.name, () => {
   it('leaves the errors to the DTO', () => {
     const result = validateNotification({ userId: 'u1', type: 'NOT OK' });
     expect(result).toMatchObject({ ok: false, errors: [{ field: 'type' }] });
+  });
+});
+
+describe(isPlainlyValidBatch.name, () => {
+  const item = fc.oneof(
+    fc.record({ userId: fc.string(), type: fc.string() }),
+    fc.object({ maxDepth: 1 }),
+    fc.constantFrom(null, [], 'item', 1, true, {}),
+  );
+  const batch = fc.oneof(
+    fc.record({ items: fc.array(item, { maxLength: 4 }) }),
+    fc.record({ items: fc.oneof(fc.constant([]), fc.anything()) }),
+    fc.record({ items: fc.array(item, { minLength: 1, maxLength: 2 }), extra: fc.anything() }),
+    fc.anything(),
+    fc.constantFrom(
+      { items: Array.from({ length: 1000 }, () => ({})) },
+      { items: Array.from({ length: 1001 }, () => ({})) },
+    ),
+  );
+
+  it('says yes only to what NotifyBatchJobDto accepts', () => {
+    let yes = 0;
+    fc.assert(
+      fc.property(batch, (data) => {
+        const json = JSON.stringify(data);
+        const plain = json === undefined ? data : (JSON.parse(json) as unknown);
+        if (isPlainlyValidBatch(plain)) {
+          expect(validatePlain(NotifyBatchJobDto, plain).ok).toBe(true);
+          yes++;
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    expect(yes).toBeGreaterThan(0);
+  });
+
+  it('says yes to a batch of notifications, and no to other shapes (the DTO judges those)', () => {
+    expect(isPlainlyValidBatch({ items: [{ userId: 'u1', type: 't' }, {}] })).toBe(true);
+    expect(isPlainlyValidBatch({ items: Array.from({ length: 1000 }, () => ({})) })).toBe(true);
+    for (const refused of [
+      { items: [] },
+      { items: Array.from({ length: 1001 }, () => ({})) },
+      { items: [{}, null] },
+      { items: [[]] },
+      { items: 'x' },
+      { items: [{}], extra: 1 },
+      JSON.parse('{"items":[{}],"__proto__":{}}') as unknown,
+      Object.assign(Object.create(null) as object, { items: [{}] }),
+      [{ items: [{}] }],
+    ]) {
+      expect(isPlainlyValidBatch(refused)).toBe(false);
+    }
   });
 });
 

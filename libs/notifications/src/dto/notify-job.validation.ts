@@ -81,6 +81,25 @@ export function isPlainlyValidNotification(data: unknown): boolean {
 }
 
 /**
+ * A quick check of a `notify-batch` job's shape: an object with `items` alone, 1 to
+ * `maxBatchItems` objects (each is validated as a notification after). Like
+ * isPlainlyValidNotification, it only ever says yes to data that `NotifyBatchJobDto` accepts (a
+ * property test keeps it so), and anything else goes to the DTO, whose errors name the fields. The
+ * DTO (class-validator) took 1.9 % of the service's busy time in a profile of HTTP publish at
+ * 2,000/s, whose notifications the producer's group commit hands the worker as batch jobs.
+ */
+export function isPlainlyValidBatch(data: unknown): data is { items: object[] } {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return false;
+  if (Object.getPrototypeOf(data) !== Object.prototype) return false;
+  const keys = Object.keys(data);
+  if (keys.length !== 1 || keys[0] !== 'items') return false;
+  const { items } = data as { items: unknown };
+  if (!Array.isArray(items) || items.length < 1) return false;
+  if (items.length > ContractLimits.maxBatchItems) return false;
+  return items.every((item) => typeof item === 'object' && item !== null && !Array.isArray(item));
+}
+
+/**
  * Validates one notification by the job contract: the quick check, else the DTO and its errors; then
  * the rules that need a clock: `expiresAt` must be later than `now` (when the job was enqueued), and
  * `deliverAt` later than `now`, at most 30 days after it, and earlier than `expiresAt`.

@@ -17,7 +17,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { NotificationsWorkerOptions } from '../interfaces/notifications-options.interface.js';
 import { NotifyBatchJobDto } from '../dto/notify-job.dto.js';
-import { validateNotification } from '../dto/notify-job.validation.js';
+import { isPlainlyValidBatch, validateNotification } from '../dto/notify-job.validation.js';
 import { JobRecovery } from './job-recovery.js';
 import { AppendCoalescer } from './append-coalescer.js';
 import { DedupeKeyReleaser } from './dedupe-key-releaser.js';
@@ -312,7 +312,9 @@ export class NotificationProcessor
         `unknown job name "${job.name}": expected "${NOTIFY_JOB_NAME}", "${NOTIFY_BATCH_JOB_NAME}" or "${FALLBACK_CHECK_JOB_NAME}"`,
       );
     }
-    const batch = validatePlain(NotifyBatchJobDto, job.data);
+    const batch = isPlainlyValidBatch(job.data)
+      ? { ok: true as const, value: job.data }
+      : validatePlain(NotifyBatchJobDto, job.data);
     if (!batch.ok) return reject(batch.errors);
     const items: NotifyJobData[] = [];
     const errors: FieldError[] = [];
