@@ -4,11 +4,15 @@ import {
   type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { NotificationsSettings } from '../notifications.settings.js';
 import { bearerCredential, type RequestWithHeaders } from './bearer.js';
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
+/**
+ * The key's SHA-256, so that keys of any length compare in constant time. One-shot (Node 20.12+):
+ * a `createHash` object took 2 % of the service's busy time in a profile of HTTP publish.
+ */
+const digest = (value: string): Buffer => hash('sha256', value, 'buffer');
 
 /**
  * Producers authenticate with `Authorization: Bearer <one of apiKeys>` (module option); 401
