@@ -373,9 +373,9 @@ export class RedisNotificationStore extends NotificationStore {
   /**
    * Queues one call of appendManyScript for `requests` (consecutive requests with the same
    * notification share a body; each user adds its base, or on a cluster its keys and channel),
-   * then each expiring one's entry on the sweeper's list; writes in
-   * `places` where each request's replies will be, counting from `first`, the call's position in the
-   * pipeline, and returns how many commands it queued.
+   * then each expiring one's entry on the sweeper's list; writes in `places` where each request's
+   * replies will be, counting from `first`, the call's position in the pipeline, and returns how
+   * many commands it queued.
    */
   private queueAppends(
     pipeline: ChainableCommander,
