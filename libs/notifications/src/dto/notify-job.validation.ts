@@ -1,6 +1,6 @@
 import { ContractLimits, type NotifyJobData } from '@rtnotify/protocol';
 import { validatePlain, type ValidationOutcome } from '../utils/validation.util.js';
-import { NotifyJobDto } from './notify-job.dto.js';
+import { NotifyBatchJobDto, NotifyJobDto } from './notify-job.dto.js';
 import { isWellFormedId } from '../utils/well-formed-id.util.js';
 import { isIsoTimestamp, jsonDepth } from './validators.js';
 
@@ -24,15 +24,20 @@ const isId = (value: unknown): value is string =>
   value.length <= ContractLimits.userIdMaxLength &&
   isWellFormedId(value);
 
+/** An object as JSON.parse makes one: not an array, and its prototype Object's. */
+function isJsonObject(data: unknown): data is Record<string, unknown> {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return false;
+  return Object.getPrototypeOf(data) === Object.prototype;
+}
+
 /**
  * A quick check of the common, valid shape of a notification. It only ever says yes to data that
  * `NotifyJobDto` accepts too (a property test keeps it so); anything else goes to the DTO, whose
  * errors name the fields.
  */
 export function isPlainlyValidNotification(data: unknown): boolean {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return false;
-  if (Object.getPrototypeOf(data) !== Object.prototype) return false;
-  const job = data as Record<string, unknown>;
+  if (!isJsonObject(data)) return false;
+  const job = data;
   for (const key of Object.keys(job)) if (!KEYS.has(key)) return false;
   const { userId, userIds, type, payload, dedupeKey, category, collapseKey, expiresAt } = job;
   const { critical, fallbackAfterSeconds } = job;
@@ -89,14 +94,20 @@ export function isPlainlyValidNotification(data: unknown): boolean {
  * 2,000/s, whose notifications the producer's group commit hands the worker as batch jobs.
  */
 export function isPlainlyValidBatch(data: unknown): data is { items: object[] } {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return false;
-  if (Object.getPrototypeOf(data) !== Object.prototype) return false;
+  if (!isJsonObject(data)) return false;
   const keys = Object.keys(data);
   if (keys.length !== 1 || keys[0] !== 'items') return false;
-  const { items } = data as { items: unknown };
+  const { items } = data;
   if (!Array.isArray(items) || items.length < 1) return false;
   if (items.length > ContractLimits.maxBatchItems) return false;
   return items.every((item) => typeof item === 'object' && item !== null && !Array.isArray(item));
+}
+
+/** A `notify-batch` job's shape (not yet its items): the quick check, else the DTO and its errors. */
+export function validateBatchShape(data: unknown): ValidationOutcome<NotifyBatchJobDto> {
+  return isPlainlyValidBatch(data)
+    ? { ok: true, value: data }
+    : validatePlain(NotifyBatchJobDto, data);
 }
 
 /**

@@ -16,8 +16,7 @@ import {
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { NotificationsWorkerOptions } from '../interfaces/notifications-options.interface.js';
-import { NotifyBatchJobDto } from '../dto/notify-job.dto.js';
-import { isPlainlyValidBatch, validateNotification } from '../dto/notify-job.validation.js';
+import { validateBatchShape, validateNotification } from '../dto/notify-job.validation.js';
 import { JobRecovery } from './job-recovery.js';
 import { AppendCoalescer } from './append-coalescer.js';
 import { DedupeKeyReleaser } from './dedupe-key-releaser.js';
@@ -33,7 +32,7 @@ import { NotificationsSettings } from '../notifications.settings.js';
 import { NotificationsRedis, settleStart } from '../storage/notifications-redis.js';
 import { ScheduleStore } from '../storage/schedule.store.js';
 import { isTransientRedisError } from '../utils/transient-error.util.js';
-import { describeFieldErrors, validatePlain, type FieldError } from '../utils/validation.util.js';
+import { describeFieldErrors, type FieldError } from '../utils/validation.util.js';
 
 /** In-process retries of a store that failed because Redis was unreachable: 100 ms, doubling to 1 s. */
 const STORE_RETRY_FIRST_MS = 100;
@@ -312,9 +311,7 @@ export class NotificationProcessor
         `unknown job name "${job.name}": expected "${NOTIFY_JOB_NAME}", "${NOTIFY_BATCH_JOB_NAME}" or "${FALLBACK_CHECK_JOB_NAME}"`,
       );
     }
-    const batch = isPlainlyValidBatch(job.data)
-      ? { ok: true as const, value: job.data }
-      : validatePlain(NotifyBatchJobDto, job.data);
+    const batch = validateBatchShape(job.data);
     if (!batch.ok) return reject(batch.errors);
     const items: NotifyJobData[] = [];
     const errors: FieldError[] = [];
